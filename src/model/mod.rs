@@ -1,0 +1,54 @@
+//! Plain data: ids, records, inputs, patches, queries, pages and the
+//! validation of every input field.
+
+mod contact;
+mod id;
+mod job;
+mod location;
+mod page;
+mod patch;
+mod profile;
+mod session;
+mod user;
+pub(crate) mod validate;
+
+use serde::{Deserialize, Serialize};
+
+pub use contact::{Contact, ContactKind, ContactPatch, NewContact};
+pub use id::{ContactId, EventId, JobId, LocationId, ProfileId, SessionId, UserId};
+pub use job::{Job, JobPatch, NewJob};
+pub(crate) use location::LocationFields;
+pub use location::{CountryCode, Location, LocationPatch, LocationQuery, NewLocation};
+pub use page::{Page, PageRequest};
+pub use patch::Patch;
+pub use profile::{NewProfile, Profile, ProfileDetails, ProfilePatch, ProfileQuery};
+pub use session::{EventKind, EventQuery, SecurityEvent, Session};
+pub use user::{
+    Credentials, Email, ImportUser, NewUser, Password, User, UserPatch, UserQuery, Username,
+};
+pub use validate::{FieldError, ValidationErrors};
+
+/// Which rows a list returns by their soft-delete state. Only super admins
+/// may ask for inactive rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActiveFilter {
+    /// Active rows only (the default).
+    #[default]
+    Active,
+    /// Deactivated rows only.
+    Inactive,
+    /// Both.
+    All,
+}
+
+impl ActiveFilter {
+    /// Whether a row with this `is_active` flag passes the filter.
+    pub fn admits(self, is_active: bool) -> bool {
+        match self {
+            ActiveFilter::Active => is_active,
+            ActiveFilter::Inactive => !is_active,
+            ActiveFilter::All => true,
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Refresh-token sessions and security events.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{EventId, SessionId, UserId};
+
+/// A login session: the family of refresh tokens rotated from one login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The session's id (the `sid` claim of its access tokens).
+    pub id: SessionId,
+    /// Whose session it is.
+    pub user_id: UserId,
+    /// When it started (the login).
+    pub created_at: DateTime<Utc>,
+    /// When its refresh token was last rotated.
+    pub last_used_at: DateTime<Utc>,
+    /// When its current refresh token expires.
+    pub expires_at: DateTime<Utc>,
+    /// When it was revoked (logout, reuse detection, password change).
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Session {
+    /// Whether the session can still be refreshed at `now`.
+    pub fn is_active_at(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+/// What happened, in a security event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A user registered.
+    UserRegistered,
+    /// A user was imported with an existing password hash.
+    UserImported,
+    /// A login succeeded.
+    LoginSucceeded,
+    /// A login failed (wrong password, unknown login, inactive account).
+    LoginFailed,
+    /// Too many failures locked the account.
+    AccountLocked,
+    /// The password was changed.
+    PasswordChanged,
+    /// An already rotated refresh token was presented; its session was
+    /// revoked.
+    RefreshTokenReused,
+    /// A session was revoked (logout or explicit revocation).
+    SessionRevoked,
+    /// Every session of the user was revoked.
+    LoggedOutEverywhere,
+    /// The user was deactivated.
+    UserDeactivated,
+    /// The user was restored.
+    UserRestored,
+    /// The super-admin role was granted or withdrawn.
+    RoleChanged,
+    /// The user and all their data were deleted.
+    UserPurged,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 13] = [
+        EventKind::UserRegistered,
+        EventKind::UserImported,
+        EventKind::LoginSucceeded,
+        EventKind::LoginFailed,
+        EventKind::AccountLocked,
+        EventKind::PasswordChanged,
+        EventKind::RefreshTokenReused,
+        EventKind::SessionRevoked,
+        EventKind::LoggedOutEverywhere,
+        EventKind::UserDeactivated,
+        EventKind::UserRestored,
+        EventKind::RoleChanged,
+        EventKind::UserPurged,
+    ];
+
+    /// The name used in JSON and storage.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventKind::UserRegistered => "user_registered",
+            EventKind::UserImported => "user_imported",
+            EventKind::LoginSucceeded => "login_succeeded",
+            EventKind::LoginFailed => "login_failed",
+            EventKind::AccountLocked => "account_locked",
+            EventKind::PasswordChanged => "password_changed",
+            EventKind::RefreshTokenReused => "refresh_token_reused",
+            EventKind::SessionRevoked => "session_revoked",
+            EventKind::LoggedOutEverywhere => "logged_out_everywhere",
+            EventKind::UserDeactivated => "user_deactivated",
+            EventKind::UserRestored => "user_restored",
+            EventKind::RoleChanged => "role_changed",
+            EventKind::UserPurged => "user_purged",
+        }
+    }
+
+    /// The kind named `name`, if any.
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        EventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+}
+
+/// A security-relevant event. Never carries a password, a hash or a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityEvent {
+    /// The event's id.
+    pub id: EventId,
+    /// What happened.
+    pub kind: EventKind,
+    /// The user it happened to, when known.
+    pub user_id: Option<UserId>,
+    /// Who caused it, when it was not the user themself (an admin).
+    pub actor_id: Option<UserId>,
+    /// The session concerned, if any.
+    pub session_id: Option<SessionId>,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Filters for listing security events (super admins only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EventQuery {
+    /// Only events of this user.
+    pub user_id: Option<UserId>,
+    /// Only events of this kind.
+    pub kind: Option<EventKind>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_kind_names_round_trip() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::from_name(kind.as_str()), Some(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+        assert_eq!(EventKind::from_name("nope"), None);
+    }
+}

@@ -1,0 +1,275 @@
+//! Field validation: every rule of the design, reporting all offending
+//! fields at once.
+
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// One invalid field: its name (a path such as `contacts[1].value` for nested
+/// inputs), a stable machine code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field's name or path.
+    pub field: String,
+    /// A stable code: `required`, `too_short`, `too_long`, `invalid_format`,
+    /// `out_of_range`.
+    pub code: String,
+    /// A lower-case explanation.
+    pub message: String,
+}
+
+/// Every invalid field of one input, in the order checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ValidationErrors {
+    errors: Vec<FieldError>,
+}
+
+impl ValidationErrors {
+    /// No errors yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A single error.
+    pub fn single(field: impl Into<String>, code: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, code, message);
+        errors
+    }
+
+    /// Records one more invalid field.
+    pub fn add(&mut self, field: impl Into<String>, code: &str, message: impl Into<String>) {
+        self.errors.push(FieldError {
+            field: field.into(),
+            code: code.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// The invalid fields.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    /// Whether no field is invalid.
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// Whether the named field is among the invalid ones.
+    pub fn has(&self, field: &str) -> bool {
+        self.errors.iter().any(|error| error.field == field)
+    }
+
+    /// `Ok(())` when empty, otherwise `Err(self)`.
+    ///
+    /// # Errors
+    ///
+    /// Returns the errors themselves when there is at least one.
+    pub fn into_result(self) -> Result<(), ValidationErrors> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Records a field's error, if any.
+    pub(crate) fn check(&mut self, field: &str, result: Result<(), Invalid>) {
+        if let Err(invalid) = result {
+            self.add(field, invalid.code, invalid.message);
+        }
+    }
+
+    /// Records a field's error, if any, and passes its value on.
+    pub(crate) fn take<T>(&mut self, field: &str, result: Result<T, Invalid>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(invalid) => {
+                self.add(field, invalid.code, invalid.message);
+                None
+            }
+        }
+    }
+
+    /// Records the errors of a nested input under `prefix`.
+    pub(crate) fn nest(&mut self, prefix: &str, nested: ValidationErrors) {
+        for error in nested.errors {
+            self.errors.push(FieldError {
+                field: format!("{prefix}.{}", error.field),
+                ..error
+            });
+        }
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.errors.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{}: {}", error.field, error.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Why one value is invalid (the field name is added by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+impl Invalid {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn format(message: impl Into<String>) -> Self {
+        Invalid::new("invalid_format", message)
+    }
+}
+
+/// Checks a length in characters (not bytes).
+pub(crate) fn length(value: &str, min: usize, max: usize) -> Result<(), Invalid> {
+    let count = value.chars().count();
+    if count < min {
+        if min == 1 {
+            Err(Invalid::new("required", "must not be empty"))
+        } else {
+            Err(Invalid::new(
+                "too_short",
+                format!("must be at least {min} characters"),
+            ))
+        }
+    } else if count > max {
+        Err(Invalid::new(
+            "too_long",
+            format!("must be at most {max} characters"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Free text: a length limit and no control characters other than line
+/// breaks and tabs.
+pub(crate) fn text(value: &str, min: usize, max: usize) -> Result<(), Invalid> {
+    length(value, min, max)?;
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(Invalid::format("must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// A one-line name: required, at most `max` characters, no control
+/// characters at all, not only white space.
+pub(crate) fn name(value: &str, max: usize) -> Result<(), Invalid> {
+    length(value, 1, max)?;
+    if value.trim().is_empty() {
+        return Err(Invalid::new("required", "must not be blank"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Invalid::format("must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// An absolute `http` or `https` URL with a host.
+pub(crate) fn http_url(value: &str) -> Result<(), Invalid> {
+    length(value, 1, 2048)?;
+    let parsed = url::Url::parse(value).map_err(|_| Invalid::format("must be an absolute url"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(Invalid::format("must be an http or https url"));
+    }
+    Ok(())
+}
+
+/// The earliest accepted date of birth.
+pub(crate) const EARLIEST_BIRTH_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(date) => date,
+    None => panic!("1900-01-01 is a valid date"),
+};
+
+/// A date of birth: not in the future and not before 1900-01-01.
+pub(crate) fn date_of_birth(value: NaiveDate, today: NaiveDate) -> Result<(), Invalid> {
+    if value > today {
+        Err(Invalid::new("out_of_range", "must not be in the future"))
+    } else if value < EARLIEST_BIRTH_DATE {
+        Err(Invalid::new(
+            "out_of_range",
+            "must not be before 1900-01-01",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_counts_characters_not_bytes() {
+        assert!(length("ééé", 3, 3).is_ok());
+        assert_eq!(length("ab", 3, 5).unwrap_err().code, "too_short");
+        assert_eq!(length("abcdef", 3, 5).unwrap_err().code, "too_long");
+        assert_eq!(length("", 1, 5).unwrap_err().code, "required");
+    }
+
+    #[test]
+    fn names_reject_blank_and_control_characters() {
+        assert!(name("Ada", 100).is_ok());
+        assert_eq!(name("   ", 100).unwrap_err().code, "required");
+        assert_eq!(name("A\u{0}da", 100).unwrap_err().code, "invalid_format");
+        assert_eq!(name("A\nda", 100).unwrap_err().code, "invalid_format");
+    }
+
+    #[test]
+    fn text_allows_line_breaks_but_not_other_controls() {
+        assert!(text("line one\nline two\ttab", 0, 2000).is_ok());
+        assert!(text("bell\u{7}", 0, 2000).is_err());
+    }
+
+    #[test]
+    fn urls_must_be_absolute_http() {
+        assert!(http_url("https://example.com/a.png").is_ok());
+        assert!(http_url("http://example.com").is_ok());
+        assert!(http_url("ftp://example.com/a.png").is_err());
+        assert!(http_url("/relative.png").is_err());
+        assert!(http_url("javascript:alert(1)").is_err());
+        assert!(http_url("https://").is_err());
+    }
+
+    #[test]
+    fn dates_of_birth_are_bounded() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        assert!(date_of_birth(today, today).is_ok());
+        assert!(date_of_birth(today.succ_opt().unwrap(), today).is_err());
+        assert!(date_of_birth(EARLIEST_BIRTH_DATE, today).is_ok());
+        assert!(date_of_birth(EARLIEST_BIRTH_DATE.pred_opt().unwrap(), today).is_err());
+    }
+
+    #[test]
+    fn nested_errors_are_prefixed() {
+        let mut outer = ValidationErrors::new();
+        outer.nest(
+            "contacts[2]",
+            ValidationErrors::single("value", "invalid_format", "bad"),
+        );
+        assert!(outer.has("contacts[2].value"));
+        assert_eq!(outer.to_string(), "contacts[2].value: bad");
+    }
+}

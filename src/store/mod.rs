@@ -1,0 +1,484 @@
+//! The storage trait: unit-of-work transactions over fine-grained,
+//! object-safe operations.
+//!
+//! A backend "has no rules about content": it maps records to SQL and
+//! nothing else. Every business rule (validation, authorization, the
+//! one-primary-contact rule, lockout, token rotation) lives above it in the
+//! facade, once. A backend's only duties beyond mapping are atomicity (a
+//! failed closure changes nothing), turning a unique violation into
+//! [`Error::Conflict`], and serializing writes where a race matters.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result, StorageError};
+use crate::model::{
+    ActiveFilter, Contact, ContactId, ContactKind, EventQuery, Job, JobId, Location, LocationId,
+    LocationQuery, PageRequest, Profile, ProfileDetails, ProfileId, ProfileQuery, SecurityEvent,
+    Session, SessionId, User, UserId, UserQuery,
+};
+
+/// A storage backend.
+///
+/// Implementations run each closure inside one database transaction and
+/// commit it only when the closure returns `Ok`. The closure may be called
+/// again if the backend retries a transaction that failed for a transient
+/// reason, so it must not have effects outside the transaction.
+pub trait Store: Send + Sync + fmt::Debug {
+    /// Runs `f` in a read-only transaction with a consistent snapshot.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns, or [`Error::Storage`] when the backend fails.
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Runs `f` in a read-write transaction, committed only when `f`
+    /// returns `Ok`. Writes are serialized where a race matters (SQLite
+    /// takes the write lock up front with `BEGIN IMMEDIATE`).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns (nothing is written then), or
+    /// [`Error::Storage`] when the backend fails.
+    fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// The version of the newest applied migration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn schema_version(&self) -> Result<u32>;
+
+    /// A short name of the backend (`"sqlite"`, `"postgres"`).
+    fn backend_name(&self) -> &'static str;
+
+    /// Checks that the database answers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when it does not.
+    fn check_health(&self) -> Result<()> {
+        self.schema_version().map(drop)
+    }
+}
+
+/// A password hash as stored: a PHC string (argon2) or a bcrypt hash.
+/// Redacted in `Debug`, never serialized.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// Wraps a stored hash.
+    pub fn new(hash: impl Into<String>) -> Self {
+        PasswordHash(hash.into())
+    }
+
+    /// The hash string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasswordHash(<redacted>)")
+    }
+}
+
+/// A user row: the public [`User`] and the columns only authentication
+/// reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    /// The public record.
+    pub user: User,
+    /// The password hash.
+    pub password_hash: PasswordHash,
+    /// Consecutive failed logins since the last success.
+    pub failed_logins: u32,
+    /// Logins are refused until then.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Access tokens issued before this instant (whole seconds) are
+    /// rejected.
+    pub tokens_valid_after: DateTime<Utc>,
+}
+
+/// A refresh token row. The token itself is never stored, only its
+/// SHA-256 digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRow {
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// The session (token family) it belongs to.
+    pub session_id: SessionId,
+    /// Whose token it is.
+    pub user_id: UserId,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+    /// When it was rotated; a second use after this is a reuse.
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// One transaction's operations. Every method is a plain mapping to SQL:
+/// no rule is enforced here beyond the schema's constraints.
+///
+/// "Not found" is `Ok(None)` for getters and `Ok(false)` for updates and
+/// deletes. Updates write every column of the given record except its id,
+/// owner and `created_at`. Lists order newest first (`created_at` then id,
+/// both descending) and return the page and the total count.
+pub trait Tx {
+    /// Inserts a user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] with field `username` (compared ignoring ASCII
+    /// case) or `email` when taken.
+    fn insert_user(&mut self, row: &UserRow) -> Result<()>;
+    /// A user by id, active or not.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails (as for every method).
+    fn get_user(&mut self, id: UserId) -> Result<Option<UserRow>>;
+    /// A user by username, ignoring ASCII case.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_user_by_username(&mut self, username: &str) -> Result<Option<UserRow>>;
+    /// A user by (lower-case) email.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_user_by_email(&mut self, email: &str) -> Result<Option<UserRow>>;
+    /// Writes every column of the user row.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] as for [`Tx::insert_user`].
+    fn update_user(&mut self, row: &UserRow) -> Result<bool>;
+    /// Deletes a user and, by cascade, their profiles, locations, contacts,
+    /// jobs, sessions and refresh tokens. Security events stay.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_user(&mut self, id: UserId) -> Result<bool>;
+    /// A page of users matching `query` (search is a case-insensitive
+    /// substring of username or email).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_users(&mut self, query: &UserQuery, page: PageRequest) -> Result<(Vec<User>, u64)>;
+
+    /// Inserts a profile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] with field `user_id` when the user already has an
+    /// active profile.
+    fn insert_profile(&mut self, profile: &Profile) -> Result<()>;
+    /// A profile by id, active or not.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_profile(&mut self, id: ProfileId) -> Result<Option<Profile>>;
+    /// A user's active profile or, when there is none, their newest
+    /// inactive one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_profile_by_user(&mut self, user_id: UserId) -> Result<Option<Profile>>;
+    /// A profile with its location and the contacts and jobs that pass
+    /// `children`, contacts primary first then oldest first, jobs current
+    /// first then newest start first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_profile_details(
+        &mut self,
+        id: ProfileId,
+        children: ActiveFilter,
+    ) -> Result<Option<ProfileDetails>>;
+    /// Writes every column of the profile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] with field `user_id` when reactivating it would
+    /// give the user a second active profile.
+    fn update_profile(&mut self, profile: &Profile) -> Result<bool>;
+    /// A page of profiles matching `query`; when `visible_to` is set, only
+    /// public profiles and that user's own. `query.country` is upper-case;
+    /// name, city, company and industry match ignoring case (name as a
+    /// substring of first or last name, company and industry against an
+    /// active job).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_profiles(
+        &mut self,
+        query: &ProfileQuery,
+        visible_to: Option<UserId>,
+        page: PageRequest,
+    ) -> Result<(Vec<Profile>, u64)>;
+
+    /// Inserts a location.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_location(&mut self, location: &Location) -> Result<()>;
+    /// A location by id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_location(&mut self, id: LocationId) -> Result<Option<Location>>;
+    /// Writes every column of the location.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn update_location(&mut self, location: &Location) -> Result<bool>;
+    /// A page of locations matching `query` (`country` upper-case).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_locations(
+        &mut self,
+        query: &LocationQuery,
+        page: PageRequest,
+    ) -> Result<(Vec<Location>, u64)>;
+
+    /// Inserts a contact.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] with field `is_primary` when it would be a second
+    /// active primary contact of its kind.
+    fn insert_contact(&mut self, contact: &Contact) -> Result<()>;
+    /// A contact by id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_contact(&mut self, id: ContactId) -> Result<Option<Contact>>;
+    /// Writes every column of the contact.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] as for [`Tx::insert_contact`].
+    fn update_contact(&mut self, contact: &Contact) -> Result<bool>;
+    /// A profile's contacts passing `active`, primary first then oldest
+    /// first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_contacts(
+        &mut self,
+        profile_id: ProfileId,
+        active: ActiveFilter,
+    ) -> Result<Vec<Contact>>;
+    /// Un-primaries the profile's active primary contact of `kind`, if any,
+    /// setting its `updated_at` to `now`; returns how many rows changed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn clear_primary_contact(
+        &mut self,
+        profile_id: ProfileId,
+        kind: ContactKind,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
+
+    /// Inserts a job.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_job(&mut self, job: &Job) -> Result<()>;
+    /// A job by id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_job(&mut self, id: JobId) -> Result<Option<Job>>;
+    /// Writes every column of the job.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn update_job(&mut self, job: &Job) -> Result<bool>;
+    /// A profile's jobs passing `active`, current first then newest start
+    /// first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_jobs(&mut self, profile_id: ProfileId, active: ActiveFilter) -> Result<Vec<Job>>;
+
+    /// Inserts a session.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_session(&mut self, session: &Session) -> Result<()>;
+    /// A session by id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_session(&mut self, id: SessionId) -> Result<Option<Session>>;
+    /// Writes every column of the session.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn update_session(&mut self, session: &Session) -> Result<bool>;
+    /// A user's sessions, newest first; with `active_at`, only those not
+    /// revoked and not expired at that instant.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_sessions(
+        &mut self,
+        user_id: UserId,
+        active_at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Session>>;
+    /// Revokes every unrevoked session of a user at `now`, except `keep`;
+    /// returns how many were revoked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn revoke_sessions(
+        &mut self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+        keep: Option<SessionId>,
+    ) -> Result<u64>;
+    /// Inserts a refresh token.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_refresh_token(&mut self, token: &RefreshTokenRow) -> Result<()>;
+    /// A refresh token by its digest, locking its row until the end of the
+    /// transaction where the backend has row locks.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_refresh_token(&mut self, hash: &[u8; 32]) -> Result<Option<RefreshTokenRow>>;
+    /// Marks an unused refresh token used at `now`; `false` when it was
+    /// already used (or does not exist), so of two concurrent rotations
+    /// exactly one gets `true`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn mark_refresh_token_used(&mut self, hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool>;
+
+    /// Appends a security event.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_event(&mut self, event: &SecurityEvent) -> Result<()>;
+    /// A page of security events matching `query`, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_events(
+        &mut self,
+        query: &EventQuery,
+        page: PageRequest,
+    ) -> Result<(Vec<SecurityEvent>, u64)>;
+
+    /// A configuration value stored in the database (such as the generated
+    /// signing key).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_setting(&mut self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Stores a configuration value unless the key already has one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_setting_if_absent(&mut self, key: &str, value: &[u8]) -> Result<()>;
+}
+
+/// Runs `f` in a read transaction and returns its value.
+pub(crate) fn read<T>(store: &dyn Store, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+    let mut output = None;
+    store.read(&mut |tx| {
+        output = Some(f(tx)?);
+        Ok(())
+    })?;
+    output.ok_or_else(no_output)
+}
+
+/// Runs `f` in a write transaction and returns its value.
+pub(crate) fn write<T>(
+    store: &dyn Store,
+    mut f: impl FnMut(&mut dyn Tx) -> Result<T>,
+) -> Result<T> {
+    let mut output = None;
+    store.write(&mut |tx| {
+        output = Some(f(tx)?);
+        Ok(())
+    })?;
+    output.ok_or_else(no_output)
+}
+
+fn no_output() -> Error {
+    Error::Storage(StorageError::msg(
+        "the store committed without running the transaction",
+    ))
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern and wraps
+/// the value in `%` for a substring match, lower-cased.
+pub(crate) fn like_substring(value: &str) -> String {
+    let mut pattern = String::with_capacity(value.len() + 2);
+    pattern.push('%');
+    for c in value.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_substring("A_b%c\\"), "%a\\_b\\%c\\\\%");
+    }
+
+    #[test]
+    fn password_hash_debug_is_redacted() {
+        let hash = PasswordHash::new("$argon2id$v=19$secret");
+        assert_eq!(format!("{hash:?}"), "PasswordHash(<redacted>)");
+    }
+}
