@@ -12,11 +12,13 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
 )]
 
+mod auth;
 mod clock;
 mod error;
 pub mod model;
 pub mod store;
 
+pub use auth::PasswordParams;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result, StorageError, TokenError};
 pub use model::*;

@@ -1,0 +1,8 @@
+//! Authentication: password hashing ([`password`]) and tokens ([`tokens`]).
+//!
+//! Everything here is pure computation over injected time and keys; the
+//! facade composes it with storage.
+
+pub(crate) mod password;
+
+pub use password::PasswordParams;
