@@ -18,7 +18,7 @@ mod error;
 pub mod model;
 pub mod store;
 
-pub use auth::PasswordParams;
+pub use auth::{Claims, KeyAlgorithm, PasswordParams, SigningKey, VerificationKey};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result, StorageError, TokenError};
 pub use model::*;

@@ -4,5 +4,7 @@
 //! facade composes it with storage.
 
 pub(crate) mod password;
+pub(crate) mod tokens;
 
 pub use password::PasswordParams;
+pub use tokens::{Claims, KeyAlgorithm, SigningKey, VerificationKey};
