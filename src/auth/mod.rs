@@ -1,9 +1,11 @@
-//! Authentication: password hashing ([`password`]) and tokens ([`tokens`]).
+//! Authentication: password hashing ([`password`]), tokens ([`tokens`])
+//! and who may do what ([`policy`]).
 //!
 //! Everything here is pure computation over injected time and keys; the
 //! facade composes it with storage.
 
 pub(crate) mod password;
+pub(crate) mod policy;
 pub(crate) mod tokens;
 
 pub use password::PasswordParams;

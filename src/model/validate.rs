@@ -94,6 +94,11 @@ impl ValidationErrors {
         }
     }
 
+    /// Records every error of another input as they are.
+    pub(crate) fn merge(&mut self, other: ValidationErrors) {
+        self.errors.extend(other.errors);
+    }
+
     /// Records the errors of a nested input under `prefix`.
     pub(crate) fn nest(&mut self, prefix: &str, nested: ValidationErrors) {
         for error in nested.errors {

@@ -482,3 +482,32 @@ mod tests {
         assert_eq!(format!("{hash:?}"), "PasswordHash(<redacted>)");
     }
 }
+
+/// Opens the store a database URL names: `sqlite:...` (feature `sqlite`)
+/// or `postgres://...` / `postgresql://...` (feature `postgres`).
+///
+/// # Errors
+///
+/// [`Error::Config`] for an unsupported URL or a backend not compiled in;
+/// [`Error::Storage`] when the database cannot be opened or migrated.
+pub fn open_url(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        #[cfg(feature = "sqlite")]
+        return Ok(std::sync::Arc::new(SqliteStore::open(url)?));
+        #[cfg(not(feature = "sqlite"))]
+        return Err(Error::Config(
+            "sqlite urls need the `sqlite` feature".to_owned(),
+        ));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(std::sync::Arc::new(PostgresStore::open(url)?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(Error::Config(
+            "postgres urls need the `postgres` feature".to_owned(),
+        ));
+    }
+    Err(Error::Config(
+        "unsupported database url: expected sqlite:... or postgres://...".to_owned(),
+    ))
+}

@@ -1,0 +1,1013 @@
+//! The facade: `Accounts`, its builder, and authentication.
+
+mod contacts;
+mod events;
+mod jobs;
+mod locations;
+mod profiles;
+mod sessions;
+mod users;
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use contacts::Contacts;
+pub use events::Events;
+pub use jobs::Jobs;
+pub use locations::Locations;
+pub use profiles::Profiles;
+pub use sessions::Sessions;
+pub use users::Users;
+
+use crate::auth::password::{PasswordHasher, PasswordParams, Verification};
+use crate::auth::policy::{Actor, Principal};
+use crate::auth::tokens::{self, Claims, SigningKey, TokenService, VerificationKey};
+use crate::clock::{self, Clock, SystemClock};
+use crate::error::{Error, Result, TokenError};
+use crate::model::{
+    Credentials, EventId, EventKind, NewUser, Password, SecurityEvent, Session, SessionId, User,
+    UserId, ValidationErrors,
+};
+use crate::store::{self, RefreshTokenRow, Store, Tx, UserRow};
+
+/// The account system: shared, thread-safe, cheap to clone (an `Arc`
+/// inside).
+///
+/// ```
+/// use aai_accounts::{Accounts, Credentials, NewUser};
+///
+/// let accounts = Accounts::open("sqlite::memory:")?;
+/// let registration = accounts.register(NewUser {
+///     username: "ada".into(),
+///     email: "ada@example.com".into(),
+///     password: "correct horse battery staple".into(),
+/// })?;
+/// let tokens = accounts.login(Credentials::new("ADA", "correct horse battery staple"))?;
+/// let principal = accounts.authenticate(&tokens.access_token)?;
+/// assert_eq!(principal.user_id(), Some(registration.user.id));
+/// # Ok::<(), aai_accounts::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Accounts {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    passwords: PasswordHasher,
+    tokens: TokenService,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+    lockout: LockoutPolicy,
+}
+
+impl fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Accounts")
+            .field("store", &self.inner.store)
+            .field("clock", &self.inner.clock)
+            .field("tokens", &self.inner.tokens)
+            .field("access_ttl", &self.inner.access_ttl)
+            .field("refresh_ttl", &self.inner.refresh_ttl)
+            .field("lockout", &self.inner.lockout)
+            .finish_non_exhaustive()
+    }
+}
+
+const _: () = {
+    const fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+    assert_send_sync_clone::<Accounts>();
+};
+
+/// An OAuth2 token response: a short-lived access token (JWT) and an
+/// opaque refresh token. Redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenPair {
+    /// The JWT to present as `Authorization: Bearer ...`.
+    pub access_token: String,
+    /// The opaque token that buys the next pair (once).
+    pub refresh_token: String,
+    /// Always `"bearer"`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+impl fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// What `register` returns: the new user and their first tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The new user.
+    pub user: User,
+    /// Tokens of the session the registration started.
+    pub tokens: TokenPair,
+}
+
+/// How failed logins lock an account: after `max_failures` consecutive
+/// failures the account is locked for `base`, and each further failure
+/// after a lock doubles it, up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Consecutive failures that lock the account (default 5).
+    pub max_failures: u32,
+    /// The first lock's length (default 1 minute).
+    pub base: Duration,
+    /// The longest lock (default 1 hour).
+    pub max: Duration,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        LockoutPolicy {
+            max_failures: 5,
+            base: Duration::minutes(1),
+            max: Duration::hours(1),
+        }
+    }
+}
+
+impl LockoutPolicy {
+    /// How long to lock after `failures` consecutive failures, if at all.
+    pub fn lock_duration(&self, failures: u32) -> Option<Duration> {
+        let excess = failures.checked_sub(self.max_failures.max(1))?;
+        let factor = 1_i32.checked_shl(excess.min(30)).unwrap_or(i32::MAX);
+        let duration = self.base.checked_mul(factor).unwrap_or(self.max);
+        Some(duration.min(self.max))
+    }
+}
+
+/// Configures and opens [`Accounts`].
+///
+/// ```
+/// use aai_accounts::{Accounts, SigningKey};
+/// use chrono::Duration;
+///
+/// let accounts = Accounts::builder()
+///     .database_url("sqlite::memory:")
+///     .signing_key(SigningKey::hs256([7u8; 32]))
+///     .access_ttl(Duration::minutes(15))
+///     .build()?;
+/// # Ok::<(), aai_accounts::Error>(())
+/// ```
+#[must_use]
+pub struct AccountsBuilder {
+    database_url: Option<String>,
+    store: Option<Arc<dyn Store>>,
+    signing_key: Option<SigningKey>,
+    verification_keys: Vec<VerificationKey>,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+    issuer: String,
+    audience: String,
+    clock: Arc<dyn Clock>,
+    password_params: PasswordParams,
+    lockout: LockoutPolicy,
+}
+
+impl fmt::Debug for AccountsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountsBuilder")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("store", &self.store)
+            .field("signing_key", &self.signing_key)
+            .field("verification_keys", &self.verification_keys)
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("password_params", &self.password_params)
+            .field("lockout", &self.lockout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database URL without its password, for `Debug` output.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Setting a password fails only for URLs that cannot have one,
+            // and this one has one.
+            let _ = parsed.set_password(Some("<redacted>"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The settings key of the generated HS256 secret.
+const GENERATED_KEY_SETTING: &str = "jwt.hs256.generated";
+/// The shortest HS256 secret accepted.
+const MIN_HS256_SECRET: usize = 32;
+
+impl Default for AccountsBuilder {
+    fn default() -> Self {
+        AccountsBuilder {
+            database_url: None,
+            store: None,
+            signing_key: None,
+            verification_keys: Vec::new(),
+            access_ttl: Duration::minutes(30),
+            refresh_ttl: Duration::days(7),
+            issuer: "aai-accounts".to_owned(),
+            audience: "aai-accounts".to_owned(),
+            clock: Arc::new(SystemClock),
+            password_params: PasswordParams::default(),
+            lockout: LockoutPolicy::default(),
+        }
+    }
+}
+
+impl AccountsBuilder {
+    /// The database to open: `sqlite://path`, `sqlite::memory:` or
+    /// `postgres://...` (feature `postgres`).
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
+    /// A store to use instead of a database URL.
+    pub fn store(mut self, store: impl Store + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// A shared store to use instead of a database URL.
+    pub fn shared_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The key that signs access tokens. Without one, a random HS256 key is
+    /// generated once and kept in the database.
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// A further key that access tokens may be signed with: the previous
+    /// signing key while keys rotate.
+    pub fn verification_key(mut self, key: impl Into<VerificationKey>) -> Self {
+        self.verification_keys.push(key.into());
+        self
+    }
+
+    /// How long access tokens live (default 30 minutes).
+    pub fn access_ttl(mut self, ttl: Duration) -> Self {
+        self.access_ttl = ttl;
+        self
+    }
+
+    /// How long a refresh token lives unused (default 7 days).
+    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_ttl = ttl;
+        self
+    }
+
+    /// The `iss` claim of issued and accepted tokens (default
+    /// `aai-accounts`).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// The `aud` claim of issued and accepted tokens (default
+    /// `aai-accounts`).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = audience.into();
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Argon2id parameters for new hashes (default: OWASP's m=19456 KiB,
+    /// t=2, p=1). Hashes with other parameters are upgraded on login.
+    pub fn password_params(mut self, params: PasswordParams) -> Self {
+        self.password_params = params;
+        self
+    }
+
+    /// The lockout policy (default: 5 failures, 1 minute doubling up to 1
+    /// hour).
+    pub fn lockout(mut self, policy: LockoutPolicy) -> Self {
+        self.lockout = policy;
+        self
+    }
+
+    /// Opens the store, applies pending migrations and loads or generates
+    /// the signing key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when neither a URL nor a store is given, the URL
+    /// is unsupported, an HS256 secret is shorter than 32 bytes, a TTL is
+    /// not positive or the password parameters are invalid;
+    /// [`Error::Storage`] when the database cannot be opened or migrated.
+    pub fn build(self) -> Result<Accounts> {
+        if self.access_ttl <= Duration::zero() || self.refresh_ttl <= Duration::zero() {
+            return Err(Error::config("token lifetimes must be positive"));
+        }
+        if self.lockout.base <= Duration::zero() || self.lockout.max < self.lockout.base {
+            return Err(Error::config(
+                "lockout durations must be positive, max >= base",
+            ));
+        }
+        let store = match (self.store, self.database_url) {
+            (Some(store), _) => store,
+            (None, Some(url)) => store::open_url(&url)?,
+            (None, None) => return Err(Error::config("a database url or a store is required")),
+        };
+        let signing_key = match self.signing_key {
+            Some(key) => key,
+            None => generated_key(store.as_ref())?,
+        };
+        if signing_key
+            .hs256_secret_len()
+            .is_some_and(|len| len < MIN_HS256_SECRET)
+        {
+            return Err(Error::config("an hs256 secret must be at least 32 bytes"));
+        }
+        let tokens = TokenService::new(
+            signing_key,
+            self.verification_keys,
+            self.issuer,
+            self.audience,
+        )?;
+        Ok(Accounts {
+            inner: Arc::new(Inner {
+                store,
+                clock: self.clock,
+                passwords: PasswordHasher::new(self.password_params)?,
+                tokens,
+                access_ttl: self.access_ttl,
+                refresh_ttl: self.refresh_ttl,
+                lockout: self.lockout,
+            }),
+        })
+    }
+}
+
+/// The HS256 key generated once and kept in the database.
+fn generated_key(store: &dyn Store) -> Result<SigningKey> {
+    let existing = store::read(store, |tx| tx.get_setting(GENERATED_KEY_SETTING))?;
+    let secret = match existing {
+        Some(secret) => secret,
+        None => {
+            let fresh = tokens::random_secret()?;
+            // Two processes may race here: the first insert wins and both
+            // read it back.
+            store::write(store, |tx| {
+                tx.insert_setting_if_absent(GENERATED_KEY_SETTING, &fresh)?;
+                tx.get_setting(GENERATED_KEY_SETTING)
+            })?
+            .ok_or_else(|| Error::config("the generated signing key was not stored"))?
+        }
+    };
+    Ok(SigningKey::hs256(secret))
+}
+
+impl Accounts {
+    /// Opens the database at `url` with the default configuration and a
+    /// signing key generated once and kept in the database.
+    ///
+    /// # Errors
+    ///
+    /// As [`AccountsBuilder::build`].
+    pub fn open(url: &str) -> Result<Accounts> {
+        Accounts::builder().database_url(url).build()
+    }
+
+    /// A builder for a configured instance.
+    pub fn builder() -> AccountsBuilder {
+        AccountsBuilder::default()
+    }
+
+    /// Users: read, list, update, deactivate, restore, roles, purge,
+    /// import.
+    pub fn users(&self) -> Users<'_> {
+        Users::new(self)
+    }
+
+    /// Profiles with their location, contacts and jobs.
+    pub fn profiles(&self) -> Profiles<'_> {
+        Profiles::new(self)
+    }
+
+    /// Locations.
+    pub fn locations(&self) -> Locations<'_> {
+        Locations::new(self)
+    }
+
+    /// A profile's contacts.
+    pub fn contacts(&self) -> Contacts<'_> {
+        Contacts::new(self)
+    }
+
+    /// A profile's jobs.
+    pub fn jobs(&self) -> Jobs<'_> {
+        Jobs::new(self)
+    }
+
+    /// A user's refresh sessions.
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions::new(self)
+    }
+
+    /// Security events (super admins).
+    pub fn events(&self) -> Events<'_> {
+        Events::new(self)
+    }
+
+    /// The version of the newest applied schema migration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the database does not answer.
+    pub fn schema_version(&self) -> Result<u32> {
+        self.inner.store.schema_version()
+    }
+
+    /// Checks that the database answers (for health endpoints).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when it does not.
+    pub fn check_health(&self) -> Result<()> {
+        self.inner.store.check_health()
+    }
+
+    /// The public keys that verify access tokens, as a JWKS document
+    /// (`{"keys": [...]}`). HS256 secrets are never published.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.inner.tokens.jwks()
+    }
+
+    /// Creates a user and starts their first session.
+    ///
+    /// The password is hashed with argon2id before the database is touched.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] naming every invalid field;
+    /// [`Error::Conflict`] with field `username` or `email` when taken.
+    pub fn register(&self, new_user: NewUser) -> Result<Registration> {
+        let (username, email) = new_user.validate()?;
+        let password_hash = self.inner.passwords.hash(&new_user.password)?;
+        let now = self.now();
+        self.write(|tx| {
+            let row = UserRow {
+                user: User {
+                    id: UserId::new(),
+                    username: username.clone(),
+                    email: email.clone(),
+                    is_active: true,
+                    is_super_admin: false,
+                    created_at: now,
+                    updated_at: now,
+                    last_login_at: None,
+                    deactivated_at: None,
+                },
+                password_hash: password_hash.clone(),
+                failed_logins: 0,
+                locked_until: None,
+                tokens_valid_after: whole_second(now),
+            };
+            tx.insert_user(&row)?;
+            record(tx, EventKind::UserRegistered, row.user.id, None, None, now)?;
+            let (tokens, _) = self.start_session(tx, &row.user, now)?;
+            Ok(Registration {
+                user: row.user,
+                tokens,
+            })
+        })
+    }
+
+    /// Logs in with a username or an email (ignoring case) and a password,
+    /// starting a new session.
+    ///
+    /// An unknown login still spends one hash verification, so timing does
+    /// not tell which logins exist. Consecutive failures lock the account
+    /// (see [`LockoutPolicy`]); a success resets the count, records
+    /// `last_login_at` and upgrades an outdated or imported hash to the
+    /// current argon2id parameters.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCredentials`] for an unknown login or a wrong
+    /// password; [`Error::AccountLocked`] while locked (also when this
+    /// failure locked it); [`Error::AccountInactive`] for a deactivated
+    /// account with the right password.
+    pub fn login(&self, credentials: Credentials) -> Result<TokenPair> {
+        let now = self.now();
+        let login = credentials.login.trim();
+        let found = self.read(|tx| {
+            if login.contains('@') {
+                tx.get_user_by_email(&login.to_lowercase())
+            } else {
+                tx.get_user_by_username(login)
+            }
+        })?;
+        let Some(row) = found else {
+            self.inner.passwords.verify_dummy(&credentials.password);
+            self.write(|tx| record_anonymous(tx, EventKind::LoginFailed, now))?;
+            return Err(Error::InvalidCredentials);
+        };
+        if let Some(until) = row.locked_until.filter(|until| *until > now) {
+            return Err(Error::AccountLocked { until });
+        }
+        let verification = self
+            .inner
+            .passwords
+            .verify(&credentials.password, &row.password_hash);
+        let upgraded_hash = match verification {
+            Verification::Valid { needs_rehash: true } if row.user.is_active => {
+                Some(self.inner.passwords.hash(&credentials.password)?)
+            }
+            _ => None,
+        };
+        self.write(|tx| {
+            let Some(mut current) = tx.get_user(row.user.id)? else {
+                return Ok(Err(Error::InvalidCredentials));
+            };
+            // The hash changed since it was verified: judge nothing.
+            if current.password_hash != row.password_hash {
+                return Ok(Err(Error::InvalidCredentials));
+            }
+            if let Some(until) = current.locked_until.filter(|until| *until > now) {
+                return Ok(Err(Error::AccountLocked { until }));
+            }
+            let user_id = current.user.id;
+            if verification == Verification::Invalid {
+                current.failed_logins = current.failed_logins.saturating_add(1);
+                record(tx, EventKind::LoginFailed, user_id, None, None, now)?;
+                let outcome = match self.inner.lockout.lock_duration(current.failed_logins) {
+                    Some(duration) => {
+                        let until = now + duration;
+                        current.locked_until = Some(until);
+                        record(tx, EventKind::AccountLocked, user_id, None, None, now)?;
+                        Error::AccountLocked { until }
+                    }
+                    None => Error::InvalidCredentials,
+                };
+                tx.update_user(&current)?;
+                return Ok(Err(outcome));
+            }
+            if !current.user.is_active {
+                record(tx, EventKind::LoginFailed, user_id, None, None, now)?;
+                return Ok(Err(Error::AccountInactive));
+            }
+            current.failed_logins = 0;
+            current.locked_until = None;
+            current.user.last_login_at = Some(now);
+            if let Some(hash) = &upgraded_hash {
+                current.password_hash = hash.clone();
+            }
+            tx.update_user(&current)?;
+            let (tokens, session_id) = self.start_session(tx, &current.user, now)?;
+            record(
+                tx,
+                EventKind::LoginSucceeded,
+                user_id,
+                None,
+                Some(session_id),
+                now,
+            )?;
+            Ok(Ok(tokens))
+        })?
+    }
+
+    /// Verifies an access token's signature, type, issuer, audience and
+    /// lifetime, without reading the database.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthenticated`] with the reason.
+    pub fn verify_access_token(&self, access_token: &str) -> Result<Claims> {
+        self.inner
+            .tokens
+            .verify_access(access_token, self.inner.clock.now())
+            .map_err(Error::Unauthenticated)
+    }
+
+    /// Verifies an access token and checks the database: the user still
+    /// exists, is active and not locked, the token was issued after the
+    /// user's last "log out everywhere", and its session is not revoked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthenticated`] for a bad, expired or revoked token;
+    /// [`Error::AccountInactive`] or [`Error::AccountLocked`] for the user.
+    pub fn authenticate(&self, access_token: &str) -> Result<Principal> {
+        let claims = self.verify_access_token(access_token)?;
+        let now = self.now();
+        self.read(|tx| {
+            let row = tx
+                .get_user(claims.sub)?
+                .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+            if !row.user.is_active {
+                return Err(Error::AccountInactive);
+            }
+            if let Some(until) = row.locked_until.filter(|until| *until > now) {
+                return Err(Error::AccountLocked { until });
+            }
+            if claims.iat < row.tokens_valid_after.timestamp() {
+                return Err(Error::Unauthenticated(TokenError::Revoked));
+            }
+            let session = tx.get_session(claims.sid)?;
+            if session
+                .is_none_or(|session| session.revoked_at.is_some() || session.user_id != claims.sub)
+            {
+                return Err(Error::Unauthenticated(TokenError::Revoked));
+            }
+            Ok(Principal::user(
+                claims.sub,
+                Some(claims.sid),
+                row.user.is_super_admin,
+            ))
+        })
+    }
+
+    /// Trades a refresh token for a new pair, rotating it: the presented
+    /// token is spent. Presenting a spent token again revokes its whole
+    /// session, since one of the two presenters is not who they claim.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::RefreshTokenReused`] for a spent token (the session is
+    /// revoked); [`Error::Unauthenticated`] for a malformed, unknown,
+    /// expired or revoked one; [`Error::AccountInactive`] or
+    /// [`Error::AccountLocked`] for the user.
+    pub fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
+        let hash = tokens::refresh_token_hash(refresh_token)
+            .ok_or(Error::Unauthenticated(TokenError::Malformed))?;
+        let now = self.now();
+        self.write(|tx| {
+            let Some(token) = tx.get_refresh_token(&hash)? else {
+                return Ok(Err(Error::Unauthenticated(TokenError::Revoked)));
+            };
+            let Some(mut session) = tx
+                .get_session(token.session_id)?
+                .filter(|session| session.revoked_at.is_none())
+            else {
+                return Ok(Err(Error::Unauthenticated(TokenError::Revoked)));
+            };
+            // Of two concurrent rotations only one marks the token used; the
+            // other is a reuse like any later one.
+            if token.used_at.is_some() || !tx.mark_refresh_token_used(&hash, now)? {
+                session.revoked_at = Some(now);
+                tx.update_session(&session)?;
+                record(
+                    tx,
+                    EventKind::RefreshTokenReused,
+                    token.user_id,
+                    None,
+                    Some(session.id),
+                    now,
+                )?;
+                return Ok(Err(Error::RefreshTokenReused));
+            }
+            if token.expires_at <= now {
+                return Ok(Err(Error::Unauthenticated(TokenError::Expired)));
+            }
+            let Some(row) = tx.get_user(token.user_id)? else {
+                return Ok(Err(Error::Unauthenticated(TokenError::Revoked)));
+            };
+            if !row.user.is_active {
+                return Ok(Err(Error::AccountInactive));
+            }
+            if let Some(until) = row.locked_until.filter(|until| *until > now) {
+                return Ok(Err(Error::AccountLocked { until }));
+            }
+            self.rotate(tx, &row.user, &mut session, now).map(Ok)
+        })?
+    }
+
+    /// Ends the session of a refresh token. Ending an already ended
+    /// session is not an error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthenticated`] for a malformed or unknown token.
+    pub fn logout(&self, refresh_token: &str) -> Result<()> {
+        let hash = tokens::refresh_token_hash(refresh_token)
+            .ok_or(Error::Unauthenticated(TokenError::Malformed))?;
+        let now = self.now();
+        self.write(|tx| {
+            let token = tx
+                .get_refresh_token(&hash)?
+                .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+            let Some(mut session) = tx.get_session(token.session_id)? else {
+                return Ok(());
+            };
+            if session.revoked_at.is_none() {
+                session.revoked_at = Some(now);
+                tx.update_session(&session)?;
+                record(
+                    tx,
+                    EventKind::SessionRevoked,
+                    token.user_id,
+                    None,
+                    Some(session.id),
+                    now,
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Ends every session of the acting user and invalidates every access
+    /// token issued so far. Returns how many sessions were ended.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] for the system principal, which has no
+    /// sessions; the principal's own errors (see [`Accounts::authenticate`]).
+    pub fn logout_all(&self, principal: &Principal) -> Result<u64> {
+        let now = self.now();
+        self.write(|tx| {
+            let actor = Actor::resolve(tx, principal, now)?;
+            let user_id = actor.user_id().ok_or(Error::Forbidden)?;
+            let mut row = tx
+                .get_user(user_id)?
+                .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+            let revoked = tx.revoke_sessions(user_id, now, None)?;
+            row.tokens_valid_after = whole_second(now);
+            row.user.updated_at = now;
+            tx.update_user(&row)?;
+            record(tx, EventKind::LoggedOutEverywhere, user_id, None, None, now)?;
+            Ok(revoked)
+        })
+    }
+
+    /// Changes the acting user's password after checking the current one,
+    /// and ends their other sessions.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] naming `new_password`;
+    /// [`Error::InvalidCredentials`] when `current` is wrong;
+    /// [`Error::Forbidden`] for the system principal.
+    pub fn change_password(
+        &self,
+        principal: &Principal,
+        current: impl Into<Password>,
+        new: impl Into<Password>,
+    ) -> Result<()> {
+        let (current, new) = (current.into(), new.into());
+        let mut errors = ValidationErrors::new();
+        errors.check("new_password", new.check());
+        errors.into_result()?;
+        let user_id = principal.user_id().ok_or(Error::Forbidden)?;
+        let now = self.now();
+        let row = self.read(|tx| {
+            Actor::resolve(tx, principal, now)?;
+            tx.get_user(user_id)?
+                .ok_or(Error::Unauthenticated(TokenError::Revoked))
+        })?;
+        if self.inner.passwords.verify(&current, &row.password_hash) == Verification::Invalid {
+            return Err(Error::InvalidCredentials);
+        }
+        let new_hash = self.inner.passwords.hash(&new)?;
+        self.write(|tx| {
+            Actor::resolve(tx, principal, now)?;
+            let mut current_row = tx
+                .get_user(user_id)?
+                .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+            if current_row.password_hash != row.password_hash {
+                return Err(Error::InvalidCredentials);
+            }
+            current_row.password_hash = new_hash.clone();
+            current_row.user.updated_at = now;
+            tx.update_user(&current_row)?;
+            tx.revoke_sessions(user_id, now, principal.session_id())?;
+            record(
+                tx,
+                EventKind::PasswordChanged,
+                user_id,
+                None,
+                principal.session_id(),
+                now,
+            )
+        })
+    }
+
+    /// Starts a session for a user authenticated some other way (single
+    /// sign-on, a magic link): only the system principal may.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] for any other principal; [`Error::NotFound`]
+    /// for an unknown user; [`Error::AccountInactive`] for a deactivated
+    /// one.
+    pub fn issue_tokens(&self, principal: &Principal, user_id: UserId) -> Result<TokenPair> {
+        if !principal.is_system() {
+            return Err(Error::Forbidden);
+        }
+        let now = self.now();
+        self.write(|tx| {
+            let row = tx.get_user(user_id)?.ok_or(Error::not_found("user"))?;
+            if !row.user.is_active {
+                return Err(Error::AccountInactive);
+            }
+            self.start_session(tx, &row.user, now)
+                .map(|(tokens, _)| tokens)
+        })
+    }
+
+    /// Starts a session: a session row, its first refresh token and an
+    /// access token.
+    fn start_session(
+        &self,
+        tx: &mut dyn Tx,
+        user: &User,
+        now: DateTime<Utc>,
+    ) -> Result<(TokenPair, SessionId)> {
+        let mut session = Session {
+            id: SessionId::new(),
+            user_id: user.id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + self.inner.refresh_ttl,
+            revoked_at: None,
+        };
+        tx.insert_session(&session)?;
+        let tokens = self.rotate(tx, user, &mut session, now)?;
+        Ok((tokens, session.id))
+    }
+
+    /// Issues the next refresh token of a session and a fresh access token.
+    fn rotate(
+        &self,
+        tx: &mut dyn Tx,
+        user: &User,
+        session: &mut Session,
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair> {
+        let (refresh_token, hash) = tokens::new_refresh_token()?;
+        let expires_at = now + self.inner.refresh_ttl;
+        tx.insert_refresh_token(&RefreshTokenRow {
+            hash,
+            session_id: session.id,
+            user_id: user.id,
+            issued_at: now,
+            expires_at,
+            used_at: None,
+        })?;
+        if session.last_used_at != now || session.expires_at != expires_at {
+            session.last_used_at = now;
+            session.expires_at = expires_at;
+            tx.update_session(session)?;
+        }
+        let (access_token, _) = self.inner.tokens.issue_access(
+            user.id,
+            session.id,
+            user.is_super_admin,
+            now,
+            self.inner.access_ttl,
+        )?;
+        Ok(TokenPair {
+            access_token,
+            refresh_token,
+            token_type: "bearer".to_owned(),
+            expires_in: u64::try_from(self.inner.access_ttl.num_seconds()).unwrap_or(0),
+        })
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        clock::now_micros(self.inner.clock.as_ref())
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) fn read<T>(&self, f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        store::read(self.store(), f)
+    }
+
+    pub(crate) fn write<T>(&self, f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        store::write(self.store(), f)
+    }
+
+    /// Runs `f` in a read transaction with the principal resolved.
+    pub(crate) fn read_as<T>(
+        &self,
+        principal: &Principal,
+        mut f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        self.read(|tx| {
+            let actor = Actor::resolve(tx, principal, now)?;
+            f(tx, actor, now)
+        })
+    }
+
+    /// Runs `f` in a write transaction with the principal resolved.
+    pub(crate) fn write_as<T>(
+        &self,
+        principal: &Principal,
+        mut f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        self.write(|tx| {
+            let actor = Actor::resolve(tx, principal, now)?;
+            f(tx, actor, now)
+        })
+    }
+}
+
+/// Truncates to whole seconds (the precision of JWT times).
+fn whole_second(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(Duration::seconds(1)).unwrap_or(at)
+}
+
+/// Appends a security event about `user_id`.
+pub(crate) fn record(
+    tx: &mut dyn Tx,
+    kind: EventKind,
+    user_id: UserId,
+    actor: Option<&Actor>,
+    session_id: Option<SessionId>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tx.insert_event(&SecurityEvent {
+        id: EventId::new(),
+        kind,
+        user_id: Some(user_id),
+        actor_id: actor
+            .and_then(Actor::user_id)
+            .filter(|actor_id| *actor_id != user_id),
+        session_id,
+        occurred_at: now,
+    })
+}
+
+/// Appends a security event about no known user (a login for an unknown
+/// name: the name itself is not recorded, it may be a mistyped password).
+fn record_anonymous(tx: &mut dyn Tx, kind: EventKind, now: DateTime<Utc>) -> Result<()> {
+    tx.insert_event(&SecurityEvent {
+        id: EventId::new(),
+        kind,
+        user_id: None,
+        actor_id: None,
+        session_id: None,
+        occurred_at: now,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockout_doubles_from_base_up_to_max() {
+        let policy = LockoutPolicy::default();
+        assert_eq!(policy.lock_duration(4), None);
+        assert_eq!(policy.lock_duration(5), Some(Duration::minutes(1)));
+        assert_eq!(policy.lock_duration(6), Some(Duration::minutes(2)));
+        assert_eq!(policy.lock_duration(7), Some(Duration::minutes(4)));
+        assert_eq!(policy.lock_duration(11), Some(Duration::minutes(60)));
+        assert_eq!(policy.lock_duration(u32::MAX), Some(Duration::hours(1)));
+    }
+
+    #[test]
+    fn token_pair_debug_is_redacted() {
+        let pair = TokenPair {
+            access_token: "secret-access".into(),
+            refresh_token: "secret-refresh".into(),
+            token_type: "bearer".into(),
+            expires_in: 1800,
+        };
+        let debug = format!("{pair:?}");
+        assert!(!debug.contains("secret"), "{debug}");
+    }
+
+    #[test]
+    fn database_url_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:hunter2@db/accounts"),
+            "postgres://app:%3Credacted%3E@db/accounts"
+        );
+        assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
+    }
+}

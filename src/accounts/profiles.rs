@@ -1,0 +1,369 @@
+//! `accounts.profiles()`: one active profile per user, created with its
+//! location, contacts and jobs in one transaction.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use super::Accounts;
+use crate::auth::policy::{Actor, Principal};
+use crate::error::{Error, Result};
+use crate::model::{
+    ActiveFilter, Contact, ContactId, CountryCode, Job, JobId, Location, LocationId, NewProfile,
+    Page, PageRequest, Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, UserId,
+    ValidationErrors,
+};
+use crate::store::Tx;
+
+/// Profiles, reached through [`Accounts::profiles`].
+#[derive(Debug, Clone, Copy)]
+pub struct Profiles<'a> {
+    accounts: &'a Accounts,
+}
+
+/// A profile the actor may change, or `NotFound` / `Forbidden`.
+pub(crate) fn writable_profile(tx: &mut dyn Tx, actor: &Actor, id: ProfileId) -> Result<Profile> {
+    let profile = tx.get_profile(id)?.ok_or(Error::not_found("profile"))?;
+    actor.check_write("profile", profile.user_id, profile.is_active)?;
+    Ok(profile)
+}
+
+/// A profile the actor may read, or `NotFound`.
+pub(crate) fn readable_profile(tx: &mut dyn Tx, actor: &Actor, id: ProfileId) -> Result<Profile> {
+    tx.get_profile(id)?
+        .filter(|profile| actor.can_read_profile(profile))
+        .ok_or(Error::not_found("profile"))
+}
+
+/// Checks that a location may be attached to `owner`'s profile: it exists,
+/// is active and belongs to the same user.
+fn check_location(tx: &mut dyn Tx, id: LocationId, owner: UserId) -> Result<()> {
+    match tx.get_location(id)? {
+        Some(location) if location.is_active && location.user_id == owner => Ok(()),
+        _ => Err(Error::Validation(ValidationErrors::single(
+            "location_id",
+            "invalid_format",
+            "must be an active location of the profile's user",
+        ))),
+    }
+}
+
+/// Removes what the actor may not see from loaded details.
+fn redact(actor: &Actor, mut details: ProfileDetails) -> ProfileDetails {
+    if !actor.can_read_contacts(&details.profile) {
+        details.contacts.clear();
+    }
+    if !actor.is_admin() && details.location.as_ref().is_some_and(|l| !l.is_active) {
+        details.location = None;
+    }
+    details
+}
+
+/// Normalizes a query's country; an unknown code matches nothing, but is
+/// reported rather than silently returning an empty page.
+fn normalized(query: &ProfileQuery) -> Result<ProfileQuery> {
+    let mut query = query.clone();
+    if let Some(country) = &query.country {
+        query.country = Some(CountryCode::parse(country)?.to_string());
+    }
+    Ok(query)
+}
+
+impl<'a> Profiles<'a> {
+    pub(crate) fn new(accounts: &'a Accounts) -> Self {
+        Profiles { accounts }
+    }
+
+    /// Creates a user's profile with an optional new (or existing)
+    /// location and its contacts and jobs, all in one transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] naming every invalid field, nested ones as
+    /// `location.country` or `contacts[1].value` (also two primary contacts
+    /// of one kind); [`Error::Conflict`] with field `user_id` when the user
+    /// already has an active profile; [`Error::Forbidden`] when a non-admin
+    /// names another user; [`Error::NotFound`] for an unknown user.
+    pub fn create(&self, principal: &Principal, new: NewProfile) -> Result<ProfileDetails> {
+        let today = self.accounts.now().date_naive();
+        let mut errors = match new.validate(today) {
+            Ok(()) => ValidationErrors::new(),
+            Err(errors) => errors,
+        };
+        let mut primary_kinds = HashSet::new();
+        for (index, contact) in new.contacts.iter().enumerate() {
+            if contact.is_primary && !primary_kinds.insert(contact.kind) {
+                errors.add(
+                    format!("contacts[{index}].is_primary"),
+                    "invalid_format",
+                    "only one primary contact per kind",
+                );
+            }
+        }
+        errors.into_result()?;
+        let location_fields = new.location.as_ref().map(|l| l.fields()).transpose()?;
+        let contact_values = new
+            .contacts
+            .iter()
+            .map(|contact| contact.validate())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.accounts.write_as(principal, |tx, actor, now| {
+            let user_id = actor.target_user(new.user_id)?;
+            let owner = tx.get_user(user_id)?.ok_or(Error::not_found("user"))?;
+            if !owner.user.is_active {
+                return Err(Error::not_found("user"));
+            }
+            let location = match (&location_fields, new.location_id) {
+                (Some(fields), _) => {
+                    let location = Location {
+                        id: LocationId::new(),
+                        user_id,
+                        country: fields.country,
+                        state_province: fields.state_province.clone(),
+                        city: fields.city.clone(),
+                        postal_code: fields.postal_code.clone(),
+                        is_active: true,
+                        created_at: now,
+                        updated_at: now,
+                        deactivated_at: None,
+                    };
+                    tx.insert_location(&location)?;
+                    Some(location)
+                }
+                (None, Some(id)) => {
+                    check_location(tx, id, user_id)?;
+                    tx.get_location(id)?
+                }
+                (None, None) => None,
+            };
+            let profile = Profile {
+                id: ProfileId::new(),
+                user_id,
+                first_name: new.first_name.clone(),
+                last_name: new.last_name.clone(),
+                date_of_birth: new.date_of_birth,
+                gender: new.gender.clone(),
+                location_id: location.as_ref().map(|l| l.id),
+                bio: new.bio.clone(),
+                profile_picture_url: new.profile_picture_url.clone(),
+                is_public: new.is_public,
+                allow_contact: new.allow_contact,
+                is_active: true,
+                created_at: now,
+                updated_at: now,
+                deactivated_at: None,
+            };
+            tx.insert_profile(&profile)?;
+            let contacts = new
+                .contacts
+                .iter()
+                .zip(&contact_values)
+                .map(|(contact, value)| {
+                    let contact = Contact {
+                        id: ContactId::new(),
+                        profile_id: profile.id,
+                        kind: contact.kind,
+                        value: value.clone(),
+                        is_primary: contact.is_primary,
+                        is_active: true,
+                        created_at: now,
+                        updated_at: now,
+                        deactivated_at: None,
+                    };
+                    tx.insert_contact(&contact).map(|()| contact)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let jobs = new
+                .jobs
+                .iter()
+                .map(|job| {
+                    let job = Job {
+                        id: JobId::new(),
+                        profile_id: profile.id,
+                        title: job.title.clone(),
+                        company: job.company.clone(),
+                        industry: job.industry.clone(),
+                        start_date: job.start_date,
+                        end_date: job.end_date,
+                        is_active: true,
+                        created_at: now,
+                        updated_at: now,
+                        deactivated_at: None,
+                    };
+                    tx.insert_job(&job).map(|()| job)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(sorted(ProfileDetails {
+                profile,
+                location,
+                contacts,
+                jobs,
+            }))
+        })
+    }
+
+    /// A profile with its location, active contacts and active jobs.
+    ///
+    /// Anyone authenticated may read a public active profile; its contacts
+    /// only when the owner allows contact (they are empty otherwise).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when it does not exist or the actor may not see
+    /// it.
+    pub fn get(&self, principal: &Principal, id: ProfileId) -> Result<ProfileDetails> {
+        self.accounts.read_as(principal, |tx, actor, _| {
+            let details = tx
+                .get_profile_details(id, ActiveFilter::Active)?
+                .filter(|details| actor.can_read_profile(&details.profile))
+                .ok_or(Error::not_found("profile"))?;
+            Ok(redact(&actor, details))
+        })
+    }
+
+    /// A user's active profile, as [`Profiles::get`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when the user has none the actor may see.
+    pub fn get_by_user(&self, principal: &Principal, user_id: UserId) -> Result<ProfileDetails> {
+        self.accounts.read_as(principal, |tx, actor, _| {
+            let profile = tx
+                .get_profile_by_user(user_id)?
+                .filter(|profile| actor.can_read_profile(profile))
+                .ok_or(Error::not_found("profile"))?;
+            let details = tx
+                .get_profile_details(profile.id, ActiveFilter::Active)?
+                .ok_or(Error::not_found("profile"))?;
+            Ok(redact(&actor, details))
+        })
+    }
+
+    /// Changes a profile: one's own, or anyone's for a super admin.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] naming each invalid field (a `location_id`
+    /// must be an active location of the same user); [`Error::NotFound`] /
+    /// [`Error::Forbidden`] as for every write.
+    pub fn update(
+        &self,
+        principal: &Principal,
+        id: ProfileId,
+        patch: ProfilePatch,
+    ) -> Result<Profile> {
+        patch.validate(self.accounts.now().date_naive())?;
+        self.accounts.write_as(principal, |tx, actor, now| {
+            let mut profile = writable_profile(tx, &actor, id)?;
+            if let Some(location_id) = patch.location_id.as_set() {
+                if profile.location_id != Some(*location_id) {
+                    check_location(tx, *location_id, profile.user_id)?;
+                }
+            }
+            patch.apply(&mut profile);
+            profile.updated_at = now;
+            tx.update_profile(&profile)?;
+            Ok(profile)
+        })
+    }
+
+    /// Deactivates (soft-deletes) a profile; its owner may then create a
+    /// new one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
+    pub fn deactivate(&self, principal: &Principal, id: ProfileId) -> Result<Profile> {
+        self.accounts.write_as(principal, |tx, actor, now| {
+            let mut profile = writable_profile(tx, &actor, id)?;
+            if profile.is_active {
+                set_active(
+                    &mut profile.is_active,
+                    &mut profile.deactivated_at,
+                    false,
+                    now,
+                );
+                profile.updated_at = now;
+                tx.update_profile(&profile)?;
+            }
+            Ok(profile)
+        })
+    }
+
+    /// Restores a deactivated profile (super admins only).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`];
+    /// [`Error::Conflict`] with field `user_id` when the user has another
+    /// active profile by now.
+    pub fn restore(&self, principal: &Principal, id: ProfileId) -> Result<Profile> {
+        self.accounts.write_as(principal, |tx, actor, now| {
+            actor.require_admin()?;
+            let mut profile = tx.get_profile(id)?.ok_or(Error::not_found("profile"))?;
+            if !profile.is_active {
+                set_active(
+                    &mut profile.is_active,
+                    &mut profile.deactivated_at,
+                    true,
+                    now,
+                );
+                profile.updated_at = now;
+                tx.update_profile(&profile)?;
+            }
+            Ok(profile)
+        })
+    }
+
+    /// Searches profiles, newest first. Non-admins see public profiles and
+    /// their own; only admins may ask for inactive ones.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] for a bad page request or country code;
+    /// [`Error::Forbidden`] when a non-admin asks for inactive profiles.
+    pub fn search(
+        &self,
+        principal: &Principal,
+        query: &ProfileQuery,
+        page: PageRequest,
+    ) -> Result<Page<Profile>> {
+        page.validate()?;
+        let query = normalized(query)?;
+        self.accounts.read_as(principal, |tx, actor, _| {
+            actor.check_active_filter(query.active)?;
+            let visible_to = if actor.is_admin() {
+                None
+            } else {
+                actor.user_id()
+            };
+            let (profiles, total) = tx.list_profiles(&query, visible_to, page)?;
+            Ok(Page::new(profiles, total, page))
+        })
+    }
+}
+
+/// Sets the soft-delete columns of any record.
+pub(crate) fn set_active(
+    is_active: &mut bool,
+    deactivated_at: &mut Option<DateTime<Utc>>,
+    active: bool,
+    now: DateTime<Utc>,
+) {
+    *is_active = active;
+    *deactivated_at = if active { None } else { Some(now) };
+}
+
+/// Orders freshly created children as the store returns them.
+fn sorted(mut details: ProfileDetails) -> ProfileDetails {
+    details
+        .contacts
+        .sort_by(|a, b| b.is_primary.cmp(&a.is_primary).then(a.id.cmp(&b.id)));
+    details.jobs.sort_by(|a, b| {
+        b.is_current()
+            .cmp(&a.is_current())
+            .then(b.start_date.cmp(&a.start_date))
+            .then(b.id.cmp(&a.id))
+    });
+    details
+}

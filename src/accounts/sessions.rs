@@ -1,0 +1,58 @@
+//! `accounts.sessions()`: a user's refresh sessions.
+
+use super::{record, Accounts};
+use crate::auth::policy::Principal;
+use crate::error::{Error, Result};
+use crate::model::{EventKind, Session, SessionId, UserId};
+
+/// Sessions, reached through [`Accounts::sessions`].
+#[derive(Debug, Clone, Copy)]
+pub struct Sessions<'a> {
+    accounts: &'a Accounts,
+}
+
+impl<'a> Sessions<'a> {
+    pub(crate) fn new(accounts: &'a Accounts) -> Self {
+        Sessions { accounts }
+    }
+
+    /// A user's active sessions, newest first: one's own, or anyone's for a
+    /// super admin.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when a non-admin asks about another user.
+    pub fn list(&self, principal: &Principal, user_id: UserId) -> Result<Vec<Session>> {
+        self.accounts.read_as(principal, |tx, actor, now| {
+            actor.check_read("user", user_id, true)?;
+            tx.list_sessions(user_id, Some(now))
+        })
+    }
+
+    /// Revokes a session: its refresh token stops working and so do its
+    /// access tokens. Revoking a revoked session changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when it does not exist; [`Error::Forbidden`]
+    /// for another user's session unless a super admin.
+    pub fn revoke(&self, principal: &Principal, id: SessionId) -> Result<Session> {
+        self.accounts.write_as(principal, |tx, actor, now| {
+            let mut session = tx.get_session(id)?.ok_or(Error::not_found("session"))?;
+            actor.check_write("session", session.user_id, true)?;
+            if session.revoked_at.is_none() {
+                session.revoked_at = Some(now);
+                tx.update_session(&session)?;
+                record(
+                    tx,
+                    EventKind::SessionRevoked,
+                    session.user_id,
+                    Some(&actor),
+                    Some(id),
+                    now,
+                )?;
+            }
+            Ok(session)
+        })
+    }
+}

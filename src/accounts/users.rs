@@ -1,0 +1,285 @@
+//! `accounts.users()`: read, list, update, deactivate, restore, roles,
+//! purge and import.
+
+use chrono::SubsecRound;
+
+use super::{record, Accounts};
+use crate::auth::password::PasswordHasher;
+use crate::auth::policy::{Actor, Principal};
+use crate::error::{Error, Result};
+use crate::model::{
+    Email, EventKind, ImportUser, Page, PageRequest, User, UserId, UserPatch, UserQuery, Username,
+    ValidationErrors,
+};
+use crate::store::{PasswordHash, Tx, UserRow};
+
+/// Users, reached through [`Accounts::users`].
+#[derive(Debug, Clone, Copy)]
+pub struct Users<'a> {
+    accounts: &'a Accounts,
+}
+
+/// A user row the actor may see, or `NotFound`.
+fn readable_user(tx: &mut dyn Tx, actor: &Actor, id: UserId) -> Result<UserRow> {
+    let row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+    actor.check_read("user", row.user.id, row.user.is_active)?;
+    Ok(row)
+}
+
+/// A user row the actor may change, or `NotFound` / `Forbidden`.
+fn writable_user(tx: &mut dyn Tx, actor: &Actor, id: UserId) -> Result<UserRow> {
+    let row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+    actor.check_write("user", row.user.id, row.user.is_active)?;
+    Ok(row)
+}
+
+impl<'a> Users<'a> {
+    pub(crate) fn new(accounts: &'a Accounts) -> Self {
+        Users { accounts }
+    }
+
+    /// A user by id: one's own, or anyone's for a super admin.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when it does not exist or the actor may not see
+    /// it (another user, or a deactivated one for non-admins).
+    pub fn get(&self, principal: &Principal, id: UserId) -> Result<User> {
+        self.accounts.read_as(principal, |tx, actor, _| {
+            Ok(readable_user(tx, &actor, id)?.user)
+        })
+    }
+
+    /// The acting user.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for the system principal, which is no user.
+    pub fn me(&self, principal: &Principal) -> Result<User> {
+        let id = principal.user_id().ok_or(Error::not_found("user"))?;
+        self.get(principal, id)
+    }
+
+    /// A page of users, newest first (super admins only).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] for non-admins; [`Error::Validation`] for a bad
+    /// page request.
+    pub fn list(
+        &self,
+        principal: &Principal,
+        query: &UserQuery,
+        page: PageRequest,
+    ) -> Result<Page<User>> {
+        page.validate()?;
+        self.accounts.read_as(principal, |tx, actor, _| {
+            actor.require_admin()?;
+            let (users, total) = tx.list_users(query, page)?;
+            Ok(Page::new(users, total, page))
+        })
+    }
+
+    /// Changes a user's username or email: one's own, or anyone's for a
+    /// super admin.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] naming each invalid field;
+    /// [`Error::Conflict`] when the new username or email is taken;
+    /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
+    pub fn update(&self, principal: &Principal, id: UserId, patch: UserPatch) -> Result<User> {
+        let (username, email) = patch.validate()?;
+        self.accounts.write_as(principal, |tx, actor, now| {
+            let mut row = writable_user(tx, &actor, id)?;
+            if let Some(username) = &username {
+                row.user.username = username.clone();
+            }
+            if let Some(email) = &email {
+                row.user.email = email.clone();
+            }
+            row.user.updated_at = now;
+            tx.update_user(&row)?;
+            Ok(row.user)
+        })
+    }
+
+    /// Deactivates (soft-deletes) a user: their own account, or anyone's
+    /// for a super admin. Their active profile is deactivated and every
+    /// session revoked, in the same transaction. Deactivating an inactive
+    /// user changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
+    pub fn deactivate(&self, principal: &Principal, id: UserId) -> Result<User> {
+        self.accounts.write_as(principal, |tx, actor, now| {
+            let mut row = writable_user(tx, &actor, id)?;
+            if !row.user.is_active {
+                return Ok(row.user);
+            }
+            row.user.is_active = false;
+            row.user.deactivated_at = Some(now);
+            row.user.updated_at = now;
+            tx.update_user(&row)?;
+            if let Some(mut profile) = tx.get_profile_by_user(id)?.filter(|p| p.is_active) {
+                profile.is_active = false;
+                profile.deactivated_at = Some(now);
+                profile.updated_at = now;
+                tx.update_profile(&profile)?;
+            }
+            tx.revoke_sessions(id, now, None)?;
+            record(tx, EventKind::UserDeactivated, id, Some(&actor), None, now)?;
+            Ok(row.user)
+        })
+    }
+
+    /// Restores a deactivated user (super admins only), with the profile
+    /// that was deactivated together with the account.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`];
+    /// [`Error::Conflict`] with field `username` or `email` never (they stay
+    /// reserved while inactive).
+    pub fn restore(&self, principal: &Principal, id: UserId) -> Result<User> {
+        self.accounts.write_as(principal, |tx, actor, now| {
+            actor.require_admin()?;
+            let mut row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+            if row.user.is_active {
+                return Ok(row.user);
+            }
+            let deactivated_at = row.user.deactivated_at;
+            row.user.is_active = true;
+            row.user.deactivated_at = None;
+            row.user.updated_at = now;
+            tx.update_user(&row)?;
+            if let Some(mut profile) = tx
+                .get_profile_by_user(id)?
+                .filter(|p| !p.is_active && p.deactivated_at == deactivated_at)
+            {
+                profile.is_active = true;
+                profile.deactivated_at = None;
+                profile.updated_at = now;
+                tx.update_profile(&profile)?;
+            }
+            record(tx, EventKind::UserRestored, id, Some(&actor), None, now)?;
+            Ok(row.user)
+        })
+    }
+
+    /// Grants or withdraws the super-admin role (super admins only).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`].
+    pub fn set_super_admin(
+        &self,
+        principal: &Principal,
+        id: UserId,
+        is_super_admin: bool,
+    ) -> Result<User> {
+        self.accounts.write_as(principal, |tx, actor, now| {
+            actor.require_admin()?;
+            let mut row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+            if row.user.is_super_admin == is_super_admin {
+                return Ok(row.user);
+            }
+            row.user.is_super_admin = is_super_admin;
+            row.user.updated_at = now;
+            tx.update_user(&row)?;
+            record(tx, EventKind::RoleChanged, id, Some(&actor), None, now)?;
+            Ok(row.user)
+        })
+    }
+
+    /// Deletes a user and everything they own for good (super admins
+    /// only). Security events about them stay, with their id only.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`].
+    pub fn purge(&self, principal: &Principal, id: UserId) -> Result<()> {
+        self.accounts.write_as(principal, |tx, actor, now| {
+            actor.require_admin()?;
+            if !tx.delete_user(id)? {
+                return Err(Error::not_found("user"));
+            }
+            record(tx, EventKind::UserPurged, id, Some(&actor), None, now)
+        })
+    }
+
+    /// Imports an account from another system with its existing password
+    /// hash (argon2 PHC, or bcrypt as written by passlib), keeping its id
+    /// and timestamps (super admins and the system only). The hash is
+    /// upgraded to the current argon2id parameters on the first login.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Validation`] naming each invalid field (`username`,
+    /// `email`, `password_hash`, `created_at`, `updated_at`);
+    /// [`Error::Conflict`] with field `id`, `username` or `email`;
+    /// [`Error::Forbidden`] for non-admins.
+    pub fn import(&self, principal: &Principal, import: ImportUser) -> Result<User> {
+        let now = self.accounts.now();
+        let mut errors = ValidationErrors::new();
+        let username = Username::parse(import.username.clone())
+            .map_err(|e| errors.merge(e))
+            .ok();
+        let email = Email::parse(&import.email)
+            .map_err(|e| errors.merge(e))
+            .ok();
+        if let Err(reason) = PasswordHasher::check_importable(&import.password_hash) {
+            errors.add("password_hash", "invalid_format", reason);
+        }
+        let created_at = import.created_at.map_or(now, |at| at.trunc_subsecs(6));
+        let updated_at = import
+            .updated_at
+            .map_or(created_at, |at| at.trunc_subsecs(6));
+        if created_at > now {
+            errors.add("created_at", "out_of_range", "must not be in the future");
+        }
+        if updated_at < created_at {
+            errors.add(
+                "updated_at",
+                "out_of_range",
+                "must not be before created_at",
+            );
+        }
+        errors.into_result()?;
+        let (Some(username), Some(email)) = (username, email) else {
+            return Err(Error::Validation(ValidationErrors::single(
+                "username",
+                "invalid_format",
+                "invalid",
+            )));
+        };
+        let id = import.id.unwrap_or_default();
+        self.accounts.write_as(principal, |tx, actor, now| {
+            actor.require_admin()?;
+            if tx.get_user(id)?.is_some() {
+                return Err(Error::Conflict { field: "id" });
+            }
+            let row = UserRow {
+                user: User {
+                    id,
+                    username: username.clone(),
+                    email: email.clone(),
+                    is_active: import.is_active,
+                    is_super_admin: import.is_super_admin,
+                    created_at,
+                    updated_at,
+                    last_login_at: None,
+                    deactivated_at: (!import.is_active).then_some(updated_at),
+                },
+                password_hash: PasswordHash::new(import.password_hash.clone()),
+                failed_logins: 0,
+                locked_until: None,
+                tokens_valid_after: super::whole_second(now),
+            };
+            tx.insert_user(&row)?;
+            record(tx, EventKind::UserImported, id, Some(&actor), None, now)?;
+            Ok(row.user)
+        })
+    }
+}

@@ -1,0 +1,299 @@
+//! Who may do what: principals and the authorization rules, in one place.
+//!
+//! Reads of things the actor may not see answer `NotFound` (no existence
+//! leak); writes the actor may not make answer `Forbidden`; soft-deleted
+//! rows are invisible to everyone but super admins.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result, TokenError};
+use crate::model::{ActiveFilter, Profile, SessionId, UserId};
+use crate::store::Tx;
+
+/// Who is acting: a user authenticated by an access token, or the trusted
+/// in-process system.
+///
+/// A user principal comes only from [`Accounts::authenticate`]; the
+/// facade re-reads the user in every operation, so a principal of a user
+/// who has since been deactivated, locked or demoted loses its rights at
+/// once.
+///
+/// [`Accounts::authenticate`]: crate::Accounts::authenticate
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    System,
+    User {
+        user_id: UserId,
+        session_id: Option<SessionId>,
+        is_super_admin: bool,
+    },
+}
+
+impl Principal {
+    /// The trusted in-process actor (admin tools, command-line programs,
+    /// migrations). It may do everything, and it is never produced from a
+    /// token.
+    pub fn system() -> Self {
+        Principal { kind: Kind::System }
+    }
+
+    pub(crate) fn user(
+        user_id: UserId,
+        session_id: Option<SessionId>,
+        is_super_admin: bool,
+    ) -> Self {
+        Principal {
+            kind: Kind::User {
+                user_id,
+                session_id,
+                is_super_admin,
+            },
+        }
+    }
+
+    /// Whether this is the system principal.
+    pub fn is_system(&self) -> bool {
+        matches!(self.kind, Kind::System)
+    }
+
+    /// The acting user, unless this is the system principal.
+    pub fn user_id(&self) -> Option<UserId> {
+        match self.kind {
+            Kind::System => None,
+            Kind::User { user_id, .. } => Some(user_id),
+        }
+    }
+
+    /// The session the access token belongs to.
+    pub fn session_id(&self) -> Option<SessionId> {
+        match self.kind {
+            Kind::System => None,
+            Kind::User { session_id, .. } => session_id,
+        }
+    }
+
+    /// Whether the user was a super admin when authenticated (every
+    /// operation checks the current role again).
+    pub fn is_super_admin(&self) -> bool {
+        match self.kind {
+            Kind::System => false,
+            Kind::User { is_super_admin, .. } => is_super_admin,
+        }
+    }
+}
+
+/// A principal checked against the database inside the current
+/// transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Actor {
+    System,
+    User { id: UserId, is_admin: bool },
+}
+
+impl Actor {
+    /// Resolves a principal: its user must still exist, be active and not
+    /// be locked; the role is the current one.
+    pub(crate) fn resolve(
+        tx: &mut dyn Tx,
+        principal: &Principal,
+        now: DateTime<Utc>,
+    ) -> Result<Actor> {
+        let user_id = match principal.kind {
+            Kind::System => return Ok(Actor::System),
+            Kind::User { user_id, .. } => user_id,
+        };
+        let row = tx
+            .get_user(user_id)?
+            .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+        if !row.user.is_active {
+            return Err(Error::AccountInactive);
+        }
+        if let Some(until) = row.locked_until.filter(|until| *until > now) {
+            return Err(Error::AccountLocked { until });
+        }
+        Ok(Actor::User {
+            id: user_id,
+            is_admin: row.user.is_super_admin,
+        })
+    }
+
+    /// Super admins and the system.
+    pub(crate) fn is_admin(&self) -> bool {
+        match self {
+            Actor::System => true,
+            Actor::User { is_admin, .. } => *is_admin,
+        }
+    }
+
+    pub(crate) fn user_id(&self) -> Option<UserId> {
+        match self {
+            Actor::System => None,
+            Actor::User { id, .. } => Some(*id),
+        }
+    }
+
+    /// `Forbidden` unless a super admin or the system.
+    pub(crate) fn require_admin(&self) -> Result<()> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    pub(crate) fn owns(&self, owner: UserId) -> bool {
+        self.user_id() == Some(owner)
+    }
+
+    /// May read a row owned by `owner`: admins always, owners while it is
+    /// active.
+    pub(crate) fn can_read(&self, owner: UserId, is_active: bool) -> bool {
+        self.is_admin() || (is_active && self.owns(owner))
+    }
+
+    /// May read a profile: admins, its owner, or anyone when it is public;
+    /// never an inactive one unless admin.
+    pub(crate) fn can_read_profile(&self, profile: &Profile) -> bool {
+        self.is_admin() || (profile.is_active && (profile.is_public || self.owns(profile.user_id)))
+    }
+
+    /// May read a readable profile's contacts: admins, its owner, or anyone
+    /// when the owner allows contact.
+    pub(crate) fn can_read_contacts(&self, profile: &Profile) -> bool {
+        self.can_read_profile(profile)
+            && (self.is_admin() || self.owns(profile.user_id) || profile.allow_contact)
+    }
+
+    /// Checks a write to a row owned by `owner` (whose activity counts too:
+    /// an inactive row is invisible, and so `NotFound`, to non-admins).
+    pub(crate) fn check_write(
+        &self,
+        entity: &'static str,
+        owner: UserId,
+        is_active: bool,
+    ) -> Result<()> {
+        if self.is_admin() {
+            Ok(())
+        } else if !is_active {
+            Err(Error::not_found(entity))
+        } else if self.owns(owner) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    /// Checks a read of a row owned by `owner`: `NotFound` when denied.
+    pub(crate) fn check_read(
+        &self,
+        entity: &'static str,
+        owner: UserId,
+        is_active: bool,
+    ) -> Result<()> {
+        if self.can_read(owner, is_active) {
+            Ok(())
+        } else {
+            Err(Error::not_found(entity))
+        }
+    }
+
+    /// Only admins may ask for inactive rows.
+    pub(crate) fn check_active_filter(&self, filter: ActiveFilter) -> Result<()> {
+        if filter == ActiveFilter::Active || self.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    /// The user an operation is about: `requested` or, by default, the
+    /// actor; only admins may name another user. The system must name one.
+    pub(crate) fn target_user(&self, requested: Option<UserId>) -> Result<UserId> {
+        match (requested, self.user_id()) {
+            (Some(requested), Some(own)) if requested == own => Ok(own),
+            (Some(requested), _) if self.is_admin() => Ok(requested),
+            (Some(_), _) => Err(Error::Forbidden),
+            (None, Some(own)) => Ok(own),
+            (None, None) => Err(Error::Validation(crate::model::ValidationErrors::single(
+                "user_id",
+                "required",
+                "the system principal must name the user",
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(admin: bool) -> (UserId, Actor) {
+        let id = UserId::new();
+        (
+            id,
+            Actor::User {
+                id,
+                is_admin: admin,
+            },
+        )
+    }
+
+    #[test]
+    fn owners_read_and_write_their_active_rows() {
+        let (id, actor) = user(false);
+        assert!(actor.can_read(id, true));
+        assert!(!actor.can_read(id, false));
+        assert!(actor.check_write("profile", id, true).is_ok());
+        assert!(matches!(
+            actor.check_write("profile", id, false),
+            Err(Error::NotFound { entity: "profile" })
+        ));
+    }
+
+    #[test]
+    fn others_get_not_found_on_read_and_forbidden_on_write() {
+        let (_, actor) = user(false);
+        let other = UserId::new();
+        assert!(matches!(
+            actor.check_read("job", other, true),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            actor.check_write("job", other, true),
+            Err(Error::Forbidden)
+        ));
+    }
+
+    #[test]
+    fn admins_and_system_may_do_everything() {
+        let (_, admin) = user(true);
+        for actor in [admin, Actor::System] {
+            assert!(actor.can_read(UserId::new(), false));
+            assert!(actor.check_write("user", UserId::new(), false).is_ok());
+            assert!(actor.check_active_filter(ActiveFilter::All).is_ok());
+            assert!(actor.require_admin().is_ok());
+        }
+    }
+
+    #[test]
+    fn only_admins_name_other_users() {
+        let (id, actor) = user(false);
+        assert_eq!(actor.target_user(None).unwrap(), id);
+        assert_eq!(actor.target_user(Some(id)).unwrap(), id);
+        assert!(matches!(
+            actor.target_user(Some(UserId::new())),
+            Err(Error::Forbidden)
+        ));
+        assert!(matches!(
+            Actor::System.target_user(None),
+            Err(Error::Validation(_))
+        ));
+        let other = UserId::new();
+        assert_eq!(Actor::System.target_user(Some(other)).unwrap(), other);
+    }
+}
