@@ -243,7 +243,7 @@ fn event(kind: EventKind, user_id: Option<UserId>, occurred_at: DateTime<Utc>) -
 /// The list order of the trait: `created_at` then id, both descending.
 fn newest_first<T: Clone, K: Ord>(rows: &[T], key: impl Fn(&T) -> (DateTime<Utc>, K)) -> Vec<T> {
     let mut rows = rows.to_vec();
-    rows.sort_by(|a, b| key(b).cmp(&key(a)));
+    rows.sort_by_key(|row| std::cmp::Reverse(key(row)));
     rows
 }
 
@@ -482,7 +482,8 @@ pub fn update_user_writes_every_column(store: &dyn Store) {
     changed.user.updated_at = at(10);
     changed.user.last_login_at = Some(at(11));
     changed.user.deactivated_at = Some(at(12));
-    changed.password_hash = PasswordHash::new("$2b$12$anotherhashanotherhashanotherhashanotherhashano");
+    changed.password_hash =
+        PasswordHash::new("$2b$12$anotherhashanotherhashanotherhashanotherhashano");
     changed.failed_logins = 7;
     changed.locked_until = Some(at(13));
     changed.tokens_valid_after = at(14).trunc_subsecs(0);
@@ -495,7 +496,10 @@ pub fn update_user_writes_every_column(store: &dyn Store) {
     cleared.user.deactivated_at = None;
     cleared.locked_until = None;
     assert!(write_ok(store, |tx| tx.update_user(&cleared)));
-    assert_eq!(read_ok(store, |tx| tx.get_user(original.user.id)), Some(cleared.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_user(original.user.id)),
+        Some(cleared.clone())
+    );
     // The old username and email are free again.
     assert_eq!(
         read_ok(store, |tx| tx.get_user_by_username(&original.user.username)),
@@ -552,7 +556,10 @@ pub fn delete_user_cascades_but_keeps_events(store: &dyn Store) {
             (vec![own_event.clone()], 1)
         );
         assert_eq!(tx.get_user(other.user.id)?.as_ref(), Some(&other));
-        assert_eq!(tx.get_session(other_session.id)?, Some(other_session.clone()));
+        assert_eq!(
+            tx.get_session(other_session.id)?,
+            Some(other_session.clone())
+        );
         Ok(())
     });
     assert!(!write_ok(store, |tx| tx.delete_user(user.user.id)));
@@ -563,7 +570,10 @@ pub fn list_users_newest_first_with_id_tie_break(store: &dyn Store) {
     let t = token();
     let mut rows = Vec::new();
     for (index, seconds) in [10, 20, 20, 5, 20].into_iter().enumerate() {
-        let mut row = user_named(&format!("order{index}_{t}"), &format!("o{index}.{t}@example.com"));
+        let mut row = user_named(
+            &format!("order{index}_{t}"),
+            &format!("o{index}.{t}@example.com"),
+        );
         row.user.created_at = at(seconds);
         row.user.updated_at = at(seconds);
         rows.push(row.user.clone());
@@ -583,7 +593,10 @@ pub fn list_users_pages_visit_each_row_once(store: &dyn Store) {
     let t = token();
     let mut rows = Vec::new();
     for index in 0..7 {
-        let mut row = user_named(&format!("page{index}_{t}"), &format!("p{index}.{t}@example.com"));
+        let mut row = user_named(
+            &format!("page{index}_{t}"),
+            &format!("p{index}.{t}@example.com"),
+        );
         row.user.created_at = at(index / 2);
         rows.push(row.user.clone());
         write_ok(store, |tx| tx.insert_user(&row));
@@ -821,7 +834,10 @@ pub fn update_profile_writes_every_column(store: &dyn Store) {
         ..original.clone()
     };
     assert!(write_ok(store, |tx| tx.update_profile(&changed)));
-    assert_eq!(read_ok(store, |tx| tx.get_profile(original.id)), Some(changed.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_profile(original.id)),
+        Some(changed.clone())
+    );
     let cleared = Profile {
         date_of_birth: None,
         gender: None,
@@ -833,7 +849,10 @@ pub fn update_profile_writes_every_column(store: &dyn Store) {
         ..changed
     };
     assert!(write_ok(store, |tx| tx.update_profile(&cleared)));
-    assert_eq!(read_ok(store, |tx| tx.get_profile(original.id)), Some(cleared.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_profile(original.id)),
+        Some(cleared.clone())
+    );
 }
 
 /// Every profile filter: name (first or last, substring, any case),
@@ -905,7 +924,11 @@ pub fn list_profiles_filters(store: &dyn Store) {
         vec![p1.id],
         "last name"
     );
-    assert_eq!(ids(profile_query(&format!("{t}-BEA"))), vec![p2.id], "first name");
+    assert_eq!(
+        ids(profile_query(&format!("{t}-BEA"))),
+        vec![p2.id],
+        "first name"
+    );
     let with = |change: fn(&mut ProfileQuery, &str)| {
         let mut query = cohort.clone();
         change(&mut query, &t);
@@ -1039,7 +1062,10 @@ pub fn location_round_trip_and_update(store: &dyn Store) {
         tx.insert_location(&full)?;
         tx.insert_location(&minimal)
     });
-    assert_eq!(read_ok(store, |tx| tx.get_location(full.id)), Some(full.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_location(full.id)),
+        Some(full.clone())
+    );
     assert_eq!(
         read_ok(store, |tx| tx.get_location(minimal.id)),
         Some(minimal.clone())
@@ -1055,7 +1081,10 @@ pub fn location_round_trip_and_update(store: &dyn Store) {
         ..full.clone()
     };
     assert!(write_ok(store, |tx| tx.update_location(&changed)));
-    assert_eq!(read_ok(store, |tx| tx.get_location(full.id)), Some(changed.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_location(full.id)),
+        Some(changed.clone())
+    );
 }
 
 /// Locations filter by owner, country and active state, newest first, in
@@ -1094,11 +1123,20 @@ pub fn list_locations_filters_and_pages(store: &dyn Store) {
             active,
         };
         let (rows, total) = read_ok(store, |tx| tx.list_locations(&query, page));
-        (rows.into_iter().map(|row| row.id).collect::<Vec<_>>(), total)
+        (
+            rows.into_iter().map(|row| row.id).collect::<Vec<_>>(),
+            total,
+        )
     };
     let all = PageRequest::default();
-    assert_eq!(list(None, ActiveFilter::Active, all), (vec![l4.id, l2.id, l1.id], 3));
-    assert_eq!(list(Some("FR"), ActiveFilter::Active, all), (vec![l4.id, l1.id], 2));
+    assert_eq!(
+        list(None, ActiveFilter::Active, all),
+        (vec![l4.id, l2.id, l1.id], 3)
+    );
+    assert_eq!(
+        list(Some("FR"), ActiveFilter::Active, all),
+        (vec![l4.id, l1.id], 2)
+    );
     assert_eq!(
         list(None, ActiveFilter::All, all),
         (vec![l4.id, l3.id, l2.id, l1.id], 4)
@@ -1137,12 +1175,20 @@ pub fn contact_round_trip_and_update(store: &dyn Store) {
         deactivated_at: Some(at(3)),
         ..contact(profile.id, ContactKind::Linkedin, "ada-lovelace", true)
     };
-    let minimal = contact(profile.id, ContactKind::Website, "https://example.com", false);
+    let minimal = contact(
+        profile.id,
+        ContactKind::Website,
+        "https://example.com",
+        false,
+    );
     write_ok(store, |tx| {
         tx.insert_contact(&full)?;
         tx.insert_contact(&minimal)
     });
-    assert_eq!(read_ok(store, |tx| tx.get_contact(full.id)), Some(full.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_contact(full.id)),
+        Some(full.clone())
+    );
     assert_eq!(
         read_ok(store, |tx| tx.get_contact(minimal.id)),
         Some(minimal.clone())
@@ -1157,7 +1203,10 @@ pub fn contact_round_trip_and_update(store: &dyn Store) {
         ..full.clone()
     };
     assert!(write_ok(store, |tx| tx.update_contact(&changed)));
-    assert_eq!(read_ok(store, |tx| tx.get_contact(full.id)), Some(changed.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_contact(full.id)),
+        Some(changed.clone())
+    );
 }
 
 /// At most one active primary contact per profile and kind: a second one
@@ -1331,7 +1380,8 @@ fn pick<T: Clone>(rows: &[T], order: &[usize]) -> Vec<T> {
 /// Contacts list primary first, then oldest first, filtered by state.
 pub fn list_contacts_order_and_active_filter(store: &dyn Store) {
     let children = insert_children(store);
-    let list = |filter: ActiveFilter| read_ok(store, |tx| tx.list_contacts(children.profile.id, filter));
+    let list =
+        |filter: ActiveFilter| read_ok(store, |tx| tx.list_contacts(children.profile.id, filter));
     assert_eq!(
         list(ActiveFilter::Active),
         pick(&children.contacts, &[1, 2, 0])
@@ -1362,7 +1412,10 @@ pub fn job_round_trip_and_update(store: &dyn Store) {
         tx.insert_job(&minimal)
     });
     assert_eq!(read_ok(store, |tx| tx.get_job(full.id)), Some(full.clone()));
-    assert_eq!(read_ok(store, |tx| tx.get_job(minimal.id)), Some(minimal.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_job(minimal.id)),
+        Some(minimal.clone())
+    );
     let changed = Job {
         title: "Mathematician".into(),
         company: "Royal Society".into(),
@@ -1375,16 +1428,26 @@ pub fn job_round_trip_and_update(store: &dyn Store) {
         ..full.clone()
     };
     assert!(write_ok(store, |tx| tx.update_job(&changed)));
-    assert_eq!(read_ok(store, |tx| tx.get_job(full.id)), Some(changed.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_job(full.id)),
+        Some(changed.clone())
+    );
 }
 
 /// Jobs list current first, then newest start first, filtered by state.
 pub fn list_jobs_order_and_active_filter(store: &dyn Store) {
     let children = insert_children(store);
-    let list = |filter: ActiveFilter| read_ok(store, |tx| tx.list_jobs(children.profile.id, filter));
-    assert_eq!(list(ActiveFilter::Active), pick(&children.jobs, &[1, 4, 2, 0]));
+    let list =
+        |filter: ActiveFilter| read_ok(store, |tx| tx.list_jobs(children.profile.id, filter));
+    assert_eq!(
+        list(ActiveFilter::Active),
+        pick(&children.jobs, &[1, 4, 2, 0])
+    );
     assert_eq!(list(ActiveFilter::Inactive), pick(&children.jobs, &[3]));
-    assert_eq!(list(ActiveFilter::All), pick(&children.jobs, &[3, 1, 4, 2, 0]));
+    assert_eq!(
+        list(ActiveFilter::All),
+        pick(&children.jobs, &[3, 1, 4, 2, 0])
+    );
 }
 
 /// `get_profile_details` loads the profile, its location and the contacts
@@ -1392,7 +1455,10 @@ pub fn list_jobs_order_and_active_filter(store: &dyn Store) {
 pub fn profile_details_load_children_with_filter(store: &dyn Store) {
     let children = insert_children(store);
     let details = |filter: ActiveFilter| {
-        read_ok(store, |tx| tx.get_profile_details(children.profile.id, filter)).unwrap()
+        read_ok(store, |tx| {
+            tx.get_profile_details(children.profile.id, filter)
+        })
+        .unwrap()
     };
     let active = details(ActiveFilter::Active);
     assert_eq!(active.profile, children.profile);
@@ -1432,8 +1498,14 @@ pub fn session_round_trip_and_update(store: &dyn Store) {
         tx.insert_session(&revoked)?;
         tx.insert_session(&open)
     });
-    assert_eq!(read_ok(store, |tx| tx.get_session(revoked.id)), Some(revoked.clone()));
-    assert_eq!(read_ok(store, |tx| tx.get_session(open.id)), Some(open.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_session(revoked.id)),
+        Some(revoked.clone())
+    );
+    assert_eq!(
+        read_ok(store, |tx| tx.get_session(open.id)),
+        Some(open.clone())
+    );
     let changed = Session {
         last_used_at: at(7),
         expires_at: at(700),
@@ -1441,7 +1513,10 @@ pub fn session_round_trip_and_update(store: &dyn Store) {
         ..open.clone()
     };
     assert!(write_ok(store, |tx| tx.update_session(&changed)));
-    assert_eq!(read_ok(store, |tx| tx.get_session(open.id)), Some(changed.clone()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_session(open.id)),
+        Some(changed.clone())
+    );
 }
 
 /// Sessions list newest first; with `active_at`, only those neither
@@ -1462,10 +1537,16 @@ pub fn list_sessions_active_at(store: &dyn Store) {
         }
         Ok(())
     });
-    let list = |active_at: Option<DateTime<Utc>>| read_ok(store, |tx| tx.list_sessions(owner.user.id, active_at));
+    let list = |active_at: Option<DateTime<Utc>>| {
+        read_ok(store, |tx| tx.list_sessions(owner.user.id, active_at))
+    };
     assert_eq!(list(None), vec![s3.clone(), s2.clone(), s1.clone()]);
     assert_eq!(list(Some(at(10))), vec![s2.clone(), s1.clone()]);
-    assert_eq!(list(Some(at(50))), vec![s1.clone()], "expired at its expiry");
+    assert_eq!(
+        list(Some(at(50))),
+        vec![s1.clone()],
+        "expired at its expiry"
+    );
     assert_eq!(list(Some(at(100))), vec![]);
 }
 
@@ -1493,7 +1574,10 @@ pub fn revoke_sessions_keeps_one(store: &dyn Store) {
     assert_eq!(count, 1);
     read_ok(store, |tx| {
         assert_eq!(tx.get_session(kept.id)?.unwrap().revoked_at, None);
-        assert_eq!(tx.get_session(expired.id)?.unwrap().revoked_at, Some(at(70)));
+        assert_eq!(
+            tx.get_session(expired.id)?.unwrap().revoked_at,
+            Some(at(70))
+        );
         assert_eq!(tx.get_session(revoked.id)?.unwrap().revoked_at, Some(at(4)));
         Ok(())
     });
@@ -1629,7 +1713,9 @@ pub fn events_round_trip_filters_and_pages(store: &dyn Store) {
         tx.list_events(&by_kind, PageRequest::new(1, 100))
     });
     assert!(total >= 1);
-    assert!(role_changes.iter().all(|e| e.kind == EventKind::RoleChanged));
+    assert!(role_changes
+        .iter()
+        .all(|e| e.kind == EventKind::RoleChanged));
     assert!(role_changes.contains(&anonymous));
 }
 
@@ -1640,8 +1726,14 @@ pub fn settings_insert_if_absent_keeps_the_first(store: &dyn Store) {
     assert_eq!(read_ok(store, |tx| tx.get_setting(&key)), None);
     write_ok(store, |tx| tx.insert_setting_if_absent(&key, &first));
     write_ok(store, |tx| tx.insert_setting_if_absent(&key, b"second"));
-    assert_eq!(read_ok(store, |tx| tx.get_setting(&key)), Some(first.to_vec()));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_setting(&key)),
+        Some(first.to_vec())
+    );
     let empty_key = format!("conformance.empty.{}", token());
     write_ok(store, |tx| tx.insert_setting_if_absent(&empty_key, b""));
-    assert_eq!(read_ok(store, |tx| tx.get_setting(&empty_key)), Some(vec![]));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_setting(&empty_key)),
+        Some(vec![])
+    );
 }

@@ -229,7 +229,8 @@ fn parse_url(url: &str) -> Result<Target> {
     let path = rest.strip_prefix("//").unwrap_or(rest);
     // Query strings and fragments would be read as part of the file name;
     // refuse them rather than create a surprising file.
-    if path.is_empty() || path.ends_with('/') || path.contains(['?', '#']) || path.starts_with(':') {
+    if path.is_empty() || path.ends_with('/') || path.contains(['?', '#']) || path.starts_with(':')
+    {
         return Err(unsupported());
     }
     Ok(Target::File(PathBuf::from(path)))
@@ -245,9 +246,7 @@ fn init_connection(conn: &mut Connection, file: bool) -> rusqlite::Result<()> {
     let wanted = if file { "wal" } else { "memory" };
     let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case(wanted) {
-        conn.pragma_update_and_check(None, "journal_mode", wanted, |row| {
-            row.get::<_, String>(0)
-        })?;
+        conn.pragma_update_and_check(None, "journal_mode", wanted, |row| row.get::<_, String>(0))?;
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -263,7 +262,10 @@ where
 {
     move |error| {
         let BackendError(error) = error.into();
-        match error.downcast_ref::<rusqlite::Error>().and_then(conflict_field) {
+        match error
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(conflict_field)
+        {
             Some(field) => Error::Conflict { field },
             None => Error::Storage(StorageError::new(format!("sqlite: {context}"), error)),
         }
@@ -385,7 +387,10 @@ fn opt_date_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<NaiveDate
 /// The condition for `filter`, from the fragments `[active, inactive]`;
 /// nothing for [`ActiveFilter::All`]. Constants rather than a bound value
 /// let the planner use the indexes that lead with `is_active`.
-fn active_clause(filter: ActiveFilter, [active, inactive]: [&'static str; 2]) -> Option<&'static str> {
+fn active_clause(
+    filter: ActiveFilter,
+    [active, inactive]: [&'static str; 2],
+) -> Option<&'static str> {
     match filter {
         ActiveFilter::Active => Some(active),
         ActiveFilter::Inactive => Some(inactive),
@@ -461,22 +466,28 @@ const INSERT_USER: &str = concat!(
 );
 const GET_USER: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?1");
 // `username` collates NOCASE, so `=` ignores ASCII case and uses the index.
-const GET_USER_BY_USERNAME: &str =
-    concat!("SELECT ", user_columns!(), " FROM users WHERE username = ?1");
+const GET_USER_BY_USERNAME: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE username = ?1"
+);
 const GET_USER_BY_EMAIL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE email = ?1");
 const UPDATE_USER: &str = "UPDATE users SET username = ?2, email = ?3, password_hash = ?4, \
      is_active = ?5, is_super_admin = ?6, failed_logins = ?7, locked_until = ?8, \
      tokens_valid_after = ?9, updated_at = ?10, last_login_at = ?11, deactivated_at = ?12 \
      WHERE id = ?1";
 const DELETE_USER: &str = "DELETE FROM users WHERE id = ?1";
-const USER_SEARCH: &str =
-    "(username LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')";
+const USER_SEARCH: &str = "(username LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')";
 
 const INSERT_PROFILE: &str = "INSERT INTO profiles (id, user_id, first_name, last_name, \
      date_of_birth, gender, location_id, bio, profile_picture_url, is_public, allow_contact, \
      is_active, created_at, updated_at, deactivated_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
-const GET_PROFILE: &str = concat!("SELECT ", profile_columns!(), " FROM profiles p WHERE p.id = ?1");
+const GET_PROFILE: &str = concat!(
+    "SELECT ",
+    profile_columns!(),
+    " FROM profiles p WHERE p.id = ?1"
+);
 const GET_PROFILE_BY_USER: &str = concat!(
     "SELECT ",
     profile_columns!(),
@@ -487,8 +498,7 @@ const UPDATE_PROFILE: &str = "UPDATE profiles SET first_name = ?2, last_name = ?
      date_of_birth = ?4, gender = ?5, location_id = ?6, bio = ?7, profile_picture_url = ?8, \
      is_public = ?9, allow_contact = ?10, is_active = ?11, updated_at = ?12, \
      deactivated_at = ?13 WHERE id = ?1";
-const PROFILE_NAME: &str =
-    "(p.first_name LIKE ? ESCAPE '\\' OR p.last_name LIKE ? ESCAPE '\\')";
+const PROFILE_NAME: &str = "(p.first_name LIKE ? ESCAPE '\\' OR p.last_name LIKE ? ESCAPE '\\')";
 // `city`, `company` and `industry` collate NOCASE: `=` ignores ASCII case.
 const PROFILE_COUNTRY: &str = "l.country = ?";
 const PROFILE_CITY: &str = "l.city = ?";
@@ -503,7 +513,11 @@ const INSERT_LOCATION: &str = concat!(
     location_columns!(),
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 );
-const GET_LOCATION: &str = concat!("SELECT ", location_columns!(), " FROM locations WHERE id = ?1");
+const GET_LOCATION: &str = concat!(
+    "SELECT ",
+    location_columns!(),
+    " FROM locations WHERE id = ?1"
+);
 const UPDATE_LOCATION: &str = "UPDATE locations SET country = ?2, state_province = ?3, \
      city = ?4, postal_code = ?5, is_active = ?6, updated_at = ?7, deactivated_at = ?8 \
      WHERE id = ?1";
@@ -513,7 +527,11 @@ const INSERT_CONTACT: &str = concat!(
     contact_columns!(),
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
 );
-const GET_CONTACT: &str = concat!("SELECT ", contact_columns!(), " FROM contacts WHERE id = ?1");
+const GET_CONTACT: &str = concat!(
+    "SELECT ",
+    contact_columns!(),
+    " FROM contacts WHERE id = ?1"
+);
 const UPDATE_CONTACT: &str = "UPDATE contacts SET kind = ?2, value = ?3, is_primary = ?4, \
      is_active = ?5, updated_at = ?6, deactivated_at = ?7 WHERE id = ?1";
 const LIST_CONTACTS: &str = concat!(
@@ -548,7 +566,11 @@ const INSERT_SESSION: &str = concat!(
     session_columns!(),
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 );
-const GET_SESSION: &str = concat!("SELECT ", session_columns!(), " FROM sessions WHERE id = ?1");
+const GET_SESSION: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE id = ?1"
+);
 const UPDATE_SESSION: &str = "UPDATE sessions SET last_used_at = ?2, expires_at = ?3, \
      revoked_at = ?4 WHERE id = ?1";
 const LIST_SESSIONS: &str = concat!(
@@ -1069,7 +1091,12 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn get_location(&mut self, id: LocationId) -> Result<Option<Location>> {
-        self.query_one(GET_LOCATION, [id.as_bytes()], location_row, "get a location")
+        self.query_one(
+            GET_LOCATION,
+            [id.as_bytes()],
+            location_row,
+            "get a location",
+        )
     }
 
     fn update_location(&mut self, location: &Location) -> Result<bool> {
@@ -1436,8 +1463,14 @@ mod tests {
     fn accepted_urls_name_memory_or_a_path() {
         let cases = [
             ("sqlite::memory:", Target::Memory),
-            ("sqlite://data/accounts.db", Target::File("data/accounts.db".into())),
-            ("sqlite:///var/lib/a.db", Target::File("/var/lib/a.db".into())),
+            (
+                "sqlite://data/accounts.db",
+                Target::File("data/accounts.db".into()),
+            ),
+            (
+                "sqlite:///var/lib/a.db",
+                Target::File("/var/lib/a.db".into()),
+            ),
             ("sqlite:accounts.db", Target::File("accounts.db".into())),
         ];
         for (url, target) in cases {
@@ -1522,7 +1555,9 @@ mod tests {
             .pool
             .get()
             .unwrap()
-            .query_row("SELECT COUNT(*) FROM settings", [], |row| row.get::<_, i64>(0))
+            .query_row("SELECT COUNT(*) FROM settings", [], |row| {
+                row.get::<_, i64>(0)
+            })
             .unwrap();
         assert_eq!(elsewhere, 0);
     }
@@ -1583,7 +1618,10 @@ mod tests {
         assert!(matches!(events, Err(Error::Storage(_))), "{events:?}");
         for username in ["short_id", "far_future"] {
             let user = store.read(&mut |tx| tx.get_user_by_username(username).map(drop));
-            assert!(matches!(user, Err(Error::Storage(_))), "{username}: {user:?}");
+            assert!(
+                matches!(user, Err(Error::Storage(_))),
+                "{username}: {user:?}"
+            );
         }
     }
 
