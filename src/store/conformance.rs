@@ -315,9 +315,9 @@ pub fn failed_write_rolls_back_every_table(store: &dyn Store) {
     let contact = contact(profile.id, ContactKind::Email, "r@example.com", true);
     let job = job(profile.id, "Engineer", "Rollback Inc");
     let session = session(user.user.id, at(0), at(100));
-    let token = refresh_token(&session);
+    let refresh = refresh_token(&session);
     let event = event(EventKind::UserRegistered, Some(user.user.id), at(0));
-    let key = format!("conformance.rollback.{}", token.hash[0]);
+    let key = format!("conformance.rollback.{}", token());
     let error = write(store, |tx| -> Result<()> {
         tx.insert_user(&user)?;
         tx.insert_location(&location)?;
@@ -325,7 +325,7 @@ pub fn failed_write_rolls_back_every_table(store: &dyn Store) {
         tx.insert_contact(&contact)?;
         tx.insert_job(&job)?;
         tx.insert_session(&session)?;
-        tx.insert_refresh_token(&token)?;
+        tx.insert_refresh_token(&refresh)?;
         tx.insert_event(&event)?;
         tx.insert_setting_if_absent(&key, b"value")?;
         Err(Error::Forbidden)
@@ -340,7 +340,7 @@ pub fn failed_write_rolls_back_every_table(store: &dyn Store) {
         assert_eq!(tx.get_contact(contact.id)?, None);
         assert_eq!(tx.get_job(job.id)?, None);
         assert_eq!(tx.get_session(session.id)?, None);
-        assert_eq!(tx.get_refresh_token(&token.hash)?, None);
+        assert_eq!(tx.get_refresh_token(&refresh.hash)?, None);
         assert_eq!(tx.get_setting(&key)?, None);
         let query = EventQuery {
             user_id: Some(user.user.id),

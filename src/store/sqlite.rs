@@ -170,6 +170,12 @@ impl SqliteStore {
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
     ) -> Result<()> {
         let mut conn = self.connection()?;
+        if !conn.is_autocommit() {
+            // A transaction left open by a failed rollback would make every
+            // later BEGIN on this pooled connection fail.
+            conn.execute_batch("ROLLBACK")
+                .map_err(storage("end a stale transaction"))?;
+        }
         let transaction = conn
             .transaction_with_behavior(behavior)
             .map_err(storage("begin a transaction"))?;
@@ -1657,6 +1663,33 @@ mod tests {
         assert_eq!(inner.to_string(), "sqlite: insert");
         let source = std::error::Error::source(inner).unwrap();
         assert!(source.to_string().contains("no_such_table"), "{source}");
+    }
+
+    fn hammer(store: &SqliteStore) {
+        std::thread::scope(|scope| {
+            for thread in 0..8 {
+                scope.spawn(move || {
+                    for index in 0..25 {
+                        let key = format!("hammer.{thread}.{index}");
+                        store
+                            .write(&mut |tx| {
+                                let _ = tx.get_setting(&key)?;
+                                tx.insert_setting_if_absent(&key, b"x")
+                            })
+                            .unwrap();
+                        store
+                            .read(&mut |tx| tx.get_setting(&key).map(drop))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn concurrent_writers_wait_for_the_lock_instead_of_failing() {
+        hammer(&SqliteStore::open("sqlite::memory:").unwrap());
+        hammer(&file_store().1);
     }
 
     #[test]
