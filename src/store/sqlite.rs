@@ -1665,6 +1665,33 @@ mod tests {
         assert!(source.to_string().contains("no_such_table"), "{source}");
     }
 
+    #[test]
+    fn a_reused_primary_key_is_a_conflict_on_id() {
+        let store = SqliteStore::open("sqlite::memory:").unwrap();
+        let session = Session {
+            id: SessionId::new(),
+            user_id: UserId::new(),
+            created_at: Utc::now(),
+            last_used_at: Utc::now(),
+            expires_at: Utc::now(),
+            revoked_at: None,
+        };
+        let event = SecurityEvent {
+            id: EventId::new(),
+            kind: EventKind::LoginFailed,
+            user_id: Some(session.user_id),
+            actor_id: None,
+            session_id: Some(session.id),
+            occurred_at: Utc::now(),
+        };
+        store.write(&mut |tx| tx.insert_event(&event)).unwrap();
+        let error = store.write(&mut |tx| tx.insert_event(&event)).unwrap_err();
+        assert!(
+            matches!(error, Error::Conflict { field: "id" }),
+            "{error:?}"
+        );
+    }
+
     fn hammer(store: &SqliteStore) {
         std::thread::scope(|scope| {
             for thread in 0..8 {
