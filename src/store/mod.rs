@@ -10,6 +10,14 @@
 
 use std::fmt;
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result, StorageError};

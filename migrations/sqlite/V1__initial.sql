@@ -1,0 +1,162 @@
+-- The whole schema of the SQLite backend.
+--
+-- Conventions: ids are the 16 bytes of a (time-ordered, v7) UUID; times are
+-- INTEGER microseconds since the Unix epoch (UTC); dates are TEXT
+-- 'YYYY-MM-DD'; booleans are INTEGER 0/1. Tables are STRICT so a value of the
+-- wrong type is refused instead of silently stored.
+--
+-- Tables whose rows are small and keyed by the UUID are WITHOUT ROWID: a
+-- lookup by id is then one B-tree search (a rowid table with a BLOB primary
+-- key needs the key's index and then the table). `profiles` keeps its rowid
+-- because a row may carry a 2000-character biography, and WITHOUT ROWID
+-- tables are meant for rows well below a twentieth of a page.
+
+CREATE TABLE users (
+    id                 BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 16),
+    username           TEXT    NOT NULL COLLATE NOCASE,
+    email              TEXT    NOT NULL,
+    password_hash      TEXT    NOT NULL,
+    is_active          INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+    is_super_admin     INTEGER NOT NULL CHECK (is_super_admin IN (0, 1)),
+    failed_logins      INTEGER NOT NULL DEFAULT 0 CHECK (failed_logins >= 0),
+    locked_until       INTEGER,
+    tokens_valid_after INTEGER NOT NULL,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    last_login_at      INTEGER,
+    deactivated_at     INTEGER
+) STRICT, WITHOUT ROWID;
+
+-- Usernames are unique ignoring case (the column collates NOCASE, and the
+-- usernames are ASCII), emails are stored lower-cased.
+CREATE UNIQUE INDEX users_username ON users (username);
+CREATE UNIQUE INDEX users_email ON users (email);
+-- The user list: newest first, optionally only active or inactive users.
+CREATE INDEX users_created ON users (created_at DESC, id DESC);
+CREATE INDEX users_active_created ON users (is_active, created_at DESC, id DESC);
+
+CREATE TABLE locations (
+    id             BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 16),
+    user_id        BLOB    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    country        TEXT    NOT NULL CHECK (length(country) = 2),
+    state_province TEXT,
+    city           TEXT COLLATE NOCASE,
+    postal_code    TEXT,
+    is_active      INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    deactivated_at INTEGER
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX locations_user ON locations (user_id, created_at DESC, id DESC);
+-- Profile search by country (and city) joins through this index.
+CREATE INDEX locations_country_city ON locations (country, city);
+CREATE INDEX locations_created ON locations (created_at DESC, id DESC);
+
+CREATE TABLE profiles (
+    id                  BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 16),
+    user_id             BLOB    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    first_name          TEXT    NOT NULL,
+    last_name           TEXT    NOT NULL,
+    date_of_birth       TEXT,
+    gender              TEXT,
+    location_id         BLOB REFERENCES locations (id) ON DELETE SET NULL,
+    bio                 TEXT,
+    profile_picture_url TEXT,
+    is_public           INTEGER NOT NULL CHECK (is_public IN (0, 1)),
+    allow_contact       INTEGER NOT NULL CHECK (allow_contact IN (0, 1)),
+    is_active           INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL,
+    deactivated_at      INTEGER
+) STRICT;
+
+-- One active profile per user; also serves "the user's profile" lookups.
+CREATE UNIQUE INDEX profiles_one_active_per_user ON profiles (user_id) WHERE is_active = 1;
+CREATE INDEX profiles_user ON profiles (user_id, is_active DESC, created_at DESC, id DESC);
+-- The profile list: newest first among active (and public) profiles. The
+-- flags lead so both "active" and "active and public" are index ranges
+-- already in list order.
+CREATE INDEX profiles_listing ON profiles (is_active, is_public, created_at DESC, id DESC);
+CREATE INDEX profiles_created ON profiles (created_at DESC, id DESC);
+-- Profiles of a location (country / city filters, ON DELETE SET NULL).
+CREATE INDEX profiles_location ON profiles (location_id, is_active, is_public);
+
+CREATE TABLE contacts (
+    id             BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 16),
+    profile_id     BLOB    NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    kind           TEXT    NOT NULL,
+    value          TEXT    NOT NULL,
+    is_primary     INTEGER NOT NULL CHECK (is_primary IN (0, 1)),
+    is_active      INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    deactivated_at INTEGER
+) STRICT, WITHOUT ROWID;
+
+-- At most one active primary contact per profile and kind.
+CREATE UNIQUE INDEX contacts_one_primary_per_kind ON contacts (profile_id, kind)
+    WHERE is_primary = 1 AND is_active = 1;
+-- A profile's contacts, primary first then oldest first.
+CREATE INDEX contacts_profile ON contacts (profile_id, is_primary DESC, created_at, id);
+
+CREATE TABLE jobs (
+    id             BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 16),
+    profile_id     BLOB    NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    title          TEXT    NOT NULL,
+    company        TEXT    NOT NULL COLLATE NOCASE,
+    industry       TEXT COLLATE NOCASE,
+    start_date     TEXT,
+    end_date       TEXT,
+    is_active      INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+    created_at     INTEGER NOT NULL,
+    updated_at     INTEGER NOT NULL,
+    deactivated_at INTEGER
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX jobs_profile ON jobs (profile_id, is_active);
+-- Profile search by company or industry (EXISTS over active jobs).
+CREATE INDEX jobs_company ON jobs (company, profile_id) WHERE is_active = 1;
+CREATE INDEX jobs_industry ON jobs (industry, profile_id) WHERE is_active = 1;
+
+CREATE TABLE sessions (
+    id           BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 16),
+    user_id      BLOB    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    revoked_at   INTEGER
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX sessions_user ON sessions (user_id, created_at DESC, id DESC);
+
+CREATE TABLE refresh_tokens (
+    hash       BLOB    NOT NULL PRIMARY KEY CHECK (length(hash) = 32),
+    session_id BLOB    NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    user_id    BLOB    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    issued_at  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id);
+CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+
+-- No foreign keys: the audit trail outlives a purged user.
+CREATE TABLE security_events (
+    id          BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 16),
+    kind        TEXT    NOT NULL,
+    user_id     BLOB,
+    actor_id    BLOB,
+    session_id  BLOB,
+    occurred_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX security_events_occurred ON security_events (occurred_at DESC, id DESC);
+CREATE INDEX security_events_user ON security_events (user_id, occurred_at DESC, id DESC);
+CREATE INDEX security_events_kind ON security_events (kind, occurred_at DESC, id DESC);
+
+CREATE TABLE settings (
+    key   TEXT NOT NULL PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT, WITHOUT ROWID;
