@@ -475,22 +475,6 @@ pub(crate) fn like_substring(value: &str) -> String {
     pattern
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_substring("A_b%c\\"), "%a\\_b\\%c\\\\%");
-    }
-
-    #[test]
-    fn password_hash_debug_is_redacted() {
-        let hash = PasswordHash::new("$argon2id$v=19$secret");
-        assert_eq!(format!("{hash:?}"), "PasswordHash(<redacted>)");
-    }
-}
-
 /// Opens the store a database URL names: `sqlite:...` (feature `sqlite`)
 /// or `postgres://...` / `postgresql://...` (feature `postgres`).
 ///
@@ -518,4 +502,20 @@ pub fn open_url(url: &str) -> Result<std::sync::Arc<dyn Store>> {
     Err(Error::Config(
         "unsupported database url: expected sqlite:... or postgres://...".to_owned(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_substring("A_b%c\\"), "%a\\_b\\%c\\\\%");
+    }
+
+    #[test]
+    fn password_hash_debug_is_redacted() {
+        let hash = PasswordHash::new("$argon2id$v=19$secret");
+        assert_eq!(format!("{hash:?}"), "PasswordHash(<redacted>)");
+    }
 }
