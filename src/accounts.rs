@@ -609,6 +609,32 @@ impl Accounts {
             .map_err(Error::Unauthenticated)
     }
 
+    /// A fresh access token for an authenticated principal's session,
+    /// signed without touching the database (for example to extend a
+    /// short-lived token while the session is in use). Its `adm` claim is
+    /// the principal's role as of authentication; [`Accounts::authenticate`]
+    /// still checks the session and the user on every use.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] for the system principal, which has no session.
+    pub fn reissue_access_token(&self, principal: &Principal) -> Result<String> {
+        let (Some(user_id), Some(session_id)) = (principal.user_id(), principal.session_id())
+        else {
+            return Err(Error::Forbidden);
+        };
+        self.inner
+            .tokens
+            .issue_access(
+                user_id,
+                session_id,
+                principal.is_super_admin(),
+                self.inner.clock.now(),
+                self.inner.access_ttl,
+            )
+            .map(|(token, _)| token)
+    }
+
     /// Verifies an access token and checks the database: the user still
     /// exists, is active and not locked, the token was issued after the
     /// user's last "log out everywhere", and its session is not revoked.

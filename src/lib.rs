@@ -19,7 +19,10 @@ pub use accounts::{
     Registration, Sessions, TokenPair, Users,
 };
 pub use auth::policy::Principal;
-pub use auth::{Claims, KeyAlgorithm, PasswordParams, SigningKey, VerificationKey};
+pub use auth::{
+    Claims, KeyAlgorithm, PasswordHasher, PasswordParams, SigningKey, Verification, VerificationKey,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result, StorageError, TokenError};
 pub use model::*;
+pub use store::PasswordHash;

@@ -693,3 +693,28 @@ fn unsupported_database_urls_are_a_config_error() {
         assert!(matches!(error, Error::Config(_)), "{url}: {error:?}");
     }
 }
+
+#[test]
+fn reissued_access_tokens_belong_to_the_same_session() {
+    each(|h| {
+        let ada = h.register("ada");
+        h.clock.advance(Duration::minutes(20));
+        let token = h.accounts.reissue_access_token(&ada.principal).unwrap();
+        h.clock.advance(Duration::minutes(20));
+        // The original expired, the reissued one lives on.
+        assert!(h
+            .accounts
+            .authenticate(&ada.registration.tokens.access_token)
+            .is_err());
+        let principal = h.accounts.authenticate(&token).unwrap();
+        assert_eq!(principal.session_id(), ada.principal.session_id());
+        h.accounts
+            .logout(&ada.registration.tokens.refresh_token)
+            .unwrap();
+        assert!(h.accounts.authenticate(&token).is_err());
+        assert!(matches!(
+            h.accounts.reissue_access_token(&Principal::system()),
+            Err(Error::Forbidden)
+        ));
+    });
+}

@@ -68,7 +68,13 @@ CREATE TABLE profiles (
     is_active           INTEGER NOT NULL CHECK (is_active IN (0, 1)),
     created_at          INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL,
-    deactivated_at      INTEGER
+    deactivated_at      INTEGER,
+    -- Copies of the location's country and city, written with the profile
+    -- and kept by a trigger when the location changes, so that searching
+    -- profiles by place is one index range in list order instead of a join
+    -- (see `profiles_place`).
+    country             TEXT,
+    city                TEXT COLLATE NOCASE
 ) STRICT;
 
 -- One active profile per user; also serves "the user's profile" lookups.
@@ -79,8 +85,53 @@ CREATE INDEX profiles_user ON profiles (user_id, is_active DESC, created_at DESC
 -- already in list order.
 CREATE INDEX profiles_listing ON profiles (is_active, is_public, created_at DESC, id DESC);
 CREATE INDEX profiles_created ON profiles (created_at DESC, id DESC);
+-- The profile list of one country: newest first among active (and public)
+-- profiles, and its count, both index ranges (the count never reads a row).
+CREATE INDEX profiles_place ON profiles (country, is_active, is_public, created_at DESC, id DESC);
 -- Profiles of a location (country / city filters, ON DELETE SET NULL).
 CREATE INDEX profiles_location ON profiles (location_id, is_active, is_public);
+
+-- Keep each profile's copy of its location's place.
+CREATE TRIGGER locations_place_on_change AFTER UPDATE OF country, city ON locations
+    WHEN NEW.country IS NOT OLD.country OR NEW.city IS NOT OLD.city
+BEGIN
+    UPDATE profiles SET country = NEW.country, city = NEW.city WHERE location_id = NEW.id;
+END;
+
+-- How many profiles there are per place and flags, kept by triggers, so
+-- that a search by country (the common case) is counted without visiting
+-- every match: the count stays flat as the table grows.
+CREATE TABLE profile_counts (
+    country   TEXT    NOT NULL, -- '' for profiles without a location
+    is_active INTEGER NOT NULL,
+    is_public INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (country, is_active, is_public)
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER profile_counts_on_insert AFTER INSERT ON profiles
+BEGIN
+    INSERT INTO profile_counts (country, is_active, is_public, n)
+    VALUES (IFNULL(NEW.country, ''), NEW.is_active, NEW.is_public, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER profile_counts_on_delete AFTER DELETE ON profiles
+BEGIN
+    UPDATE profile_counts SET n = n - 1
+     WHERE country = IFNULL(OLD.country, '') AND is_active = OLD.is_active
+       AND is_public = OLD.is_public;
+END;
+CREATE TRIGGER profile_counts_on_update AFTER UPDATE OF country, is_active, is_public ON profiles
+    WHEN OLD.country IS NOT NEW.country OR OLD.is_active IS NOT NEW.is_active
+      OR OLD.is_public IS NOT NEW.is_public
+BEGIN
+    UPDATE profile_counts SET n = n - 1
+     WHERE country = IFNULL(OLD.country, '') AND is_active = OLD.is_active
+       AND is_public = OLD.is_public;
+    INSERT INTO profile_counts (country, is_active, is_public, n)
+    VALUES (IFNULL(NEW.country, ''), NEW.is_active, NEW.is_public, 1)
+    ON CONFLICT DO UPDATE SET n = n + 1;
+END;
 
 CREATE TABLE contacts (
     id             BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 16),

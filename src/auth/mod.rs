@@ -8,5 +8,5 @@ pub(crate) mod password;
 pub(crate) mod policy;
 pub(crate) mod tokens;
 
-pub use password::PasswordParams;
+pub use password::{PasswordHasher, PasswordParams, Verification};
 pub use tokens::{Claims, KeyAlgorithm, SigningKey, VerificationKey};

@@ -60,7 +60,7 @@ const MIN_BCRYPT_COST: u32 = 4;
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Verification {
+pub enum Verification {
     /// The password does not match, or the hash is unusable.
     Invalid,
     /// The password matches.
@@ -72,7 +72,21 @@ pub(crate) enum Verification {
 }
 
 /// Hashes and verifies passwords with the configured argon2id parameters.
-pub(crate) struct PasswordHasher {
+///
+/// [`Accounts`](crate::Accounts) holds one; use your own to precompute
+/// hashes, for example to seed or import users in bulk.
+///
+/// ```
+/// use aai_accounts::{Password, PasswordHasher, PasswordParams, Verification};
+///
+/// let hasher = PasswordHasher::new(PasswordParams::OWASP)?;
+/// let hash = hasher.hash(&Password::from("correct horse battery staple"))?;
+/// assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+/// let outcome = hasher.verify(&Password::from("correct horse battery staple"), &hash);
+/// assert_eq!(outcome, Verification::Valid { needs_rehash: false });
+/// # Ok::<(), aai_accounts::Error>(())
+/// ```
+pub struct PasswordHasher {
     params: PasswordParams,
     argon2: Argon2<'static>,
     /// A hash of a fixed password with the configured parameters, verified
@@ -98,7 +112,7 @@ impl PasswordHasher {
     /// [`Error::Config`] when argon2 rejects the parameters (for example
     /// `iterations == 0`, or less than 8 KiB of memory per lane) or they
     /// exceed this crate's sanity bounds (1 GiB, 64 passes, 64 lanes).
-    pub(crate) fn new(params: PasswordParams) -> Result<Self> {
+    pub fn new(params: PasswordParams) -> Result<Self> {
         if !within_limits(params.memory_kib, params.iterations, params.parallelism) {
             return Err(Error::config(format!(
                 "password hashing parameters exceed the allowed maximum \
@@ -134,7 +148,7 @@ impl PasswordHasher {
     ///
     /// [`Error::Config`] when the system random number generator fails (the
     /// only way hashing can fail once the parameters were accepted).
-    pub(crate) fn hash(&self, password: &Password) -> Result<PasswordHash> {
+    pub fn hash(&self, password: &Password) -> Result<PasswordHash> {
         self.argon2
             .hash_password(password.expose().as_bytes())
             .map(|hash| PasswordHash::new(hash.to_string()))
@@ -144,7 +158,7 @@ impl PasswordHasher {
     /// Checks a password against a stored hash: an argon2 PHC string
     /// (verified with the parameters it embeds) or a bcrypt hash (`$2a$`,
     /// `$2b$`, `$2y$`). A hash that cannot be parsed is `Invalid`.
-    pub(crate) fn verify(&self, password: &Password, hash: &PasswordHash) -> Verification {
+    pub fn verify(&self, password: &Password, hash: &PasswordHash) -> Verification {
         let hash = hash.as_str();
         let password = password.expose().as_bytes();
         if is_bcrypt(hash) {

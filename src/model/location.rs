@@ -277,6 +277,17 @@ mod tests {
             );
         }
         assert_eq!(ASSIGNED.split(' ').count(), 249);
+        let codes: Vec<&str> = ASSIGNED.split(' ').collect();
+        assert!(
+            codes.windows(2).all(|pair| pair[0] < pair[1]),
+            "sorted, no duplicates"
+        );
+        for code in codes {
+            assert_eq!(
+                CountryCode::parse(&code.to_lowercase()).unwrap().as_str(),
+                code
+            );
+        }
     }
 
     #[test]

@@ -15,8 +15,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::{Type, Value};
+use rusqlite::ErrorCode;
 use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
-use rusqlite::{ErrorCode, TransactionBehavior};
 
 use super::{PasswordHash, RefreshTokenRow, Store, Tx, UserRow};
 use crate::error::{Error, Result, StorageError};
@@ -145,6 +145,9 @@ impl SqliteStore {
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
+            // A local file or memory connection does not go stale; checking
+            // on every checkout would parse a statement per transaction.
+            .test_on_check_out(false)
             .build(manager)
             .map_err(storage("create the connection pool"))?;
         let mut conn = pool.get().map_err(storage("get a connection"))?;
@@ -165,43 +168,57 @@ impl SqliteStore {
 
     fn transaction(
         &self,
-        behavior: TransactionBehavior,
+        begin: &'static str,
         commit: bool,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
     ) -> Result<()> {
-        let mut conn = self.connection()?;
+        let conn = self.connection()?;
         if !conn.is_autocommit() {
             // A transaction left open by a failed rollback would make every
             // later BEGIN on this pooled connection fail.
-            conn.execute_batch("ROLLBACK")
-                .map_err(storage("end a stale transaction"))?;
+            run(&conn, ROLLBACK).map_err(storage("end a stale transaction"))?;
         }
-        let transaction = conn
-            .transaction_with_behavior(behavior)
-            .map_err(storage("begin a transaction"))?;
-        f(&mut SqliteTx { conn: &transaction })?;
-        // Dropping the transaction rolls it back: after an error of `f`
-        // (above), when committing fails, and at the end of a read.
-        if commit {
-            transaction.commit().map_err(storage("commit"))
-        } else {
-            transaction.rollback().map_err(storage("end a read"))
+        run(&conn, begin).map_err(storage("begin a transaction"))?;
+        let outcome = f(&mut SqliteTx { conn: &conn });
+        let end = match outcome {
+            Ok(()) if commit => run(&conn, COMMIT).map_err(storage("commit")),
+            // A read always rolls back, so nothing written by mistake
+            // inside it is kept.
+            Ok(()) => run(&conn, ROLLBACK).map_err(storage("end a read")),
+            Err(error) => Err(error),
+        };
+        if end.is_err() && !conn.is_autocommit() {
+            // Best effort: if this fails too, the next use of the
+            // connection rolls back before it begins (above).
+            let _ = run(&conn, ROLLBACK);
         }
+        end
     }
 }
+
+/// Runs a transaction-control statement through the statement cache
+/// (`execute_batch` would parse it again on every call).
+fn run(conn: &Connection, sql: &'static str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+const BEGIN_DEFERRED: &str = "BEGIN DEFERRED";
+const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+const COMMIT: &str = "COMMIT";
+const ROLLBACK: &str = "ROLLBACK";
 
 impl Store for SqliteStore {
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         // Deferred: a read takes no lock until its first statement, and in
         // WAL mode it never blocks a writer. It always ends in a rollback,
         // so nothing written by mistake inside a read is kept.
-        self.transaction(TransactionBehavior::Deferred, false, f)
+        self.transaction(BEGIN_DEFERRED, false, f)
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         // Immediate: take the write lock up front, so two read-then-write
         // transactions cannot both read and then fail to upgrade.
-        self.transaction(TransactionBehavior::Immediate, true, f)
+        self.transaction(BEGIN_IMMEDIATE, true, f)
     }
 
     fn schema_version(&self) -> Result<u32> {
@@ -242,6 +259,11 @@ fn parse_url(url: &str) -> Result<Target> {
     Ok(Target::File(PathBuf::from(path)))
 }
 
+/// WAL pages between automatic checkpoints (SQLite's default is 1000).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+/// The WAL file's size after a checkpoint.
+const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
 /// Sets the per-connection pragmas (and WAL on a file).
 fn init_connection(conn: &mut Connection, file: bool) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -255,6 +277,16 @@ fn init_connection(conn: &mut Connection, file: bool) -> rusqlite::Result<()> {
         conn.pragma_update_and_check(None, "journal_mode", wanted, |row| row.get::<_, String>(0))?;
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    if file {
+        // With `synchronous = NORMAL` a commit appends to the WAL without
+        // syncing; only a checkpoint syncs (the WAL, then the database), and
+        // it runs inside the commit that crosses the threshold. A syncing
+        // disk costs milliseconds per sync, so checkpoint every ~40 MiB of
+        // WAL instead of SQLite's default 4 MiB, and cut the file back to
+        // 64 MiB after each checkpoint.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
+    }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
 }
@@ -345,11 +377,9 @@ fn count(changed: usize) -> u64 {
     u64::try_from(changed).unwrap_or(u64::MAX)
 }
 
-fn limit_offset(page: PageRequest) -> [i64; 2] {
-    [
-        i64::try_from(page.limit()).unwrap_or(i64::MAX),
-        i64::try_from(page.offset()).unwrap_or(i64::MAX),
-    ]
+/// The rows a page skips, as a bound value.
+fn offset(page: PageRequest) -> i64 {
+    i64::try_from(page.offset()).unwrap_or(i64::MAX)
 }
 
 fn corrupt(index: usize, kind: Type, what: &str) -> rusqlite::Error {
@@ -406,6 +436,29 @@ fn active_clause(
 
 const IS_ACTIVE: [&str; 2] = ["is_active = 1", "is_active = 0"];
 const P_IS_ACTIVE: [&str; 2] = ["p.is_active = 1", "p.is_active = 0"];
+
+/// Counts the profiles of a search by country and flags only from
+/// `profile_counts` (kept by triggers) instead of visiting every match.
+fn profile_count(query: &ProfileQuery) -> Count {
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    conditions.extend(active_clause(query.active, IS_ACTIVE));
+    match query.is_public {
+        Some(true) => conditions.push("is_public = 1"),
+        Some(false) => conditions.push("is_public = 0"),
+        None => {}
+    }
+    if let Some(country) = &query.country {
+        conditions.push("country = ?");
+        values.push(Value::Text(country.to_ascii_uppercase()));
+    }
+    Count {
+        expression: "IFNULL(SUM(n), 0)",
+        from: "profile_counts",
+        conditions,
+        values,
+    }
+}
 
 /// Joins fixed condition fragments into a `WHERE` clause.
 fn where_clause(conditions: &[&'static str]) -> String {
@@ -485,10 +538,12 @@ const UPDATE_USER: &str = "UPDATE users SET username = ?2, email = ?3, password_
 const DELETE_USER: &str = "DELETE FROM users WHERE id = ?1";
 const USER_SEARCH: &str = "(username LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')";
 
+// `country` and `city` copy the location's (see the migration).
 const INSERT_PROFILE: &str = "INSERT INTO profiles (id, user_id, first_name, last_name, \
      date_of_birth, gender, location_id, bio, profile_picture_url, is_public, allow_contact, \
-     is_active, created_at, updated_at, deactivated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
+     is_active, created_at, updated_at, deactivated_at, country, city) \
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+     l.country, l.city FROM (SELECT 1) LEFT JOIN locations l ON l.id = ?7";
 const GET_PROFILE: &str = concat!(
     "SELECT ",
     profile_columns!(),
@@ -503,23 +558,18 @@ const GET_PROFILE_BY_USER: &str = concat!(
 const UPDATE_PROFILE: &str = "UPDATE profiles SET first_name = ?2, last_name = ?3, \
      date_of_birth = ?4, gender = ?5, location_id = ?6, bio = ?7, profile_picture_url = ?8, \
      is_public = ?9, allow_contact = ?10, is_active = ?11, updated_at = ?12, \
-     deactivated_at = ?13 WHERE id = ?1";
+     deactivated_at = ?13, \
+     (country, city) = (SELECT country, city FROM locations WHERE id = ?6) WHERE id = ?1";
 const PROFILE_NAME: &str = "(p.first_name LIKE ? ESCAPE '\\' OR p.last_name LIKE ? ESCAPE '\\')";
 // `city`, `company` and `industry` collate NOCASE: `=` ignores ASCII case.
-const PROFILE_COUNTRY: &str = "l.country = ?";
-const PROFILE_CITY: &str = "l.city = ?";
+// `country` and `city` are the profile's copies of its location's (kept
+// by triggers, see the migration).
+const PROFILE_COUNTRY: &str = "p.country = ?";
+const PROFILE_CITY: &str = "p.city = ?";
 const PROFILE_COMPANY: &str = "EXISTS (SELECT 1 FROM jobs j \
      WHERE j.profile_id = p.id AND j.is_active = 1 AND j.company = ?)";
 const PROFILE_INDUSTRY: &str = "EXISTS (SELECT 1 FROM jobs j \
      WHERE j.profile_id = p.id AND j.is_active = 1 AND j.industry = ?)";
-// A page of profiles walks `profiles_listing` in list order and stops after
-// a page of matches; counting them all is cheaper from the other side, the
-// locations of the country (`locations_country_city`), then their profiles
-// (`profiles_location`, covering). Without statistics the planner picks the
-// listing order for both, so the count fixes its join order (CROSS JOIN).
-const PROFILES_WITH_LOCATION: &str = "profiles p JOIN locations l ON l.id = p.location_id";
-const PROFILES_WITH_LOCATION_COUNTED: &str =
-    "locations l CROSS JOIN profiles p ON p.location_id = l.id";
 const PROFILE_VISIBLE_TO: &str = "(p.is_public = 1 OR p.user_id = ?)";
 
 const INSERT_LOCATION: &str = concat!(
@@ -759,15 +809,25 @@ fn event_row(row: &Row<'_>) -> rusqlite::Result<SecurityEvent> {
 // The transaction.
 
 /// A list query: `SELECT {columns} FROM {from} WHERE {conditions} ORDER BY
-/// {order}`, counted with `SELECT COUNT(*) FROM {count_from} WHERE
+/// {order}`, counted with `SELECT COUNT(*) FROM {from} WHERE
 /// {conditions}`. Every piece is a fixed fragment; `values` binds the
 /// conditions' parameters in order.
 struct List {
     columns: &'static str,
     from: &'static str,
-    count_from: &'static str,
     conditions: Vec<&'static str>,
     order: &'static str,
+    values: Vec<Value>,
+    /// How to count the matches when not with `COUNT(*)` over the list.
+    count: Option<Count>,
+}
+
+/// A count from somewhere cheaper than the matching rows themselves:
+/// `SELECT {expression} FROM {from} WHERE {conditions}`.
+struct Count {
+    expression: &'static str,
+    from: &'static str,
+    conditions: Vec<&'static str>,
     values: Vec<Value>,
 }
 
@@ -830,23 +890,39 @@ impl SqliteTx<'_> {
         let List {
             columns,
             from,
-            count_from,
             conditions,
             order,
             mut values,
+            count,
         } = list;
         let where_sql = where_clause(&conditions);
-        let count_sql = format!("SELECT COUNT(*) FROM {count_from}{where_sql}");
+        let count_query = match &count {
+            Some(count) => (
+                format!(
+                    "SELECT {} FROM {}{}",
+                    count.expression,
+                    count.from,
+                    where_clause(&count.conditions)
+                ),
+                &count.values,
+            ),
+            None => (format!("SELECT COUNT(*) FROM {from}{where_sql}"), &values),
+        };
         let total: i64 = self
             .conn
-            .prepare_cached(&count_sql)
+            .prepare_cached(&count_query.0)
             .and_then(|mut statement| {
-                statement.query_row(params_from_iter(values.iter()), |row| row.get(0))
+                statement.query_row(params_from_iter(count_query.1.iter()), |row| row.get(0))
             })
             .map_err(storage(context))?;
-        let page_sql =
-            format!("SELECT {columns} FROM {from}{where_sql} ORDER BY {order} LIMIT ? OFFSET ?");
-        values.extend(limit_offset(page).map(Value::Integer));
+        // The limit is written into the SQL (an integer of at most 100, so
+        // few distinct statements): SQLite re-prepares a statement on every
+        // run when its LIMIT is a bound parameter.
+        let page_sql = format!(
+            "SELECT {columns} FROM {from}{where_sql} ORDER BY {order} LIMIT {} OFFSET ?",
+            page.limit()
+        );
+        values.push(Value::Integer(offset(page)));
         let rows = self.query_all(&page_sql, params_from_iter(values.iter()), map, context)?;
         let total = u64::try_from(total).map_err(|_| StorageError::msg("negative row count"))?;
         Ok((rows, total))
@@ -937,10 +1013,10 @@ impl Tx for SqliteTx<'_> {
             List {
                 columns: user_columns!(),
                 from: "users",
-                count_from: "users",
                 conditions,
                 order: "created_at DESC, id DESC",
                 values,
+                count: None,
             },
             page,
             |row| user_row(row).map(|row| row.user),
@@ -1055,7 +1131,6 @@ impl Tx for SqliteTx<'_> {
             values.push(Value::Text(pattern.clone()));
             values.push(Value::Text(pattern));
         }
-        let join_location = query.country.is_some() || query.city.is_some();
         if let Some(country) = &query.country {
             conditions.push(PROFILE_COUNTRY);
             values.push(Value::Text(country.to_ascii_uppercase()));
@@ -1072,19 +1147,20 @@ impl Tx for SqliteTx<'_> {
             conditions.push(PROFILE_INDUSTRY);
             values.push(Value::Text(industry.clone()));
         }
-        let (from, count_from) = if join_location {
-            (PROFILES_WITH_LOCATION, PROFILES_WITH_LOCATION_COUNTED)
-        } else {
-            ("profiles p", "profiles p")
-        };
+        let by_place_and_flags = query.name.is_none()
+            && query.city.is_none()
+            && query.company.is_none()
+            && query.industry.is_none()
+            && visible_to.is_none();
+        let count = by_place_and_flags.then(|| profile_count(query));
         self.page(
             List {
                 columns: profile_columns!(),
-                from,
-                count_from,
+                from: "profiles p",
                 conditions,
                 order: "p.created_at DESC, p.id DESC",
                 values,
+                count,
             },
             page,
             profile_row,
@@ -1159,10 +1235,10 @@ impl Tx for SqliteTx<'_> {
             List {
                 columns: location_columns!(),
                 from: "locations",
-                count_from: "locations",
                 conditions,
                 order: "created_at DESC, id DESC",
                 values,
+                count: None,
             },
             page,
             location_row,
@@ -1426,10 +1502,10 @@ impl Tx for SqliteTx<'_> {
             List {
                 columns: event_columns!(),
                 from: "security_events",
-                count_from: "security_events",
                 conditions,
                 order: "occurred_at DESC, id DESC",
                 values,
+                count: None,
             },
             page,
             event_row,
@@ -1765,12 +1841,9 @@ mod plan_tests {
             "SELECT id FROM users WHERE is_active = 1 \
              ORDER BY created_at DESC, id DESC LIMIT 20"
                 .to_owned(),
+            format!("SELECT COUNT(*) FROM profiles p WHERE {listing} AND p.country = 'FR'"),
             format!(
-                "SELECT COUNT(*) FROM {PROFILES_WITH_LOCATION_COUNTED} \
-                 WHERE {listing} AND l.country = 'FR'"
-            ),
-            format!(
-                "SELECT p.id FROM {PROFILES_WITH_LOCATION} WHERE {listing} AND l.country = 'FR' \
+                "SELECT p.id FROM profiles p WHERE {listing} AND p.country = 'FR' \
                  ORDER BY p.created_at DESC, p.id DESC LIMIT 20 OFFSET 0"
             ),
             format!(

@@ -1,0 +1,388 @@
+//! The standard workload: seeds a fresh SQLite file with N users, each with a
+//! full profile (location, 3 contacts, 2 jobs), then times each operation
+//! single-threaded and prints one JSON object.
+//!
+//! Run with `cargo run --release --example workload -- --users 10000`
+//! (add `--threads 2` to also measure read throughput from several threads).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use aai_accounts::{
+    Accounts, ContactKind, ImportUser, NewContact, NewJob, NewLocation, NewProfile, PageRequest,
+    Password, PasswordHash, PasswordHasher, PasswordParams, Patch, Principal, ProfileId,
+    ProfilePatch, ProfileQuery, Result, SigningKey, UserId,
+};
+use clap::Parser;
+use serde_json::{json, Map, Value};
+
+#[derive(Parser)]
+struct Args {
+    /// How many users to seed.
+    #[arg(long, default_value_t = 10_000)]
+    users: usize,
+    /// Iterations per timed operation (at least 2000).
+    #[arg(long, default_value_t = 2_000)]
+    iterations: usize,
+    /// Also run the read operations from this many threads.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Time only the operations whose names contain this (for profiling).
+    #[arg(long)]
+    only: Option<String>,
+}
+
+const COUNTRIES: [&str; 10] = ["FR", "DE", "GB", "US", "JP", "BR", "IN", "NG", "CA", "AU"];
+const PASSWORD: &str = "correct horse battery staple";
+
+/// One seeded user with a principal.
+struct Member {
+    user_id: UserId,
+    profile_id: ProfileId,
+    principal: Principal,
+    access_token: String,
+    emails: [aai_accounts::ContactId; 2],
+}
+
+fn import(accounts: &Accounts, n: usize, hash: &PasswordHash) -> Result<UserId> {
+    let user = accounts.users().import(
+        &Principal::system(),
+        ImportUser {
+            id: None,
+            username: format!("user{n}"),
+            email: format!("user{n}@example.com"),
+            password_hash: hash.as_str().to_owned(),
+            is_active: true,
+            is_super_admin: false,
+            created_at: None,
+            updated_at: None,
+        },
+    )?;
+    Ok(user.id)
+}
+
+fn full_profile(n: usize, user_id: UserId) -> NewProfile {
+    NewProfile {
+        user_id: Some(user_id),
+        first_name: format!("First{n}"),
+        last_name: format!("Last{n}"),
+        bio: Some("Writes software and sometimes poems.".into()),
+        is_public: true,
+        allow_contact: true,
+        location: Some(NewLocation {
+            country: COUNTRIES[n % COUNTRIES.len()].into(),
+            city: Some(format!("City{}", n % 97)),
+            ..NewLocation::default()
+        }),
+        contacts: vec![
+            NewContact::new(ContactKind::Email, format!("user{n}@example.com")).primary(),
+            NewContact::new(ContactKind::Email, format!("user{n}@work.example.com")),
+            NewContact::new(ContactKind::Phone, format!("+4915{:08}", n % 100_000_000)),
+        ],
+        jobs: vec![
+            NewJob {
+                title: "Engineer".into(),
+                company: format!("Company{}", n % 50),
+                industry: Some("Software".into()),
+                start_date: chrono::NaiveDate::from_ymd_opt(2020, 1, 1),
+                end_date: None,
+            },
+            NewJob {
+                title: "Intern".into(),
+                company: format!("Company{}", (n + 1) % 50),
+                industry: Some("Research".into()),
+                start_date: chrono::NaiveDate::from_ymd_opt(2018, 1, 1),
+                end_date: chrono::NaiveDate::from_ymd_opt(2019, 6, 30),
+            },
+        ],
+        ..NewProfile::default()
+    }
+}
+
+/// Times `op` unless `--only` excludes it, and records its summary.
+fn timed(
+    ops: &mut Map<String, Value>,
+    only: &Option<String>,
+    name: &str,
+    iterations: usize,
+    op: impl FnMut(usize) -> Result<()>,
+) -> Result<()> {
+    if only.as_deref().is_none_or(|only| name.contains(only)) {
+        ops.insert(name.to_owned(), time(iterations, op)?);
+    }
+    Ok(())
+}
+
+/// Times `op` over `iterations` calls after a warm-up.
+fn time(iterations: usize, mut op: impl FnMut(usize) -> Result<()>) -> Result<Value> {
+    for i in 0..(iterations / 10).max(10) {
+        op(i)?;
+    }
+    let mut samples = Vec::with_capacity(iterations);
+    let start = Instant::now();
+    for i in 0..iterations {
+        let t = Instant::now();
+        op(i)?;
+        samples.push(t.elapsed());
+    }
+    let total = start.elapsed();
+    Ok(summary(&mut samples, total))
+}
+
+fn summary(samples: &mut [Duration], total: Duration) -> Value {
+    samples.sort_unstable();
+    let micros = |d: Duration| (d.as_nanos() as f64 / 1000.0 * 100.0).round() / 100.0;
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    json!({
+        "median_us": micros(at(0.5)),
+        "p99_us": micros(at(0.99)),
+        "ops_per_s": (samples.len() as f64 / total.as_secs_f64()).round(),
+    })
+}
+
+fn system() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|name| name.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown cpu".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!(
+        "{cpu}, {cores} cores, {} {}, sqlite file (WAL)",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let iterations = args.iterations.max(2000);
+    let dir = tempfile::tempdir().map_err(|e| aai_accounts::Error::Config(e.to_string()))?;
+    let url = format!("sqlite://{}", dir.path().join("workload.db").display());
+    let accounts = Accounts::builder()
+        .database_url(&url)
+        .signing_key(SigningKey::hs256([7u8; 32]))
+        .build()?;
+    let hasher = PasswordHasher::new(PasswordParams::OWASP)?;
+    let hash = hasher.hash(&Password::from(PASSWORD))?;
+
+    // Seed.
+    let seed_start = Instant::now();
+    let mut profile_ids = Vec::with_capacity(args.users);
+    for n in 0..args.users {
+        let user_id = import(&accounts, n, &hash)?;
+        let details = accounts
+            .profiles()
+            .create(&Principal::system(), full_profile(n, user_id))?;
+        profile_ids.push((
+            user_id,
+            details.profile.id,
+            [details.contacts[0].id, details.contacts[1].id],
+        ));
+    }
+    let seed_secs = seed_start.elapsed().as_secs_f64();
+
+    // Principals for a spread of users.
+    let members: Vec<Member> = profile_ids
+        .iter()
+        .step_by((args.users / 200).max(1))
+        .map(|&(user_id, profile_id, emails)| {
+            let tokens = accounts.issue_tokens(&Principal::system(), user_id)?;
+            let principal = accounts.authenticate(&tokens.access_token)?;
+            Ok(Member {
+                user_id,
+                profile_id,
+                principal,
+                access_token: tokens.access_token,
+                emails,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let member = |i: usize| &members[i % members.len()];
+    let other_profile = |i: usize| profile_ids[(i * 7919) % profile_ids.len()].1;
+    let list_query = ProfileQuery {
+        country: Some("FR".into()),
+        is_public: Some(true),
+        ..ProfileQuery::default()
+    };
+
+    let mut ops = Map::new();
+    timed(&mut ops, &args.only, "token_issue", iterations, |i| {
+        black_box(accounts.reissue_access_token(&member(i).principal)?);
+        Ok(())
+    })?;
+    timed(&mut ops, &args.only, "token_verify", iterations, |i| {
+        black_box(accounts.verify_access_token(&member(i).access_token)?);
+        Ok(())
+    })?;
+    timed(&mut ops, &args.only, "user_get", iterations, |i| {
+        let m = member(i);
+        black_box(accounts.users().get(&m.principal, m.user_id)?);
+        Ok(())
+    })?;
+    let mut next_user = args.users;
+    timed(
+        &mut ops,
+        &args.only,
+        "profile_create_full",
+        iterations,
+        |_| {
+            let n = next_user;
+            next_user += 1;
+            let user_id = import(&accounts, n, &hash)?;
+            black_box(
+                accounts
+                    .profiles()
+                    .create(&Principal::system(), full_profile(n, user_id))?,
+            );
+            Ok(())
+        },
+    )?;
+    timed(&mut ops, &args.only, "profile_get_full", iterations, |i| {
+        let details = accounts
+            .profiles()
+            .get(&member(i).principal, other_profile(i))?;
+        black_box(serde_json::to_vec(&details).unwrap_or_default());
+        Ok(())
+    })?;
+    timed(&mut ops, &args.only, "profile_update", iterations, |i| {
+        let m = member(i);
+        let patch = ProfilePatch {
+            bio: Patch::Set(format!("Updated bio {i}")),
+            is_public: Some(true),
+            ..ProfilePatch::default()
+        };
+        black_box(
+            accounts
+                .profiles()
+                .update(&m.principal, m.profile_id, patch)?,
+        );
+        Ok(())
+    })?;
+    timed(&mut ops, &args.only, "profile_list", iterations, |i| {
+        let page = accounts.profiles().search(
+            &member(i).principal,
+            &list_query,
+            PageRequest::new(1, 20),
+        )?;
+        black_box(serde_json::to_vec(&page).unwrap_or_default());
+        Ok(())
+    })?;
+    timed(
+        &mut ops,
+        &args.only,
+        "contact_set_primary",
+        iterations,
+        |i| {
+            let m = member(i);
+            let contact = m.emails[(i / members.len()) % 2];
+            black_box(accounts.contacts().set_primary(&m.principal, contact)?);
+            Ok(())
+        },
+    )?;
+    let password = Password::from(PASSWORD);
+    timed(&mut ops, &args.only, "password_hash", 20, |_| {
+        black_box(hasher.hash(&password)?);
+        Ok(())
+    })?;
+    timed(&mut ops, &args.only, "password_verify", 20, |_| {
+        black_box(hasher.verify(&password, &hash));
+        Ok(())
+    })?;
+
+    let mut report = json!({
+        "system": system(),
+        "users": args.users,
+        "seed": {
+            "profiles_per_s": (args.users as f64 / seed_secs).round(),
+            "seconds": (seed_secs * 100.0).round() / 100.0,
+        },
+        "ops": ops,
+    });
+
+    if let Some(threads) = args.threads.filter(|t| *t > 1) {
+        let mut scaling = Map::new();
+        type ReadOp<'a> = Box<dyn Fn(usize) -> Result<()> + Sync + 'a>;
+        let read_ops: Vec<(&str, ReadOp<'_>)> = vec![
+            (
+                "token_verify",
+                Box::new(|i| {
+                    accounts
+                        .verify_access_token(&member(i).access_token)
+                        .map(drop)
+                }),
+            ),
+            (
+                "user_get",
+                Box::new(|i| {
+                    let m = member(i);
+                    accounts.users().get(&m.principal, m.user_id).map(drop)
+                }),
+            ),
+            (
+                "profile_get_full",
+                Box::new(|i| {
+                    let details = accounts
+                        .profiles()
+                        .get(&member(i).principal, other_profile(i))?;
+                    black_box(serde_json::to_vec(&details).unwrap_or_default());
+                    Ok(())
+                }),
+            ),
+            (
+                "profile_list",
+                Box::new(|i| {
+                    let page = accounts.profiles().search(
+                        &member(i).principal,
+                        &list_query,
+                        PageRequest::new(1, 20),
+                    )?;
+                    black_box(serde_json::to_vec(&page).unwrap_or_default());
+                    Ok(())
+                }),
+            ),
+        ];
+        for (name, op) in &read_ops {
+            let rate = |threads: usize| -> Result<f64> {
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..threads)
+                        .map(|t| {
+                            scope.spawn(move || -> Result<()> {
+                                for i in 0..iterations {
+                                    op(i * threads + t)?;
+                                }
+                                Ok(())
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .try_for_each(|h| h.join().unwrap_or(Ok(())))
+                })?;
+                Ok((threads * iterations) as f64 / start.elapsed().as_secs_f64())
+            };
+            let one = rate(1)?;
+            let many = rate(threads)?;
+            scaling.insert(
+                (*name).into(),
+                json!({
+                    "ops_per_s_1_thread": one.round(),
+                    "ops_per_s": many.round(),
+                    "speedup": (many / one * 100.0).round() / 100.0,
+                }),
+            );
+        }
+        report["threads"] = json!({ "threads": threads, "ops": scaling });
+    }
+
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+    Ok(())
+}
