@@ -556,17 +556,15 @@ impl Run<'_> {
                 } else {
                     ("not the password at all", PASSWORDS[1 - model.password])
                 };
-                let expected = self
-                    .model
-                    .resolve(Actor::User(*user), now)
-                    .map(drop)
-                    .and_then(|()| {
-                        if *right {
+                let expected =
+                    self.model
+                        .resolve(Actor::User(*user), now)
+                        .map(drop)
+                        .and(if *right {
                             Ok(())
                         } else {
                             Err("invalid_credentials")
-                        }
-                    });
+                        });
                 let result = self.as_user(*user, || {
                     accounts.change_password(&principal, current, next)
                 });
@@ -835,12 +833,10 @@ impl Run<'_> {
                     .and_then(|resolved| {
                         check_write(resolved, profile.owner, profile.active && contact.active)
                     })
-                    .and_then(|()| {
-                        if contact.active {
-                            Ok(())
-                        } else {
-                            Err("not_found")
-                        }
+                    .and(if contact.active {
+                        Ok(())
+                    } else {
+                        Err("not_found")
                     });
                 let result = self.as_actor(*actor, || {
                     accounts.contacts().set_primary(&principal, contact.id)
