@@ -697,11 +697,9 @@ impl Accounts {
             else {
                 return Ok(Err(Error::Unauthenticated(TokenError::Revoked)));
             };
-            // Of two concurrent rotations only one marks the token used; the
-            // other is a reuse like any later one.
-            if token.used_at.is_some() || !tx.mark_refresh_token_used(&hash, now)? {
+            let reused = |tx: &mut dyn Tx, session: &mut Session| {
                 session.revoked_at = Some(now);
-                tx.update_session(&session)?;
+                tx.update_session(session)?;
                 record(
                     tx,
                     EventKind::RefreshTokenReused,
@@ -710,8 +708,14 @@ impl Accounts {
                     Some(session.id),
                     now,
                 )?;
-                return Ok(Err(Error::RefreshTokenReused));
+                Ok(Err(Error::RefreshTokenReused))
+            };
+            if token.used_at.is_some() {
+                return reused(tx, &mut session);
             }
+            // Refusals leave the token unspent: a client refused while its
+            // account is locked retries with the same token afterwards,
+            // which must not look like a reuse.
             if token.expires_at <= now {
                 return Ok(Err(Error::Unauthenticated(TokenError::Expired)));
             }
@@ -723,6 +727,11 @@ impl Accounts {
             }
             if let Some(until) = row.locked_until.filter(|until| *until > now) {
                 return Ok(Err(Error::AccountLocked { until }));
+            }
+            // Of two concurrent rotations only one marks the token used; the
+            // other is a reuse like any later one.
+            if !tx.mark_refresh_token_used(&hash, now)? {
+                return reused(tx, &mut session);
             }
             self.rotate(tx, &row.user, &mut session, now).map(Ok)
         })?

@@ -243,6 +243,25 @@ fn locked_user_cannot_authenticate_or_refresh() {
 }
 
 #[test]
+fn refresh_refused_while_locked_leaves_the_token_usable_after_the_lock() {
+    each(|h| {
+        let ada = h.register("ada");
+        for _ in 0..5 {
+            let _ = login(h, "ada", "wrong password");
+        }
+        let token = &ada.registration.tokens.refresh_token;
+        for _ in 0..2 {
+            assert!(matches!(
+                h.accounts.refresh(token),
+                Err(Error::AccountLocked { .. })
+            ));
+        }
+        h.clock.advance(Duration::minutes(2));
+        h.accounts.refresh(token).unwrap();
+    });
+}
+
+#[test]
 fn deactivated_user_cannot_login_refresh_or_authenticate() {
     each(|h| {
         let ada = h.register("ada");

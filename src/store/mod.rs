@@ -466,6 +466,14 @@ pub(crate) fn like_substring(value: &str) -> String {
     let mut pattern = String::with_capacity(value.len() + 2);
     pattern.push('%');
     for c in value.to_lowercase().chars() {
+        // SQLite cuts a bound pattern at NUL ("%a\0b%" would match like
+        // "%a"), and Postgres text cannot hold one. No searched column
+        // holds a control character (validation refuses them), so any
+        // other control character keeps "matches nothing".
+        if c == '\0' {
+            pattern.push('\u{1}');
+            continue;
+        }
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }
@@ -511,6 +519,7 @@ mod tests {
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_substring("A_b%c\\"), "%a\\_b\\%c\\\\%");
+        assert_eq!(like_substring("a\0b"), "%a\u{1}b%");
     }
 
     #[test]

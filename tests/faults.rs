@@ -1,0 +1,735 @@
+//! Fault injection at the storage trait: a store that fails the Nth
+//! operation of a call. For every facade method that writes, and every N
+//! until the call no longer reaches the fault, the method must answer
+//! `Error::Storage` and leave the database exactly as it was (every row of
+//! every table, compared through SQLite itself).
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use aai_accounts::store::{RefreshTokenRow, SqliteStore, Store, Tx, UserRow};
+use aai_accounts::{
+    ActiveFilter, Contact, ContactId, ContactKind, ContactPatch, Credentials, Error, EventQuery,
+    ImportUser, Job, JobId, JobPatch, Location, LocationId, LocationPatch, LocationQuery,
+    ManualClock, NewContact, NewJob, NewLocation, NewProfile, NewUser, PageRequest, Principal,
+    Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, Result, SecurityEvent, Session,
+    SessionId, SigningKey, StorageError, User, UserId, UserPatch, UserQuery,
+};
+use chrono::{DateTime, Duration, Utc};
+use common::{Harness, TestUser, PASSWORD};
+
+const INJECTED: &str = "injected fault";
+
+/// A store whose transactions fail at their `fail_at`-th operation
+/// (counted across the transactions of one facade call; 0 = never).
+#[derive(Debug)]
+struct FailingStore {
+    inner: Arc<dyn Store>,
+    fail_at: AtomicUsize,
+    count: AtomicUsize,
+    fired: AtomicBool,
+}
+
+impl FailingStore {
+    fn arm(&self, n: usize) {
+        self.count.store(0, Ordering::SeqCst);
+        self.fired.store(false, Ordering::SeqCst);
+        self.fail_at.store(n, Ordering::SeqCst);
+    }
+
+    fn disarm(&self) -> bool {
+        self.fail_at.store(0, Ordering::SeqCst);
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+impl Store for FailingStore {
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.inner.read(&mut |tx| {
+            f(&mut FailingTx {
+                inner: tx,
+                store: self,
+            })
+        })
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.inner.write(&mut |tx| {
+            f(&mut FailingTx {
+                inner: tx,
+                store: self,
+            })
+        })
+    }
+
+    fn schema_version(&self) -> Result<u32> {
+        self.inner.schema_version()
+    }
+
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+}
+
+struct FailingTx<'a> {
+    inner: &'a mut dyn Tx,
+    store: &'a FailingStore,
+}
+
+impl FailingTx<'_> {
+    fn tick(&self) -> Result<()> {
+        let n = self.store.count.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == self.store.fail_at.load(Ordering::SeqCst) {
+            self.store.fired.store(true, Ordering::SeqCst);
+            return Err(Error::Storage(StorageError::msg(INJECTED)));
+        }
+        Ok(())
+    }
+}
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        $(fn $name(&mut self, $($arg: $ty),*) -> Result<$out> {
+            self.tick()?;
+            self.inner.$name($($arg),*)
+        })*
+    };
+}
+
+impl Tx for FailingTx<'_> {
+    delegate! {
+        insert_user(row: &UserRow) -> ();
+        get_user(id: UserId) -> Option<UserRow>;
+        get_user_by_username(username: &str) -> Option<UserRow>;
+        get_user_by_email(email: &str) -> Option<UserRow>;
+        update_user(row: &UserRow) -> bool;
+        delete_user(id: UserId) -> bool;
+        list_users(query: &UserQuery, page: PageRequest) -> (Vec<User>, u64);
+        insert_profile(profile: &Profile) -> ();
+        get_profile(id: ProfileId) -> Option<Profile>;
+        get_profile_by_user(user_id: UserId) -> Option<Profile>;
+        get_profile_details(id: ProfileId, children: ActiveFilter) -> Option<ProfileDetails>;
+        update_profile(profile: &Profile) -> bool;
+        list_profiles(query: &ProfileQuery, visible_to: Option<UserId>, page: PageRequest)
+            -> (Vec<Profile>, u64);
+        insert_location(location: &Location) -> ();
+        get_location(id: LocationId) -> Option<Location>;
+        update_location(location: &Location) -> bool;
+        list_locations(query: &LocationQuery, page: PageRequest) -> (Vec<Location>, u64);
+        insert_contact(contact: &Contact) -> ();
+        get_contact(id: ContactId) -> Option<Contact>;
+        update_contact(contact: &Contact) -> bool;
+        list_contacts(profile_id: ProfileId, active: ActiveFilter) -> Vec<Contact>;
+        clear_primary_contact(profile_id: ProfileId, kind: ContactKind, now: DateTime<Utc>) -> u64;
+        insert_job(job: &Job) -> ();
+        get_job(id: JobId) -> Option<Job>;
+        update_job(job: &Job) -> bool;
+        list_jobs(profile_id: ProfileId, active: ActiveFilter) -> Vec<Job>;
+        insert_session(session: &Session) -> ();
+        get_session(id: SessionId) -> Option<Session>;
+        update_session(session: &Session) -> bool;
+        list_sessions(user_id: UserId, active_at: Option<DateTime<Utc>>) -> Vec<Session>;
+        revoke_sessions(user_id: UserId, now: DateTime<Utc>, keep: Option<SessionId>) -> u64;
+        insert_refresh_token(token: &RefreshTokenRow) -> ();
+        get_refresh_token(hash: &[u8; 32]) -> Option<RefreshTokenRow>;
+        mark_refresh_token_used(hash: &[u8; 32], now: DateTime<Utc>) -> bool;
+        insert_event(event: &SecurityEvent) -> ();
+        list_events(query: &EventQuery, page: PageRequest) -> (Vec<SecurityEvent>, u64);
+        get_setting(key: &str) -> Option<Vec<u8>>;
+        insert_setting_if_absent(key: &str, value: &[u8]) -> ();
+    }
+}
+
+/// A file database behind a failing store, with a world in it: ada with a
+/// full profile, bob, an admin, a deactivated user and her profile.
+struct World {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    store: Arc<FailingStore>,
+    h: Harness,
+    ada: TestUser,
+    bob: TestUser,
+    admin: TestUser,
+    gone: TestUser,
+    profile: ProfileDetails,
+    gone_profile: ProfileId,
+    extra_location: LocationId,
+    inactive_contact: ContactId,
+    inactive_job: JobId,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.db");
+    let inner: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&format!("sqlite://{}", path.display())).unwrap());
+    let store = Arc::new(FailingStore {
+        inner,
+        fail_at: AtomicUsize::new(0),
+        count: AtomicUsize::new(0),
+        fired: AtomicBool::new(false),
+    });
+    let clock = Arc::new(ManualClock::new(common::start_time()));
+    let accounts = aai_accounts::Accounts::builder()
+        .shared_store(store.clone())
+        .signing_key(SigningKey::hs256([42u8; 32]).with_kid("test"))
+        .password_params(common::FAST_PASSWORDS)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let h = Harness {
+        name: "sqlite file behind a failing store",
+        accounts,
+        clock,
+    };
+    let system = Principal::system();
+    let ada = h.register("ada");
+    let bob = h.register("bob");
+    let admin = h.admin("admin");
+    let gone = h.register("gone");
+    let profile = h
+        .accounts
+        .profiles()
+        .create(&ada.principal, full_profile())
+        .unwrap();
+    let gone_profile = h
+        .accounts
+        .profiles()
+        .create(&gone.principal, full_profile())
+        .unwrap()
+        .profile
+        .id;
+    h.accounts
+        .users()
+        .deactivate(&system, gone.user.id)
+        .unwrap();
+    let extra_location = h
+        .accounts
+        .locations()
+        .create(&ada.principal, ada.user.id, location("DE"))
+        .unwrap()
+        .id;
+    let inactive_contact = h
+        .accounts
+        .contacts()
+        .add(
+            &ada.principal,
+            profile.profile.id,
+            NewContact::new(ContactKind::Other, "x"),
+        )
+        .unwrap()
+        .id;
+    h.accounts
+        .contacts()
+        .deactivate(&ada.principal, inactive_contact)
+        .unwrap();
+    let inactive_job = h
+        .accounts
+        .jobs()
+        .add(&ada.principal, profile.profile.id, job("Old"))
+        .unwrap()
+        .id;
+    h.accounts
+        .jobs()
+        .deactivate(&ada.principal, inactive_job)
+        .unwrap();
+    for _ in 0..4 {
+        let _ = h.accounts.login(Credentials::new("bob", "wrong password"));
+    }
+    h.accounts
+        .users()
+        .import(&system, legacy_user("legacy"))
+        .unwrap();
+    World {
+        _dir: dir,
+        path,
+        store,
+        h,
+        ada,
+        bob,
+        admin,
+        gone,
+        profile,
+        gone_profile,
+        extra_location,
+        inactive_contact,
+        inactive_job,
+    }
+}
+
+/// An account with a bcrypt hash, as the original service wrote them.
+fn legacy_user(name: &str) -> ImportUser {
+    ImportUser {
+        id: None,
+        username: name.into(),
+        email: format!("{name}@example.com"),
+        password_hash: bcrypt::hash(PASSWORD, 4).unwrap(),
+        is_active: true,
+        is_super_admin: false,
+        created_at: None,
+        updated_at: None,
+    }
+}
+
+fn location(country: &str) -> NewLocation {
+    NewLocation {
+        country: country.into(),
+        city: Some("Paris".into()),
+        ..NewLocation::default()
+    }
+}
+
+fn job(title: &str) -> NewJob {
+    NewJob {
+        title: title.into(),
+        company: "Analytical Engines".into(),
+        ..NewJob::default()
+    }
+}
+
+fn full_profile() -> NewProfile {
+    NewProfile {
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        location: Some(location("FR")),
+        contacts: vec![
+            NewContact::new(ContactKind::Email, "ada@example.com").primary(),
+            NewContact::new(ContactKind::Email, "ada@work.example.com"),
+            NewContact::new(ContactKind::Phone, "+33 1 23 45 67 89").primary(),
+        ],
+        jobs: vec![job("Engineer"), job("Analyst")],
+        is_public: true,
+        ..NewProfile::default()
+    }
+}
+
+/// Every row of every table, as text.
+fn dump(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    tables.retain(|name| !name.starts_with("sqlite_"));
+    let mut rows = Vec::new();
+    for table in tables {
+        let mut statement = conn
+            .prepare(&format!("SELECT * FROM \"{table}\" ORDER BY 1"))
+            .unwrap();
+        let columns = statement.column_count();
+        let mut query = statement.query([]).unwrap();
+        while let Some(row) = query.next().unwrap() {
+            let values: Vec<String> = (0..columns)
+                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                .collect();
+            rows.push(format!("{table}: {}", values.join(", ")));
+        }
+    }
+    rows
+}
+
+type Call = fn(&World) -> Result<()>;
+
+/// Fails each operation of `call` in turn, checking that every failure is
+/// reported and changes nothing, until the call runs without reaching the
+/// fault; returns that last outcome.
+fn fail_each_operation(name: &str, call: Call) -> Result<()> {
+    let world = world();
+    for n in 1.. {
+        world.h.clock.advance(Duration::seconds(1));
+        let before = dump(&world.path);
+        world.store.arm(n);
+        let result = call(&world);
+        let fired = world.store.disarm();
+        if !fired {
+            assert!(n > 1, "{name}: touched no storage");
+            eprintln!("{name}: failed each of {} operations", n - 1);
+            return result;
+        }
+        match &result {
+            Err(Error::Storage(error)) if error.to_string() == INJECTED => {}
+            other => panic!("{name}: operation {n} failed but the call answered {other:?}"),
+        }
+        assert_eq!(
+            dump(&world.path),
+            before,
+            "{name}: failing operation {n} left a change behind"
+        );
+    }
+    unreachable!()
+}
+
+fn ok<T>(result: Result<T>) -> Result<()> {
+    result.map(drop)
+}
+
+/// Every facade method that writes, with the outcome it has once no fault
+/// interferes.
+fn cases() -> Vec<(&'static str, Call, &'static str)> {
+    vec![
+        (
+            "register",
+            |w| {
+                ok(w.h.accounts.register(NewUser {
+                    username: "carol".into(),
+                    email: "carol@example.com".into(),
+                    password: PASSWORD.into(),
+                }))
+            },
+            "ok",
+        ),
+        (
+            "login",
+            |w| ok(w.h.accounts.login(Credentials::new("ada", PASSWORD))),
+            "ok",
+        ),
+        (
+            "login with a wrong password",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .login(Credentials::new("ada", "wrong password")))
+            },
+            "invalid_credentials",
+        ),
+        (
+            "login of an unknown user",
+            |w| ok(w.h.accounts.login(Credentials::new("nobody", PASSWORD))),
+            "invalid_credentials",
+        ),
+        (
+            "login of a deactivated user",
+            |w| ok(w.h.accounts.login(Credentials::new("gone", PASSWORD))),
+            "account_inactive",
+        ),
+        (
+            "login that locks",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .login(Credentials::new("bob", "wrong password")))
+            },
+            "account_locked",
+        ),
+        (
+            "login upgrading an imported bcrypt hash",
+            |w| ok(w.h.accounts.login(Credentials::new("legacy", PASSWORD))),
+            "ok",
+        ),
+        (
+            "refresh",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .refresh(&w.ada.registration.tokens.refresh_token))
+            },
+            "ok",
+        ),
+        (
+            "logout",
+            |w| {
+                w.h.accounts
+                    .logout(&w.ada.registration.tokens.refresh_token)
+            },
+            "ok",
+        ),
+        (
+            "logout_all",
+            |w| ok(w.h.accounts.logout_all(&w.ada.principal)),
+            "ok",
+        ),
+        (
+            "change_password",
+            |w| {
+                w.h.accounts
+                    .change_password(&w.ada.principal, PASSWORD, "a brand new passphrase")
+            },
+            "ok",
+        ),
+        (
+            "issue_tokens",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .issue_tokens(&Principal::system(), w.bob.user.id))
+            },
+            "ok",
+        ),
+        (
+            "users update",
+            |w| {
+                ok(w.h.accounts.users().update(
+                    &w.ada.principal,
+                    w.ada.user.id,
+                    UserPatch {
+                        username: Some("ada2".into()),
+                        email: Some("ada2@example.com".into()),
+                    },
+                ))
+            },
+            "ok",
+        ),
+        (
+            "users deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .deactivate(&w.admin.principal, w.ada.user.id))
+            },
+            "ok",
+        ),
+        (
+            "users restore",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .restore(&w.admin.principal, w.gone.user.id))
+            },
+            "ok",
+        ),
+        (
+            "users set_super_admin",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .set_super_admin(&w.admin.principal, w.bob.user.id, true))
+            },
+            "ok",
+        ),
+        (
+            "users purge",
+            |w| {
+                w.h.accounts
+                    .users()
+                    .purge(&w.admin.principal, w.ada.user.id)
+            },
+            "ok",
+        ),
+        (
+            "users import",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .import(&Principal::system(), legacy_user("imported")))
+            },
+            "ok",
+        ),
+        (
+            "profiles create",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .profiles()
+                    .create(&w.bob.principal, full_profile()))
+            },
+            "ok",
+        ),
+        (
+            "profiles update",
+            |w| {
+                ok(w.h.accounts.profiles().update(
+                    &w.ada.principal,
+                    w.profile.profile.id,
+                    ProfilePatch {
+                        bio: Some("hello".to_owned()).into(),
+                        location_id: aai_accounts::Patch::Set(w.extra_location),
+                        is_public: Some(false),
+                        ..ProfilePatch::default()
+                    },
+                ))
+            },
+            "ok",
+        ),
+        (
+            "profiles deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .profiles()
+                    .deactivate(&w.ada.principal, w.profile.profile.id))
+            },
+            "ok",
+        ),
+        (
+            "profiles restore",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .profiles()
+                    .restore(&w.admin.principal, w.gone_profile))
+            },
+            "ok",
+        ),
+        (
+            "locations create",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .locations()
+                    .create(&w.ada.principal, w.ada.user.id, location("IT")))
+            },
+            "ok",
+        ),
+        (
+            "locations update",
+            |w| {
+                ok(w.h.accounts.locations().update(
+                    &w.ada.principal,
+                    w.extra_location,
+                    LocationPatch {
+                        country: Some("AT".into()),
+                        ..LocationPatch::default()
+                    },
+                ))
+            },
+            "ok",
+        ),
+        (
+            "locations deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .locations()
+                    .deactivate(&w.ada.principal, w.extra_location))
+            },
+            "ok",
+        ),
+        (
+            "contacts add a primary",
+            |w| {
+                ok(w.h.accounts.contacts().add(
+                    &w.ada.principal,
+                    w.profile.profile.id,
+                    NewContact::new(ContactKind::Email, "new@example.com").primary(),
+                ))
+            },
+            "ok",
+        ),
+        (
+            "contacts update to primary",
+            |w| {
+                let secondary = secondary_email(w);
+                ok(w.h.accounts.contacts().update(
+                    &w.ada.principal,
+                    secondary,
+                    ContactPatch {
+                        value: Some("other@example.com".into()),
+                        is_primary: Some(true),
+                        ..ContactPatch::default()
+                    },
+                ))
+            },
+            "ok",
+        ),
+        (
+            "contacts set_primary",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .contacts()
+                    .set_primary(&w.ada.principal, secondary_email(w)))
+            },
+            "ok",
+        ),
+        (
+            "contacts deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .contacts()
+                    .deactivate(&w.ada.principal, w.profile.contacts[0].id))
+            },
+            "ok",
+        ),
+        (
+            "contacts restore",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .contacts()
+                    .restore(&w.admin.principal, w.inactive_contact))
+            },
+            "ok",
+        ),
+        (
+            "jobs add",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .jobs()
+                    .add(&w.ada.principal, w.profile.profile.id, job("New")))
+            },
+            "ok",
+        ),
+        (
+            "jobs update",
+            |w| {
+                ok(w.h.accounts.jobs().update(
+                    &w.ada.principal,
+                    w.profile.jobs[0].id,
+                    JobPatch {
+                        title: Some("Lead".into()),
+                        ..JobPatch::default()
+                    },
+                ))
+            },
+            "ok",
+        ),
+        (
+            "jobs deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .jobs()
+                    .deactivate(&w.ada.principal, w.profile.jobs[0].id))
+            },
+            "ok",
+        ),
+        (
+            "jobs restore",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .jobs()
+                    .restore(&w.admin.principal, w.inactive_job))
+            },
+            "ok",
+        ),
+        (
+            "sessions revoke",
+            |w| {
+                let session = w.ada.principal.session_id().unwrap();
+                ok(w.h.accounts.sessions().revoke(&w.ada.principal, session))
+            },
+            "ok",
+        ),
+    ]
+}
+
+/// Ada's non-primary email contact.
+fn secondary_email(w: &World) -> ContactId {
+    w.profile
+        .contacts
+        .iter()
+        .find(|c| c.kind == ContactKind::Email && !c.is_primary)
+        .unwrap()
+        .id
+}
+
+#[test]
+fn every_write_that_fails_in_storage_changes_nothing() {
+    for (name, call, expected) in cases() {
+        let outcome = fail_each_operation(name, call);
+        let code = outcome.as_ref().map_or_else(Error::code, |()| "ok");
+        assert_eq!(code, expected, "{name}: {outcome:?}");
+    }
+}
