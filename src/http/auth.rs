@@ -130,7 +130,9 @@ pub(crate) async fn login(
         }
     };
     let accounts = state.accounts.clone();
-    blocking(move || accounts.login(credentials)).await.map(Json)
+    blocking(move || accounts.login(credentials))
+        .await
+        .map(Json)
 }
 
 /// Reads the OAuth2 password grant.
@@ -145,7 +147,10 @@ fn form_credentials(body: &[u8]) -> Result<Credentials, ApiError> {
         }
     }
     let mut details = Vec::new();
-    if grant_type.as_deref().is_some_and(|grant| grant != "password") {
+    if grant_type
+        .as_deref()
+        .is_some_and(|grant| grant != "password")
+    {
         details.push(ValidationDetail::new(
             vec![Value::from("body"), Value::from("grant_type")],
             "must be password",

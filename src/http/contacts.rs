@@ -30,7 +30,7 @@ pub(crate) struct ActiveParams {
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id"), ActiveParams),
     responses(
-        (status = 200, body = Vec<Contact>),
+        (status = 200, description = "Success", body = Vec<Contact>),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Inactive contacts, for a non-admin", body = ErrorBody),
         (status = 404, description = "No such profile, or its contacts are not visible", body = ErrorBody),
@@ -58,7 +58,7 @@ pub(crate) async fn list_contacts(
     params(("id" = String, Path, format = Uuid, description = "The profile's id")),
     request_body = NewContact,
     responses(
-        (status = 201, body = Contact),
+        (status = 201, description = "Success", body = Contact),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Another user's profile", body = ErrorBody),
         (status = 404, description = "No such profile, or not visible", body = ErrorBody),
@@ -83,7 +83,7 @@ pub(crate) async fn add_contact(
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
     request_body = ContactPatch,
     responses(
-        (status = 200, body = Contact),
+        (status = 200, description = "Success", body = Contact),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Another user's contact", body = ErrorBody),
         (status = 404, description = "No such contact, or not visible", body = ErrorBody),
@@ -132,7 +132,7 @@ pub(crate) async fn deactivate_contact(
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
     responses(
-        (status = 200, body = Contact),
+        (status = 200, description = "Success", body = Contact),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Another user's contact", body = ErrorBody),
         (status = 404, description = "No such contact, or not visible", body = ErrorBody),
@@ -155,7 +155,7 @@ pub(crate) async fn set_primary_contact(
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id"), ActiveParams),
     responses(
-        (status = 200, body = Vec<Job>),
+        (status = 200, description = "Success", body = Vec<Job>),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Inactive jobs, for a non-admin", body = ErrorBody),
         (status = 404, description = "No such profile, or not visible", body = ErrorBody),
@@ -182,7 +182,7 @@ pub(crate) async fn list_jobs(
     params(("id" = String, Path, format = Uuid, description = "The profile's id")),
     request_body = NewJob,
     responses(
-        (status = 201, body = Job),
+        (status = 201, description = "Success", body = Job),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Another user's profile", body = ErrorBody),
         (status = 404, description = "No such profile, or not visible", body = ErrorBody),
@@ -207,7 +207,7 @@ pub(crate) async fn add_job(
     params(("id" = String, Path, format = Uuid, description = "The job's id")),
     request_body = JobPatch,
     responses(
-        (status = 200, body = Job),
+        (status = 200, description = "Success", body = Job),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Another user's job", body = ErrorBody),
         (status = 404, description = "No such job, or not visible", body = ErrorBody),

@@ -99,7 +99,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
         let is_json = content_type(request.headers()).is_some_and(|mime| {
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         });
         let RawBody(bytes) = RawBody::from_request(request, state).await?;
         if !is_json {
@@ -206,7 +207,9 @@ where
                 let message = match message.split_once(": ") {
                     Some((field, rest))
                         if !field.is_empty()
-                            && field.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                            && field
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
                     {
                         loc.push(Value::from(field));
                         rest
@@ -221,10 +224,7 @@ where
 /// Checks `page` and `size` of a list request, locating errors in the
 /// query.
 pub(crate) fn page_request(page: Option<u32>, size: Option<u32>) -> Result<PageRequest, ApiError> {
-    let request = PageRequest::new(
-        page.unwrap_or(1),
-        size.unwrap_or(PageRequest::DEFAULT_SIZE),
-    );
+    let request = PageRequest::new(page.unwrap_or(1), size.unwrap_or(PageRequest::DEFAULT_SIZE));
     request
         .validate()
         .map_err(|errors| ApiError::located("query", &errors))?;

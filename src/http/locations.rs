@@ -57,7 +57,7 @@ pub(crate) struct LocationParams {
     security(("bearer" = []), ("oauth2" = [])),
     request_body = LocationCreate,
     responses(
-        (status = 201, body = Location),
+        (status = 201, description = "Success", body = Location),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Another user's location, for a non-admin", body = ErrorBody),
         (status = 404, description = "Unknown owner", body = ErrorBody),
@@ -93,7 +93,7 @@ pub(crate) async fn create(
     security(("bearer" = []), ("oauth2" = [])),
     params(LocationParams),
     responses(
-        (status = 200, body = Page<Location>),
+        (status = 200, description = "Success", body = Page<Location>),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Another user's or inactive locations, for a non-admin", body = ErrorBody),
         (status = 422, description = "Bad query parameters", body = ValidationBody),
@@ -123,7 +123,7 @@ pub(crate) async fn list(
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The location's id")),
     responses(
-        (status = 200, body = Location),
+        (status = 200, description = "Success", body = Location),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 404, description = "No such location, or not visible", body = ErrorBody),
         (status = 422, description = "Malformed id", body = ValidationBody),
@@ -147,7 +147,7 @@ pub(crate) async fn get(
     params(("id" = String, Path, format = Uuid, description = "The location's id")),
     request_body = LocationPatch,
     responses(
-        (status = 200, body = Location),
+        (status = 200, description = "Success", body = Location),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Another user's location", body = ErrorBody),
         (status = 404, description = "No such location, or not visible", body = ErrorBody),

@@ -166,7 +166,11 @@ fn openapi_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::restore))
         .routes(routes!(profiles::create, profiles::search))
         .routes(routes!(profiles::me))
-        .routes(routes!(profiles::get, profiles::update, profiles::deactivate))
+        .routes(routes!(
+            profiles::get,
+            profiles::update,
+            profiles::deactivate
+        ))
         .routes(routes!(locations::create, locations::list))
         .routes(routes!(
             locations::get,

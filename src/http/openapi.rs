@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
                        token.\n\nErrors answer `{\"detail\": ...}`; invalid input answers 422 \
                        with every invalid field."
     ),
+    // Types that only query parameters refer to.
+    components(schemas(crate::ActiveFilter, crate::EventKind)),
     modifiers(&SecurityAddon),
     tags(
         (name = "auth", description = "Registration, login, tokens, password"),

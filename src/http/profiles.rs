@@ -69,7 +69,7 @@ pub(crate) async fn create(
     security(("bearer" = []), ("oauth2" = [])),
     params(ProfileParams),
     responses(
-        (status = 200, body = Page<Profile>),
+        (status = 200, description = "Success", body = Page<Profile>),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Inactive profiles, for a non-admin", body = ErrorBody),
         (status = 422, description = "Bad query parameters", body = ValidationBody),
@@ -102,7 +102,7 @@ pub(crate) async fn search(
     get, path = "/profiles/me", tag = "profiles",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
-        (status = 200, body = ProfileDetails),
+        (status = 200, description = "Success", body = ProfileDetails),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 404, description = "No profile yet", body = ErrorBody),
     )
@@ -113,7 +113,9 @@ pub(crate) async fn me(
 ) -> Result<Json<ProfileDetails>, ApiError> {
     let accounts = state.accounts.clone();
     blocking(move || {
-        let user_id = principal.user_id().ok_or(Error::NotFound { entity: "profile" })?;
+        let user_id = principal
+            .user_id()
+            .ok_or(Error::NotFound { entity: "profile" })?;
         accounts.profiles().get_by_user(&principal, user_id)
     })
     .await
@@ -126,7 +128,7 @@ pub(crate) async fn me(
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id")),
     responses(
-        (status = 200, body = ProfileDetails),
+        (status = 200, description = "Success", body = ProfileDetails),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 404, description = "No such profile, or not visible", body = ErrorBody),
         (status = 422, description = "Malformed id", body = ValidationBody),
@@ -150,7 +152,7 @@ pub(crate) async fn get(
     params(("id" = String, Path, format = Uuid, description = "The profile's id")),
     request_body = ProfilePatch,
     responses(
-        (status = 200, body = Profile),
+        (status = 200, description = "Success", body = Profile),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Another user's profile", body = ErrorBody),
         (status = 404, description = "No such profile, or not visible", body = ErrorBody),

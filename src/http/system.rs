@@ -54,7 +54,7 @@ async fn check(state: AppState) -> Result<Json<Health>, ApiError> {
 #[utoipa::path(
     get, path = "/health", tag = "system",
     responses(
-        (status = 200, body = Health),
+        (status = 200, description = "Success", body = Health),
         (status = 503, description = "The database does not answer", body = ErrorBody),
     )
 )]
@@ -66,7 +66,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<Health>
 #[utoipa::path(
     get, path = "/health", tag = "system",
     responses(
-        (status = 200, body = Health),
+        (status = 200, description = "Success", body = Health),
         (status = 503, description = "The database does not answer", body = ErrorBody),
     )
 )]
@@ -77,7 +77,7 @@ pub(crate) async fn health_v1(State(state): State<AppState>) -> Result<Json<Heal
 /// The public keys that verify access tokens.
 #[utoipa::path(
     get, path = "/.well-known/jwks.json", tag = "system",
-    responses((status = 200, body = Jwks))
+    responses((status = 200, description = "Success", body = Jwks))
 )]
 pub(crate) async fn jwks(State(state): State<AppState>) -> Json<Value> {
     Json(state.accounts.jwks())
@@ -86,7 +86,7 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Json<Value> {
 /// The public keys that verify access tokens (under the API prefix).
 #[utoipa::path(
     get, path = "/.well-known/jwks.json", tag = "system",
-    responses((status = 200, body = Jwks))
+    responses((status = 200, description = "Success", body = Jwks))
 )]
 pub(crate) async fn jwks_v1(State(state): State<AppState>) -> Json<Value> {
     Json(state.accounts.jwks())

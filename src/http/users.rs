@@ -70,7 +70,7 @@ pub(crate) struct EventParams {
     get, path = "/users/me", tag = "users",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
-        (status = 200, body = User),
+        (status = 200, description = "Success", body = User),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
     )
 )]
@@ -90,7 +90,7 @@ pub(crate) async fn me(
     security(("bearer" = []), ("oauth2" = [])),
     params(UserListParams),
     responses(
-        (status = 200, body = Page<User>),
+        (status = 200, description = "Success", body = Page<User>),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 422, description = "Bad query parameters", body = ValidationBody),
@@ -119,7 +119,7 @@ pub(crate) async fn list(
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     responses(
-        (status = 200, body = User),
+        (status = 200, description = "Success", body = User),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 404, description = "No such user, or not visible", body = ErrorBody),
         (status = 422, description = "Malformed id", body = ValidationBody),
@@ -143,7 +143,7 @@ pub(crate) async fn get(
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     request_body = UserUpdate,
     responses(
-        (status = 200, body = User),
+        (status = 200, description = "Success", body = User),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not allowed", body = ErrorBody),
         (status = 404, description = "No such user, or not visible", body = ErrorBody),
@@ -229,7 +229,7 @@ pub(crate) async fn restore(
     security(("bearer" = []), ("oauth2" = [])),
     params(SessionParams),
     responses(
-        (status = 200, body = Vec<Session>),
+        (status = 200, description = "Success", body = Vec<Session>),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 404, description = "Another user's sessions, for a non-admin", body = ErrorBody),
         (status = 422, description = "Bad query parameters", body = ValidationBody),
@@ -281,7 +281,7 @@ pub(crate) async fn revoke_session(
     security(("bearer" = []), ("oauth2" = [])),
     params(EventParams),
     responses(
-        (status = 200, body = Page<SecurityEvent>),
+        (status = 200, description = "Success", body = Page<SecurityEvent>),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not a super admin", body = ErrorBody),
         (status = 422, description = "Bad query parameters", body = ValidationBody),
