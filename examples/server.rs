@@ -18,7 +18,7 @@ use aai_accounts::{Accounts, SigningKey};
 use axum::http::{HeaderValue, Method};
 use axum::Router;
 use tower_http::cors::{AllowHeaders, CorsLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing_subscriber::EnvFilter;
 
 /// The server's settings, read from the environment.
@@ -62,7 +62,11 @@ fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
         builder = builder.signing_key(SigningKey::hs256(secret.as_bytes()));
     }
     let accounts = builder.build()?;
-    let mut app = router(accounts).layer(TraceLayer::new_for_http());
+    // One log line per request at info level: method, path, status, latency.
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
+    let mut app = router(accounts).layer(trace);
     if !config.cors_origins.is_empty() {
         let origins = config
             .cors_origins
