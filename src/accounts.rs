@@ -85,6 +85,7 @@ const _: () = {
 
 /// An OAuth2 token response: a short-lived access token (JWT) and an
 /// opaque refresh token. Redacted in `Debug`.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenPair {
     /// The JWT to present as `Authorization: Bearer ...`.
@@ -109,6 +110,7 @@ impl fmt::Debug for TokenPair {
 }
 
 /// What `register` returns: the new user and their first tokens.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Registration {
     /// The new user.

@@ -11,6 +11,9 @@ mod accounts;
 mod auth;
 mod clock;
 mod error;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 pub mod model;
 pub mod store;
 

@@ -10,6 +10,7 @@ use super::validate::{self, Invalid, ValidationErrors};
 use super::{ContactId, ProfileId};
 
 /// What kind of contact a value is; the value is checked per kind.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactKind {
@@ -134,6 +135,7 @@ fn normalize_linkedin(value: &str) -> Result<String, Invalid> {
 }
 
 /// A way to reach a profile's owner.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     /// The contact's id.
@@ -158,6 +160,7 @@ pub struct Contact {
 }
 
 /// A new contact.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewContact {
     /// Its kind.
@@ -199,6 +202,7 @@ impl NewContact {
 }
 
 /// Changes to a contact. `None` leaves a field as it is.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactPatch {
     /// A new kind (the value is checked against it).

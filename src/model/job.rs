@@ -7,6 +7,7 @@ use super::validate::{self, ValidationErrors};
 use super::{JobId, Patch, ProfileId};
 
 /// A position held by a profile's owner.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     /// The job's id.
@@ -41,6 +42,7 @@ impl Job {
 }
 
 /// A new job.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewJob {
     /// The job title (required, up to 100 characters).
@@ -97,6 +99,7 @@ impl NewJob {
 }
 
 /// Changes to a job.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobPatch {
     /// A new title.
@@ -107,12 +110,15 @@ pub struct JobPatch {
     pub company: Option<String>,
     /// A new industry, or `Clear`.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub industry: Patch<String>,
     /// A new start date, or `Clear`.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<NaiveDate>))]
     pub start_date: Patch<NaiveDate>,
     /// A new end date, or `Clear` to make it the current job.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<NaiveDate>))]
     pub end_date: Patch<NaiveDate>,
 }
 

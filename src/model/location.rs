@@ -15,6 +15,7 @@ use super::{ActiveFilter, LocationId, Patch, UserId};
 /// assert_eq!(CountryCode::parse("de").unwrap().as_str(), "DE");
 /// assert!(CountryCode::parse("XX").is_err());
 /// ```
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(value_type = String, example = "FR"))]
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct CountryCode([u8; 2]);
@@ -92,6 +93,7 @@ impl std::str::FromStr for CountryCode {
 }
 
 /// A place: country and optional state or province, city and postal code.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
     /// The location's id.
@@ -117,6 +119,7 @@ pub struct Location {
 }
 
 /// A new location.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewLocation {
     /// An ISO 3166-1 alpha-2 code, any case.
@@ -199,6 +202,7 @@ impl NewLocation {
 }
 
 /// Changes to a location.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LocationPatch {
     /// A new country code.
@@ -206,12 +210,15 @@ pub struct LocationPatch {
     pub country: Option<String>,
     /// A new state or province, or `Clear`.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub state_province: Patch<String>,
     /// A new city, or `Clear`.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub city: Patch<String>,
     /// A new postal code, or `Clear`.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub postal_code: Patch<String>,
 }
 

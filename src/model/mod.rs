@@ -29,6 +29,7 @@ pub use validate::{FieldError, ValidationErrors};
 
 /// Which rows a list returns by their soft-delete state. Only super admins
 /// may ask for inactive rows.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActiveFilter {

@@ -60,6 +60,7 @@ impl Default for PageRequest {
 }
 
 /// One page of a list: serialized as `{data, total, page, size, pages}`.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
     /// The items of this page.

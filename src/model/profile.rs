@@ -11,6 +11,7 @@ use super::{
 };
 
 /// A user's public face.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
     /// The profile's id.
@@ -46,6 +47,7 @@ pub struct Profile {
 }
 
 /// A profile with its location, contacts and jobs.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileDetails {
     /// The profile itself (its fields are serialized at the top level).
@@ -62,6 +64,7 @@ pub struct ProfileDetails {
 
 /// A new profile, with an optional new location and its contacts and jobs,
 /// all written in one transaction.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewProfile {
     /// Whose profile this is; defaults to the acting user. Only a super
@@ -183,6 +186,7 @@ impl NewProfile {
 }
 
 /// Changes to a profile. `None` and [`Patch::Keep`] leave a field as it is.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfilePatch {
     /// A new first name.
@@ -193,18 +197,23 @@ pub struct ProfilePatch {
     pub last_name: Option<String>,
     /// A new date of birth, or `Clear`.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<NaiveDate>))]
     pub date_of_birth: Patch<NaiveDate>,
     /// A new gender, or `Clear`.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub gender: Patch<String>,
     /// Another location of the same user, or `Clear`.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<LocationId>))]
     pub location_id: Patch<LocationId>,
     /// A new biography, or `Clear`.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub bio: Patch<String>,
     /// A new picture URL, or `Clear`.
     #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub profile_picture_url: Patch<String>,
     /// Make it public or private.
     #[serde(default, skip_serializing_if = "Option::is_none")]

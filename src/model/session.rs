@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{EventId, SessionId, UserId};
 
 /// A login session: the family of refresh tokens rotated from one login.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// The session's id (the `sid` claim of its access tokens).
@@ -30,6 +31,7 @@ impl Session {
 }
 
 /// What happened, in a security event.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -109,6 +111,7 @@ impl EventKind {
 }
 
 /// A security-relevant event. Never carries a password, a hash or a token.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityEvent {
     /// The event's id.

@@ -18,6 +18,7 @@ use super::{ActiveFilter, UserId};
 /// assert!(Username::parse("ada.lovelace").is_ok());
 /// assert!(Username::parse("no spaces").is_err());
 /// ```
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Username(String);
@@ -78,6 +79,7 @@ impl Username {
 /// let email = Email::parse("  Ada@Example.COM ").unwrap();
 /// assert_eq!(email.as_str(), "ada@example.com");
 /// ```
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
@@ -204,6 +206,7 @@ string_newtype_impls!(Email, |value: String| Email::parse(&value));
 /// let password = Password::from("correct horse battery staple");
 /// assert_eq!(format!("{password:?}"), "Password(<redacted>)");
 /// ```
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema), schema(value_type = String, format = Password))]
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]
 pub struct Password(String);
@@ -256,6 +259,7 @@ impl From<String> for Password {
 }
 
 /// A user account. Never carries its password hash.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// The user's id.
@@ -279,6 +283,7 @@ pub struct User {
 }
 
 /// What `register` takes.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Deserialize)]
 pub struct NewUser {
     /// The wanted username (see [`Username`]).
@@ -329,6 +334,7 @@ impl Credentials {
 }
 
 /// Changes to a user's username or email. `None` leaves a field as it is.
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserPatch {
     /// A new username.

@@ -1,0 +1,239 @@
+//! Admin tool: create an admin, list and (de)activate users, import users
+//! from another system, read the audit trail.
+//!
+//! Run with `cargo run --example cli -- --help`, for example
+//! `cargo run --example cli -- create-admin --username root --email root@example.com`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use aai_accounts::{
+    Accounts, ActiveFilter, Error, EventQuery, ImportUser, NewUser, PageRequest, Principal, UserId,
+    UserQuery,
+};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "Administer an aai-accounts database")]
+struct Cli {
+    /// The database to open.
+    #[arg(
+        long,
+        global = true,
+        env = "ACCOUNTS_DATABASE_URL",
+        default_value = "sqlite://accounts.db"
+    )]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a super admin. The password is read from the terminal
+    /// (without echo), or from the first line of standard input when it is
+    /// not a terminal; never from an argument.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Import users from a JSON-lines file, one user per line: `id`,
+    /// `username`, `email`, `password_hash` (bcrypt or argon2 PHC), and
+    /// optionally `created_at`, `is_super_admin`. Valid lines are imported;
+    /// every rejected line is reported with its reason.
+    Import { file: std::path::PathBuf },
+    /// Security events, newest first.
+    Events {
+        /// Only the events about this user.
+        #[arg(long)]
+        user: Option<UserId>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// List users, newest first.
+    List {
+        /// A substring of the username or email.
+        #[arg(long)]
+        search: Option<String>,
+        /// Deactivated users instead of active ones.
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// Deactivate a user: their profile too, and every session ends.
+    Deactivate { id: UserId },
+    /// Restore a deactivated user.
+    Restore { id: UserId },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let accounts = Accounts::open(&cli.database_url)?;
+    let system = Principal::system();
+    match cli.command {
+        Command::CreateAdmin { username, email } => {
+            let password = read_password()?;
+            let registration = accounts.register(NewUser {
+                username,
+                email,
+                password: password.into(),
+            })?;
+            // The registration's session is of no use to an admin tool.
+            accounts.logout(&registration.tokens.refresh_token)?;
+            let user = accounts
+                .users()
+                .set_super_admin(&system, registration.user.id, true)?;
+            println!("created super admin {} ({})", user.username, user.id);
+        }
+        Command::Users { command } => match command {
+            UsersCommand::List { search, inactive } => {
+                let query = UserQuery {
+                    search,
+                    active: if inactive {
+                        ActiveFilter::Inactive
+                    } else {
+                        ActiveFilter::Active
+                    },
+                };
+                let mut page = PageRequest::new(1, PageRequest::MAX_SIZE);
+                loop {
+                    let users = accounts.users().list(&system, &query, page)?;
+                    for user in &users.data {
+                        println!(
+                            "{}\t{}\t{}\t{}{}",
+                            user.id,
+                            user.username,
+                            user.email,
+                            user.created_at.format("%Y-%m-%d"),
+                            if user.is_super_admin { "\tadmin" } else { "" }
+                        );
+                    }
+                    if page.page >= users.pages {
+                        eprintln!("{} user(s)", users.total);
+                        break;
+                    }
+                    page.page += 1;
+                }
+            }
+            UsersCommand::Deactivate { id } => {
+                let user = accounts.users().deactivate(&system, id)?;
+                println!("deactivated {} ({})", user.username, user.id);
+            }
+            UsersCommand::Restore { id } => {
+                let user = accounts.users().restore(&system, id)?;
+                println!("restored {} ({})", user.username, user.id);
+            }
+        },
+        Command::Import { file } => import(&accounts, &file)?,
+        Command::Events { user } => {
+            let query = EventQuery {
+                user_id: user,
+                kind: None,
+            };
+            let events = accounts.events().list(
+                &system,
+                &query,
+                PageRequest::new(1, PageRequest::MAX_SIZE),
+            )?;
+            for event in &events.data {
+                println!(
+                    "{}\t{}\t{}",
+                    event.occurred_at.to_rfc3339(),
+                    event.kind.as_str(),
+                    event.user_id.map(|id| id.to_string()).unwrap_or_default()
+                );
+            }
+            eprintln!("{} of {} event(s)", events.data.len(), events.total);
+        }
+    }
+    Ok(())
+}
+
+/// Imports every valid line, reporting each rejected one.
+fn import(accounts: &Accounts, file: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let reader = std::io::BufReader::new(std::fs::File::open(file)?);
+    let system = Principal::system();
+    let (mut imported, mut rejected) = (0_u64, 0_u64);
+    for (index, line) in reader.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let number = index + 1;
+        let outcome = serde_json::from_str::<ImportUser>(&line)
+            .map_err(|error| format!("not a valid user record: {error}"))
+            .and_then(|user| {
+                accounts
+                    .users()
+                    .import(&system, user)
+                    .map_err(|error| reason(&error))
+            });
+        match outcome {
+            Ok(_) => imported += 1,
+            Err(reason) => {
+                rejected += 1;
+                eprintln!("line {number}: rejected: {reason}");
+            }
+        }
+    }
+    println!("imported {imported} user(s), rejected {rejected}");
+    Ok(())
+}
+
+fn reason(error: &Error) -> String {
+    match error {
+        Error::Validation(errors) => errors.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads a password: from the terminal without echo, or the first line of
+/// standard input when it is piped.
+fn read_password() -> Result<String, Box<dyn std::error::Error>> {
+    let stdin = std::io::stdin();
+    let interactive = stdin.is_terminal();
+    if interactive {
+        eprint!("password: ");
+        std::io::stderr().flush()?;
+        set_echo(false);
+    }
+    let mut line = String::new();
+    let read = stdin.lock().read_line(&mut line);
+    if interactive {
+        set_echo(true);
+        eprintln!();
+    }
+    read?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err("no password given on standard input".into());
+    }
+    Ok(password)
+}
+
+/// Turns terminal echo off or on with `stty` (best effort: without it the
+/// password is echoed).
+fn set_echo(on: bool) {
+    let _ = std::process::Command::new("stty")
+        .arg(if on { "echo" } else { "-echo" })
+        .stdin(std::process::Stdio::inherit())
+        .status();
+}

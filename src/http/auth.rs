@@ -1,0 +1,259 @@
+//! `/auth`: register, login (JSON or the OAuth2 password form), refresh,
+//! logout, logout everywhere, change password.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody, ValidationBody, ValidationDetail};
+use super::extract::{blocking, content_type, parse_json, ApiJson, Auth, ClientIp, RawBody};
+use super::AppState;
+use crate::{Credentials, NewUser, Password, Registration, TokenPair};
+
+/// JSON login: a username or an email, and the password.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct LoginRequest {
+    /// A username or an email address, matched ignoring case
+    /// (`username` is accepted as an alias).
+    #[serde(alias = "username")]
+    login: String,
+    /// The password.
+    #[schema(value_type = String, format = Password)]
+    password: Password,
+}
+
+/// The OAuth2 password grant (`application/x-www-form-urlencoded`), as sent
+/// by Swagger UI's Authorize dialog.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documents the form; it is parsed by hand.
+pub(crate) struct LoginForm {
+    /// `password` when given.
+    grant_type: Option<String>,
+    /// A username or an email address.
+    username: String,
+    /// The password.
+    #[schema(format = Password)]
+    password: String,
+    /// Ignored.
+    scope: Option<String>,
+}
+
+/// A refresh token to rotate or to end.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct RefreshRequest {
+    /// The opaque refresh token of a [`TokenPair`].
+    refresh_token: String,
+}
+
+/// A password change.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct PasswordChange {
+    /// The current password.
+    #[schema(value_type = String, format = Password)]
+    current_password: Password,
+    /// The new password, 8 to 128 characters.
+    #[schema(value_type = String, format = Password)]
+    new_password: Password,
+}
+
+/// How many sessions a "log out everywhere" ended.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LoggedOut {
+    /// Sessions ended.
+    sessions_revoked: u64,
+}
+
+fn check_rate(state: &AppState, client: &ClientIp) -> Result<(), ApiError> {
+    match &state.limiter {
+        Some(limiter) => limiter.check(client.0),
+        None => Ok(()),
+    }
+}
+
+/// Create an account and start its first session.
+#[utoipa::path(
+    post, path = "/auth/register", tag = "auth",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "The new user and their tokens", body = Registration),
+        (status = 409, description = "Username or email taken", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ValidationBody),
+        (status = 429, description = "Too many attempts from this address", body = ErrorBody),
+    )
+)]
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    client: ClientIp,
+    ApiJson(new_user): ApiJson<NewUser>,
+) -> Result<(StatusCode, Json<Registration>), ApiError> {
+    check_rate(&state, &client)?;
+    let accounts = state.accounts.clone();
+    let registration = blocking(move || accounts.register(new_user)).await?;
+    Ok((StatusCode::CREATED, Json(registration)))
+}
+
+/// Log in with a username or email and a password.
+///
+/// Accepts JSON `{"login", "password"}` or the OAuth2 password form
+/// (`username`, `password`), so Swagger UI's Authorize button works.
+#[utoipa::path(
+    post, path = "/auth/login", tag = "auth",
+    request_body(content(
+        (LoginRequest = "application/json"),
+        (LoginForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "An OAuth2 token response", body = TokenPair),
+        (status = 401, description = "Wrong login or password", body = ErrorBody),
+        (status = 403, description = "Account deactivated", body = ErrorBody),
+        (status = 422, description = "Missing fields or malformed body", body = ValidationBody),
+        (status = 423, description = "Account locked after repeated failures", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address", body = ErrorBody),
+    )
+)]
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    client: ClientIp,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<TokenPair>, ApiError> {
+    check_rate(&state, &client)?;
+    let credentials = match content_type(&headers).as_deref() {
+        Some("application/x-www-form-urlencoded") => form_credentials(&body)?,
+        _ => {
+            let request: LoginRequest = parse_json(&body)?;
+            Credentials::new(request.login, request.password)
+        }
+    };
+    let accounts = state.accounts.clone();
+    blocking(move || accounts.login(credentials))
+        .await
+        .map(Json)
+}
+
+/// Reads the OAuth2 password grant.
+fn form_credentials(body: &[u8]) -> Result<Credentials, ApiError> {
+    let (mut username, mut password, mut grant_type) = (None, None, None);
+    for (key, value) in url::form_urlencoded::parse(body) {
+        match &*key {
+            "username" => username = Some(value.into_owned()),
+            "password" => password = Some(value.into_owned()),
+            "grant_type" => grant_type = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let mut details = Vec::new();
+    if grant_type
+        .as_deref()
+        .is_some_and(|grant| grant != "password")
+    {
+        details.push(ValidationDetail::new(
+            vec![Value::from("body"), Value::from("grant_type")],
+            "must be password",
+            "invalid_format",
+        ));
+    }
+    for (name, value) in [("username", &username), ("password", &password)] {
+        if value.is_none() {
+            details.push(ValidationDetail::new(
+                vec![Value::from("body"), Value::from(name)],
+                "field required",
+                "missing",
+            ));
+        }
+    }
+    match (username, password) {
+        (Some(username), Some(password)) if details.is_empty() => {
+            Ok(Credentials::new(username, password))
+        }
+        _ => Err(ApiError::Invalid(details)),
+    }
+}
+
+/// Trade a refresh token for a new pair (the presented token is spent;
+/// presenting it again revokes the session).
+#[utoipa::path(
+    post, path = "/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "The next token pair", body = TokenPair),
+        (status = 401, description = "Unknown, expired, revoked or reused token", body = ErrorBody),
+        (status = 403, description = "Account deactivated", body = ErrorBody),
+        (status = 422, description = "Malformed body", body = ValidationBody),
+    )
+)]
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let accounts = state.accounts.clone();
+    blocking(move || accounts.refresh(&request.refresh_token))
+        .await
+        .map(Json)
+}
+
+/// End the session of a refresh token.
+#[utoipa::path(
+    post, path = "/auth/logout", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Session ended (or already ended)"),
+        (status = 401, description = "Unknown or malformed token", body = ErrorBody),
+        (status = 422, description = "Malformed body", body = ValidationBody),
+    )
+)]
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    let accounts = state.accounts.clone();
+    blocking(move || accounts.logout(&request.refresh_token)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End every session of the current user and invalidate every access
+/// token issued so far.
+#[utoipa::path(
+    post, path = "/auth/logout-all", tag = "auth",
+    security(("bearer" = []), ("oauth2" = [])),
+    responses(
+        (status = 200, description = "Sessions ended", body = LoggedOut),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    )
+)]
+pub(crate) async fn logout_all(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<Json<LoggedOut>, ApiError> {
+    let accounts = state.accounts.clone();
+    let sessions_revoked = blocking(move || accounts.logout_all(&principal)).await?;
+    Ok(Json(LoggedOut { sessions_revoked }))
+}
+
+/// Change the current user's password; their other sessions end.
+#[utoipa::path(
+    post, path = "/auth/password", tag = "auth",
+    security(("bearer" = []), ("oauth2" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 401, description = "Missing or invalid token, or wrong current password", body = ErrorBody),
+        (status = 422, description = "Invalid new password", body = ValidationBody),
+    )
+)]
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(change): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
+    let accounts = state.accounts.clone();
+    blocking(move || {
+        accounts.change_password(&principal, change.current_password, change.new_password)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

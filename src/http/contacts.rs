@@ -1,0 +1,250 @@
+//! A profile's contacts (`/profiles/{id}/contacts`, `/contacts/{id}`) and
+//! jobs (`/profiles/{id}/jobs`, `/jobs/{id}`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::error::{ApiError, ErrorBody, ValidationBody};
+use super::extract::{blocking, ApiJson, ApiPath, ApiQuery, Auth};
+use super::AppState;
+use crate::{
+    ActiveFilter, Contact, ContactId, ContactPatch, Job, JobId, JobPatch, NewContact, NewJob,
+    ProfileId,
+};
+
+/// Which rows a child list returns.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ActiveParams {
+    /// `active` (default), `inactive` or `all` (super admins).
+    active: Option<ActiveFilter>,
+}
+
+/// A profile's contacts, primary first (others see them only on a public
+/// profile that allows contact).
+#[utoipa::path(
+    get, path = "/profiles/{id}/contacts", tag = "contacts",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The profile's id"), ActiveParams),
+    responses(
+        (status = 200, description = "Success", body = Vec<Contact>),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Inactive contacts, for a non-admin", body = ErrorBody),
+        (status = 404, description = "No such profile, or its contacts are not visible", body = ErrorBody),
+        (status = 422, description = "Malformed id or query", body = ValidationBody),
+    )
+)]
+pub(crate) async fn list_contacts(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(profile_id): ApiPath<ProfileId>,
+    ApiQuery(params): ApiQuery<ActiveParams>,
+) -> Result<Json<Vec<Contact>>, ApiError> {
+    let accounts = state.accounts.clone();
+    let active = params.active.unwrap_or_default();
+    blocking(move || accounts.contacts().list(&principal, profile_id, active))
+        .await
+        .map(Json)
+}
+
+/// Add a contact; a primary one un-primaries the current primary of its
+/// kind.
+#[utoipa::path(
+    post, path = "/profiles/{id}/contacts", tag = "contacts",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The profile's id")),
+    request_body = NewContact,
+    responses(
+        (status = 201, description = "Success", body = Contact),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Another user's profile", body = ErrorBody),
+        (status = 404, description = "No such profile, or not visible", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ValidationBody),
+    )
+)]
+pub(crate) async fn add_contact(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(profile_id): ApiPath<ProfileId>,
+    ApiJson(new): ApiJson<NewContact>,
+) -> Result<(StatusCode, Json<Contact>), ApiError> {
+    let accounts = state.accounts.clone();
+    let contact = blocking(move || accounts.contacts().add(&principal, profile_id, new)).await?;
+    Ok((StatusCode::CREATED, Json(contact)))
+}
+
+/// Change a contact's kind, value or primary flag.
+#[utoipa::path(
+    patch, path = "/contacts/{id}", tag = "contacts",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The contact's id")),
+    request_body = ContactPatch,
+    responses(
+        (status = 200, description = "Success", body = Contact),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Another user's contact", body = ErrorBody),
+        (status = 404, description = "No such contact, or not visible", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ValidationBody),
+    )
+)]
+pub(crate) async fn update_contact(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ContactId>,
+    ApiJson(patch): ApiJson<ContactPatch>,
+) -> Result<Json<Contact>, ApiError> {
+    let accounts = state.accounts.clone();
+    blocking(move || accounts.contacts().update(&principal, id, patch))
+        .await
+        .map(Json)
+}
+
+/// Deactivate (soft-delete) a contact.
+#[utoipa::path(
+    delete, path = "/contacts/{id}", tag = "contacts",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The contact's id")),
+    responses(
+        (status = 200, description = "The deactivated contact", body = Contact),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Another user's contact", body = ErrorBody),
+        (status = 404, description = "No such contact, or not visible", body = ErrorBody),
+    )
+)]
+pub(crate) async fn deactivate_contact(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ContactId>,
+) -> Result<Json<Contact>, ApiError> {
+    let accounts = state.accounts.clone();
+    blocking(move || accounts.contacts().deactivate(&principal, id))
+        .await
+        .map(Json)
+}
+
+/// Make a contact the primary one of its kind (the previous primary is
+/// un-primaried atomically).
+#[utoipa::path(
+    post, path = "/contacts/{id}/primary", tag = "contacts",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The contact's id")),
+    responses(
+        (status = 200, description = "Success", body = Contact),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Another user's contact", body = ErrorBody),
+        (status = 404, description = "No such contact, or not visible", body = ErrorBody),
+    )
+)]
+pub(crate) async fn set_primary_contact(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<ContactId>,
+) -> Result<Json<Contact>, ApiError> {
+    let accounts = state.accounts.clone();
+    blocking(move || accounts.contacts().set_primary(&principal, id))
+        .await
+        .map(Json)
+}
+
+/// A profile's jobs, current first.
+#[utoipa::path(
+    get, path = "/profiles/{id}/jobs", tag = "jobs",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The profile's id"), ActiveParams),
+    responses(
+        (status = 200, description = "Success", body = Vec<Job>),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Inactive jobs, for a non-admin", body = ErrorBody),
+        (status = 404, description = "No such profile, or not visible", body = ErrorBody),
+        (status = 422, description = "Malformed id or query", body = ValidationBody),
+    )
+)]
+pub(crate) async fn list_jobs(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(profile_id): ApiPath<ProfileId>,
+    ApiQuery(params): ApiQuery<ActiveParams>,
+) -> Result<Json<Vec<Job>>, ApiError> {
+    let accounts = state.accounts.clone();
+    let active = params.active.unwrap_or_default();
+    blocking(move || accounts.jobs().list(&principal, profile_id, active))
+        .await
+        .map(Json)
+}
+
+/// Add a job.
+#[utoipa::path(
+    post, path = "/profiles/{id}/jobs", tag = "jobs",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The profile's id")),
+    request_body = NewJob,
+    responses(
+        (status = 201, description = "Success", body = Job),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Another user's profile", body = ErrorBody),
+        (status = 404, description = "No such profile, or not visible", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ValidationBody),
+    )
+)]
+pub(crate) async fn add_job(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(profile_id): ApiPath<ProfileId>,
+    ApiJson(new): ApiJson<NewJob>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    let accounts = state.accounts.clone();
+    let job = blocking(move || accounts.jobs().add(&principal, profile_id, new)).await?;
+    Ok((StatusCode::CREATED, Json(job)))
+}
+
+/// Change a job. A missing field is kept, `null` clears it.
+#[utoipa::path(
+    patch, path = "/jobs/{id}", tag = "jobs",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The job's id")),
+    request_body = JobPatch,
+    responses(
+        (status = 200, description = "Success", body = Job),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Another user's job", body = ErrorBody),
+        (status = 404, description = "No such job, or not visible", body = ErrorBody),
+        (status = 422, description = "Invalid fields", body = ValidationBody),
+    )
+)]
+pub(crate) async fn update_job(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<JobId>,
+    ApiJson(patch): ApiJson<JobPatch>,
+) -> Result<Json<Job>, ApiError> {
+    let accounts = state.accounts.clone();
+    blocking(move || accounts.jobs().update(&principal, id, patch))
+        .await
+        .map(Json)
+}
+
+/// Deactivate (soft-delete) a job.
+#[utoipa::path(
+    delete, path = "/jobs/{id}", tag = "jobs",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The job's id")),
+    responses(
+        (status = 200, description = "The deactivated job", body = Job),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Another user's job", body = ErrorBody),
+        (status = 404, description = "No such job, or not visible", body = ErrorBody),
+    )
+)]
+pub(crate) async fn deactivate_job(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<JobId>,
+) -> Result<Json<Job>, ApiError> {
+    let accounts = state.accounts.clone();
+    blocking(move || accounts.jobs().deactivate(&principal, id))
+        .await
+        .map(Json)
+}

@@ -1,0 +1,197 @@
+//! The REST API (feature `http`): an axum [`Router`] serving the account
+//! system under `/api/v1`, its OpenAPI 3.1 description at `/openapi.json`
+//! and Swagger UI at `/docs`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::net::SocketAddr;
+//!
+//! let accounts = aai_accounts::Accounts::open("sqlite://accounts.db")?;
+//! let app = aai_accounts::http::router(accounts);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! // The peer address feeds the per-IP rate limit of login and register.
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every facade call runs on tokio's blocking pool (`spawn_blocking`): the
+//! library is synchronous and may hash passwords or wait for the database.
+//! Errors answer `{"detail": ..., "code": ...}` with the status of
+//! [`Error::http_status`](crate::Error::http_status); validation errors
+//! answer 422 with FastAPI's list of `{loc, msg, type}`.
+
+mod auth;
+mod contacts;
+mod error;
+mod extract;
+mod locations;
+mod openapi;
+mod profiles;
+mod rate_limit;
+mod system;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::Accounts;
+use error::ApiError;
+pub use openapi::ApiDoc;
+use rate_limit::RateLimiter;
+
+/// The path prefix of the API routes.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// Limits of the router: request body size and the per-IP rate limit of
+/// login and register.
+///
+/// ```
+/// use std::time::Duration;
+/// use aai_accounts::http::{RateLimit, RouterConfig};
+///
+/// let config = RouterConfig::default()
+///     .body_limit(32 * 1024)
+///     .auth_rate_limit(Some(RateLimit::new(5, Duration::from_secs(60))));
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct RouterConfig {
+    body_limit: usize,
+    auth_rate_limit: Option<RateLimit>,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            body_limit: 64 * 1024,
+            auth_rate_limit: Some(RateLimit::new(20, Duration::from_secs(60))),
+        }
+    }
+}
+
+impl RouterConfig {
+    /// The largest accepted request body in bytes (default 64 KiB); larger
+    /// ones answer 413.
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// How many login and register requests one client IP may make per
+    /// window (default 20 per minute); `None` turns the limit off. Further
+    /// requests answer 429 with `Retry-After`.
+    ///
+    /// The client IP is the peer address of the connection
+    /// (`into_make_service_with_connect_info::<SocketAddr>()`); without it
+    /// every client shares one budget. Behind a reverse proxy, rate-limit
+    /// there instead.
+    pub fn auth_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.auth_rate_limit = limit;
+        self
+    }
+}
+
+/// At most `requests` requests per `window` (a fixed window per client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub requests: u32,
+    /// The window's length.
+    pub window: Duration,
+}
+
+impl RateLimit {
+    /// `requests` per `window`.
+    pub const fn new(requests: u32, window: Duration) -> Self {
+        RateLimit { requests, window }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) accounts: Accounts,
+    pub(crate) limiter: Option<Arc<RateLimiter>>,
+}
+
+/// The REST API with the default [`RouterConfig`]: routes under `/api/v1`,
+/// `/health`, `/.well-known/jwks.json`, `/openapi.json` and `/docs`.
+pub fn router(accounts: Accounts) -> Router {
+    router_with(accounts, RouterConfig::default())
+}
+
+/// The REST API with explicit limits.
+pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
+    let state = AppState {
+        accounts,
+        limiter: config
+            .auth_rate_limit
+            .map(|limit| Arc::new(RateLimiter::new(limit))),
+    };
+    let (router, mut api) = openapi_router().with_state(state).split_for_parts();
+    openapi::qualify_operation_ids(&mut api);
+    router
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(config.body_limit))
+}
+
+/// The OpenAPI document of [`router`], as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut api = openapi_router().split_for_parts().1;
+    openapi::qualify_operation_ids(&mut api);
+    api
+}
+
+fn openapi_router() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::logout_all))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(users::me))
+        .routes(routes!(users::list))
+        .routes(routes!(users::get, users::update, users::deactivate))
+        .routes(routes!(users::restore))
+        .routes(routes!(profiles::create, profiles::search))
+        .routes(routes!(profiles::me))
+        .routes(routes!(
+            profiles::get,
+            profiles::update,
+            profiles::deactivate
+        ))
+        .routes(routes!(locations::create, locations::list))
+        .routes(routes!(
+            locations::get,
+            locations::update,
+            locations::deactivate
+        ))
+        .routes(routes!(contacts::list_contacts, contacts::add_contact))
+        .routes(routes!(
+            contacts::update_contact,
+            contacts::deactivate_contact
+        ))
+        .routes(routes!(contacts::set_primary_contact))
+        .routes(routes!(contacts::list_jobs, contacts::add_job))
+        .routes(routes!(contacts::update_job, contacts::deactivate_job))
+        .routes(routes!(users::list_sessions))
+        .routes(routes!(users::revoke_session))
+        .routes(routes!(users::list_events))
+        .routes(routes!(system::health_v1))
+        .routes(routes!(system::jwks_v1));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(API_PREFIX, api)
+        .routes(routes!(system::health))
+        .routes(routes!(system::jwks))
+}
