@@ -12,9 +12,16 @@ use std::fmt;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub use postgres::PostgresTestSchema;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 

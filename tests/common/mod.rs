@@ -24,6 +24,9 @@ pub struct Harness {
     pub name: &'static str,
     pub accounts: Accounts,
     pub clock: Arc<ManualClock>,
+    /// Dropped after `accounts` (fields drop in order): the test schema
+    /// goes once the store's connections are closed.
+    _database: Option<Box<dyn std::any::Any>>,
 }
 
 /// A fixed, whole-second start time.
@@ -31,35 +34,58 @@ pub fn start_time() -> DateTime<Utc> {
     "2026-06-01T12:00:00Z".parse().unwrap()
 }
 
-/// The database URLs to test: SQLite in memory always; Postgres when
+/// A database for one harness: its URL, and what must live as long as
+/// the harness (a Postgres test schema, dropped with it).
+struct Database {
+    name: &'static str,
+    url: String,
+    guard: Option<Box<dyn std::any::Any>>,
+}
+
+/// The databases to test: SQLite in memory always; Postgres when
 /// `ACCOUNTS_TEST_POSTGRES_URL` is set (each harness gets a fresh schema).
-fn database_urls() -> Vec<(&'static str, String)> {
-    let mut urls = vec![("sqlite", "sqlite::memory:".to_owned())];
-    if let Some(url) = postgres_url() {
-        urls.push(("postgres", url));
-    }
-    urls
+fn databases() -> Vec<Database> {
+    let mut databases = vec![Database {
+        name: "sqlite",
+        url: "sqlite::memory:".to_owned(),
+        guard: None,
+    }];
+    databases.extend(postgres_database());
+    databases
 }
 
 #[cfg(feature = "postgres")]
-fn postgres_url() -> Option<String> {
+fn postgres_database() -> Option<Database> {
     let base = std::env::var("ACCOUNTS_TEST_POSTGRES_URL").ok()?;
-    Some(aai_accounts::store::PostgresStore::fresh_test_schema_url(&base).unwrap())
+    let schema = aai_accounts::store::PostgresTestSchema::create(&base).unwrap();
+    Some(Database {
+        name: "postgres",
+        url: schema.url().to_owned(),
+        guard: Some(Box::new(schema)),
+    })
 }
 
 #[cfg(not(feature = "postgres"))]
-fn postgres_url() -> Option<String> {
+fn postgres_database() -> Option<Database> {
     None
 }
 
-/// Tells, once per test binary, which backends were skipped.
+/// Tells, once per test binary, which backends were skipped. Written to
+/// the process's stderr directly: the test harness captures `eprintln!`
+/// and shows it only for failing tests.
 fn report_skips() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        if cfg!(not(feature = "postgres")) {
-            eprintln!("note: postgres backend skipped (built without the `postgres` feature)");
+        use std::io::Write;
+        let note = if cfg!(not(feature = "postgres")) {
+            Some("postgres backend skipped (built without the `postgres` feature)")
         } else if std::env::var_os("ACCOUNTS_TEST_POSTGRES_URL").is_none() {
-            eprintln!("note: postgres backend skipped (ACCOUNTS_TEST_POSTGRES_URL is not set)");
+            Some("postgres backend skipped (ACCOUNTS_TEST_POSTGRES_URL is not set)")
+        } else {
+            None
+        };
+        if let Some(note) = note {
+            let _ = writeln!(std::io::stderr(), "note: {note}");
         }
     });
 }
@@ -76,15 +102,16 @@ pub fn builder(url: &str, clock: Arc<ManualClock>) -> AccountsBuilder {
 /// Every backend, freshly created.
 pub fn backends() -> Vec<Harness> {
     report_skips();
-    database_urls()
+    databases()
         .into_iter()
-        .map(|(name, url)| {
+        .map(|database| {
             let clock = Arc::new(ManualClock::new(start_time()));
-            let accounts = builder(&url, clock.clone()).build().unwrap();
+            let accounts = builder(&database.url, clock.clone()).build().unwrap();
             Harness {
-                name,
+                name: database.name,
                 accounts,
                 clock,
+                _database: database.guard,
             }
         })
         .collect()

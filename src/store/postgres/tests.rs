@@ -1,0 +1,568 @@
+//! Tests of the PostgreSQL backend. Those needing a server run when
+//! `ACCOUNTS_TEST_POSTGRES_URL` is set (see `scripts/with-postgres.sh`),
+//! each in its own schema, and otherwise say that they were skipped.
+
+use std::sync::Barrier;
+
+use chrono::{Duration, SubsecRound};
+
+use super::*;
+use crate::store::conformance;
+
+const URL_VARIABLE: &str = "ACCOUNTS_TEST_POSTGRES_URL";
+
+/// The base URL of the test server, or `None` after saying that `test`
+/// was skipped. The note goes to the process's stderr directly: the test
+/// harness captures `eprintln!` and shows it only for failing tests.
+fn base_url(test: &str) -> Option<String> {
+    let base = std::env::var(URL_VARIABLE).ok();
+    if base.is_none() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "store::postgres::tests::{test}: skipped: {URL_VARIABLE} is not set"
+        );
+    }
+    base
+}
+
+/// A store on a fresh schema, or `None` (with a note) without a server.
+fn test_store(test: &str) -> Option<(PostgresTestSchema, PostgresStore)> {
+    let base = base_url(test)?;
+    let schema = PostgresTestSchema::create(&base).unwrap();
+    let store = PostgresStore::open(schema.url()).unwrap();
+    Some((schema, store))
+}
+
+/// Runs `sql` on a connection of the store, outside the `Tx` contract.
+fn raw(store: &PostgresStore, sql: &str) {
+    store
+        .connection()
+        .unwrap()
+        .client
+        .batch_execute(sql)
+        .unwrap();
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn user(tag: &str) -> UserRow {
+    let now = now();
+    UserRow {
+        user: User {
+            id: UserId::new(),
+            username: Username::parse(tag).unwrap(),
+            email: Email::parse(&format!("{tag}@example.com")).unwrap(),
+            is_active: true,
+            is_super_admin: false,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+            deactivated_at: None,
+        },
+        password_hash: PasswordHash::new("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA"),
+        failed_logins: 0,
+        locked_until: None,
+        tokens_valid_after: now.trunc_subsecs(0),
+    }
+}
+
+fn session(user_id: UserId) -> Session {
+    let now = now();
+    Session {
+        id: SessionId::new(),
+        user_id,
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + Duration::days(7),
+        revoked_at: None,
+    }
+}
+
+fn refresh_token(session: &Session, seed: u8) -> RefreshTokenRow {
+    let mut hash = [seed; 32];
+    hash[..16].copy_from_slice(session.id.as_bytes());
+    RefreshTokenRow {
+        hash,
+        session_id: session.id,
+        user_id: session.user_id,
+        issued_at: session.created_at,
+        expires_at: session.expires_at,
+        used_at: None,
+    }
+}
+
+#[test]
+fn conformance_on_a_fresh_schema() {
+    let Some((_schema, store)) = test_store("conformance_on_a_fresh_schema") else {
+        return;
+    };
+    conformance::run_all(&store);
+}
+
+#[test]
+fn open_url_dispatches_postgres_urls() {
+    let Some(base) = base_url("open_url_dispatches_postgres_urls") else {
+        return;
+    };
+    let schema = PostgresTestSchema::create(&base).unwrap();
+    let store = crate::store::open_url(schema.url()).unwrap();
+    assert_eq!(store.backend_name(), "postgres");
+    assert_eq!(store.schema_version().unwrap(), 1);
+}
+
+#[test]
+fn malformed_urls_are_config_errors() {
+    for url in [
+        "postgres://app:hunter2@db:notaport/accounts",
+        "postgres://app:hunter2@db/accounts?no_such_option=1",
+        "postgresql://app:hunter2@db/accounts?sslmode=sometimes",
+        "mysql://app:hunter2@db/accounts",
+        "host=db user=app password=hunter2",
+    ] {
+        let error = PostgresStore::open(url).unwrap_err();
+        assert!(matches!(error, Error::Config(_)), "{error:?}");
+        assert!(
+            !format!("{error} {error:?}").contains("hunter2"),
+            "{error:?}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_a_storage_error_without_the_password() {
+    // Port 1 on the loopback: refused at once.
+    let error = PostgresStore::open("postgres://app:hunter2@127.0.0.1:1/accounts").unwrap_err();
+    let Error::Storage(inner) = &error else {
+        panic!("{error:?}");
+    };
+    let mut chain = format!("{error} {error:?}");
+    let mut source = std::error::Error::source(inner);
+    while let Some(cause) = source {
+        chain.push_str(&format!(" {cause} {cause:?}"));
+        source = cause.source();
+    }
+    assert!(!chain.contains("hunter2"), "{chain}");
+}
+
+#[test]
+fn targets_are_described_without_the_password() {
+    let config =
+        parse_url("postgresql://app:hunter2@db.example:5433/accounts?sslmode=disable").unwrap();
+    assert_eq!(describe(&config), "app@db.example:5433/accounts");
+    assert!(!format!("{config:?}").contains("hunter2"));
+}
+
+#[test]
+fn debug_never_shows_the_password() {
+    let Some(base) = base_url("debug_never_shows_the_password") else {
+        return;
+    };
+    // The test server trusts every local connection: the password is
+    // accepted and never checked.
+    let with_password = base.replacen("://postgres@", "://postgres:hunter2@", 1);
+    assert!(with_password.contains("hunter2"), "{base}");
+    let schema = PostgresTestSchema::create(&with_password).unwrap();
+    let store = PostgresStore::open(schema.url()).unwrap();
+    let debug = format!("{store:?} {schema:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(debug.contains("postgres@"), "{debug}");
+}
+
+#[test]
+fn unique_violations_map_to_their_fields() {
+    let Some((_schema, store)) = test_store("unique_violations_map_to_their_fields") else {
+        return;
+    };
+    let ada = user("ada");
+    store.write(&mut |tx| tx.insert_user(&ada)).unwrap();
+    let cases: [(&str, UserRow); 3] = [
+        (
+            "id",
+            UserRow {
+                user: User {
+                    username: Username::parse("other").unwrap(),
+                    email: Email::parse("other@example.com").unwrap(),
+                    ..ada.user.clone()
+                },
+                ..ada.clone()
+            },
+        ),
+        (
+            "username",
+            UserRow {
+                user: User {
+                    id: UserId::new(),
+                    username: Username::parse("ADA").unwrap(),
+                    email: Email::parse("ada2@example.com").unwrap(),
+                    ..ada.user.clone()
+                },
+                ..ada.clone()
+            },
+        ),
+        (
+            "email",
+            UserRow {
+                user: User {
+                    id: UserId::new(),
+                    username: Username::parse("ada2").unwrap(),
+                    ..ada.user.clone()
+                },
+                ..ada.clone()
+            },
+        ),
+    ];
+    for (field, row) in cases {
+        let error = store.write(&mut |tx| tx.insert_user(&row)).unwrap_err();
+        assert!(
+            matches!(error, Error::Conflict { field: actual } if actual == field),
+            "{field}: {error:?}"
+        );
+    }
+    let session = session(ada.user.id);
+    let token = refresh_token(&session, 1);
+    store
+        .write(&mut |tx| {
+            tx.insert_session(&session)?;
+            tx.insert_refresh_token(&token)
+        })
+        .unwrap();
+    let error = store
+        .write(&mut |tx| tx.insert_refresh_token(&token))
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Conflict { field: "hash" }),
+        "{error:?}"
+    );
+    let error = store
+        .write(&mut |tx| tx.insert_session(&session))
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Conflict { field: "id" }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_foreign_key_violation_is_a_storage_error() {
+    let Some((_schema, store)) = test_store("a_foreign_key_violation_is_a_storage_error") else {
+        return;
+    };
+    let error = store
+        .write(&mut |tx| tx.insert_session(&session(UserId::new())))
+        .unwrap_err();
+    assert!(matches!(error, Error::Storage(_)), "{error:?}");
+}
+
+#[test]
+fn reads_are_read_only() {
+    let Some((_schema, store)) = test_store("reads_are_read_only") else {
+        return;
+    };
+    let error = store
+        .read(&mut |tx| tx.insert_setting_if_absent("k", b"v"))
+        .unwrap_err();
+    assert!(matches!(error, Error::Storage(_)), "{error:?}");
+    let mut value = Some(Vec::new());
+    store
+        .read(&mut |tx| {
+            value = tx.get_setting("k")?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(value, None);
+}
+
+#[test]
+fn a_swallowed_statement_error_does_not_commit_silently() {
+    let Some((_schema, store)) = test_store("a_swallowed_statement_error_does_not_commit_silently")
+    else {
+        return;
+    };
+    let error = store
+        .write(&mut |tx| {
+            tx.insert_setting_if_absent("kept", b"1")?;
+            // A foreign key violation, ignored by the closure.
+            let _ = tx.insert_session(&session(UserId::new()));
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(error, Error::Storage(_)), "{error:?}");
+    let mut value = Some(Vec::new());
+    store
+        .read(&mut |tx| {
+            value = tx.get_setting("kept")?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(value, None);
+}
+
+#[test]
+fn migrations_are_applied_once_and_data_survives_reopening() {
+    let Some((schema, first)) =
+        test_store("migrations_are_applied_once_and_data_survives_reopening")
+    else {
+        return;
+    };
+    assert_eq!(first.schema_version().unwrap(), 1);
+    first
+        .write(&mut |tx| tx.insert_setting_if_absent("kept", b"yes"))
+        .unwrap();
+    drop(first);
+    let second = PostgresStore::open(schema.url()).unwrap();
+    assert_eq!(second.schema_version().unwrap(), 1);
+    let mut value = None;
+    second
+        .read(&mut |tx| {
+            value = tx.get_setting("kept")?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(value, Some(b"yes".to_vec()));
+}
+
+#[test]
+fn stores_opened_at_once_on_a_fresh_schema_migrate_it_once() {
+    let Some(base) = base_url("stores_opened_at_once_on_a_fresh_schema_migrate_it_once") else {
+        return;
+    };
+    let schema = PostgresTestSchema::create(&base).unwrap();
+    let start = Barrier::new(4);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                start.wait();
+                let store = PostgresStore::open(schema.url()).unwrap();
+                assert_eq!(store.schema_version().unwrap(), 1);
+            });
+        }
+    });
+}
+
+#[test]
+fn corrupt_rows_are_storage_errors_not_panics() {
+    let Some((_schema, store)) = test_store("corrupt_rows_are_storage_errors_not_panics") else {
+        return;
+    };
+    raw(
+        &store,
+        "INSERT INTO security_events (id, kind, occurred_at) \
+         VALUES ('00000000-0000-0000-0000-000000000001', 'no_such_kind', now());
+         INSERT INTO users (id, username, email, password_hash, is_active, is_super_admin, \
+             failed_logins, tokens_valid_after, created_at, updated_at) \
+         VALUES ('00000000-0000-0000-0000-000000000002', 'far_future', 'far@example.com', \
+             'h', true, false, 0, now(), 'infinity', now());
+         INSERT INTO users (id, username, email, password_hash, is_active, is_super_admin, \
+             failed_logins, tokens_valid_after, created_at, updated_at) \
+         VALUES ('00000000-0000-0000-0000-000000000003', 'long_ago', 'long@example.com', \
+             'h', true, false, 0, now(), '-infinity', now());",
+    );
+    let events = store.read(&mut |tx| {
+        tx.list_events(&EventQuery::default(), PageRequest::default())
+            .map(drop)
+    });
+    assert!(matches!(events, Err(Error::Storage(_))), "{events:?}");
+    for username in ["far_future", "long_ago"] {
+        let user = store.read(&mut |tx| tx.get_user_by_username(username).map(drop));
+        assert!(
+            matches!(user, Err(Error::Storage(_))),
+            "{username}: {user:?}"
+        );
+    }
+}
+
+#[test]
+fn storage_errors_keep_their_source() {
+    let Some((_schema, store)) = test_store("storage_errors_keep_their_source") else {
+        return;
+    };
+    let mut conn = store.connection().unwrap();
+    let error = conn
+        .client
+        .batch_execute("INSERT INTO no_such_table VALUES (1)")
+        .map_err(storage("insert"))
+        .unwrap_err();
+    let Error::Storage(inner) = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(inner.to_string(), "postgres: insert");
+    let source = std::error::Error::source(inner).unwrap();
+    assert!(
+        format!("{source:?}").contains("no_such_table"),
+        "{source:?}"
+    );
+}
+
+#[test]
+fn concurrent_rotations_of_many_tokens_have_one_winner_each() {
+    let Some((_schema, store)) =
+        test_store("concurrent_rotations_of_many_tokens_have_one_winner_each")
+    else {
+        return;
+    };
+    let owner = user("rotator");
+    let session = session(owner.user.id);
+    let tokens: Vec<RefreshTokenRow> = (0..20).map(|seed| refresh_token(&session, seed)).collect();
+    store
+        .write(&mut |tx| {
+            tx.insert_user(&owner)?;
+            tx.insert_session(&session)?;
+            tokens
+                .iter()
+                .try_for_each(|token| tx.insert_refresh_token(token))
+        })
+        .unwrap();
+    let wins = std::sync::atomic::AtomicUsize::new(0);
+    for token in &tokens {
+        let start = Barrier::new(4);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    start.wait();
+                    let won = crate::store::write(&store, |tx| {
+                        let row = tx.get_refresh_token(&token.hash)?;
+                        assert!(row.is_some());
+                        tx.mark_refresh_token_used(&token.hash, now())
+                    })
+                    .unwrap();
+                    if won {
+                        wins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+    }
+    assert_eq!(wins.into_inner(), tokens.len());
+}
+
+#[test]
+fn concurrent_read_modify_writes_lose_no_update() {
+    let Some((_schema, store)) = test_store("concurrent_read_modify_writes_lose_no_update") else {
+        return;
+    };
+    let counter = user("counter");
+    store.write(&mut |tx| tx.insert_user(&counter)).unwrap();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..10 {
+                    // The facade's failed-login count is such a read then
+                    // write of one row.
+                    store
+                        .write(&mut |tx| {
+                            let mut row = tx.get_user(counter.user.id)?.unwrap();
+                            row.failed_logins += 1;
+                            tx.update_user(&row).map(drop)
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let row = crate::store::read(&store, |tx| tx.get_user(counter.user.id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.failed_logins, 40);
+}
+
+#[test]
+fn concurrent_set_primary_leaves_exactly_one_primary() {
+    let Some((_schema, store)) = test_store("concurrent_set_primary_leaves_exactly_one_primary")
+    else {
+        return;
+    };
+    let owner = user("primaries");
+    let now = now();
+    let profile = Profile {
+        id: ProfileId::new(),
+        user_id: owner.user.id,
+        first_name: "Pri".into(),
+        last_name: "Mary".into(),
+        date_of_birth: None,
+        gender: None,
+        location_id: None,
+        bio: None,
+        profile_picture_url: None,
+        is_public: false,
+        allow_contact: false,
+        is_active: true,
+        created_at: now,
+        updated_at: now,
+        deactivated_at: None,
+    };
+    let contacts: Vec<Contact> = (0..4)
+        .map(|index| Contact {
+            id: ContactId::new(),
+            profile_id: profile.id,
+            kind: ContactKind::Phone,
+            value: format!("+3360000000{index}"),
+            is_primary: index == 0,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+            deactivated_at: None,
+        })
+        .collect();
+    store
+        .write(&mut |tx| {
+            tx.insert_user(&owner)?;
+            tx.insert_profile(&profile)?;
+            contacts
+                .iter()
+                .try_for_each(|contact| tx.insert_contact(contact))
+        })
+        .unwrap();
+    for _round in 0..5 {
+        let start = Barrier::new(4);
+        std::thread::scope(|scope| {
+            for contact in &contacts {
+                let start = &start;
+                let store = &store;
+                scope.spawn(move || {
+                    start.wait();
+                    // What the facade's set_primary does.
+                    store
+                        .write(&mut |tx| {
+                            tx.clear_primary_contact(profile.id, ContactKind::Phone, now)?;
+                            let mut current = tx.get_contact(contact.id)?.unwrap();
+                            current.is_primary = true;
+                            tx.update_contact(&current).map(drop)
+                        })
+                        .unwrap();
+                });
+            }
+        });
+        let listed = crate::store::read(&store, |tx| {
+            tx.list_contacts(profile.id, ActiveFilter::Active)
+        })
+        .unwrap();
+        assert_eq!(
+            listed.iter().filter(|contact| contact.is_primary).count(),
+            1,
+            "{listed:#?}"
+        );
+    }
+}
+
+#[test]
+fn test_schemas_are_dropped_with_their_guard() {
+    let Some(base) = base_url("test_schemas_are_dropped_with_their_guard") else {
+        return;
+    };
+    let schema = PostgresTestSchema::create(&base).unwrap();
+    let name = schema.name().to_owned();
+    drop(PostgresStore::open(schema.url()).unwrap());
+    drop(schema);
+    let mut client = parse_url(&base).unwrap().connect(NoTls).unwrap();
+    let left = client
+        .query_one(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = $1",
+            &[&name],
+        )
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(left, 0);
+}
