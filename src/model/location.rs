@@ -37,10 +37,14 @@ impl CountryCode {
 
     pub(crate) fn check(value: &str) -> Result<Self, Invalid> {
         let [a, b] = value.trim().as_bytes() else {
-            return Err(Invalid::format("must be a two-letter iso 3166-1 alpha-2 code"));
+            return Err(Invalid::format(
+                "must be a two-letter iso 3166-1 alpha-2 code",
+            ));
         };
         if !a.is_ascii_alphabetic() || !b.is_ascii_alphabetic() {
-            return Err(Invalid::format("must be a two-letter iso 3166-1 alpha-2 code"));
+            return Err(Invalid::format(
+                "must be a two-letter iso 3166-1 alpha-2 code",
+            ));
         }
         let code = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
         // ASSIGNED is sorted, one code every three bytes: binary search.
@@ -54,7 +58,9 @@ impl CountryCode {
                 std::cmp::Ordering::Equal => return Ok(CountryCode(code)),
             }
         }
-        Err(Invalid::format("must be an assigned iso 3166-1 alpha-2 code"))
+        Err(Invalid::format(
+            "must be an assigned iso 3166-1 alpha-2 code",
+        ))
     }
 
     /// The upper-case code.
