@@ -179,11 +179,7 @@ fn world() -> World {
         .clock(clock.clone())
         .build()
         .unwrap();
-    let h = Harness {
-        name: "sqlite file behind a failing store",
-        accounts,
-        clock,
-    };
+    let h = Harness::new("sqlite file behind a failing store", accounts, clock);
     let system = Principal::system();
     let ada = h.register("ada");
     let bob = h.register("bob");

@@ -133,6 +133,16 @@ pub struct TestUser {
 }
 
 impl Harness {
+    /// A harness around an `Accounts` built elsewhere (on its own store).
+    pub fn new(name: &'static str, accounts: Accounts, clock: Arc<ManualClock>) -> Self {
+        Harness {
+            name,
+            accounts,
+            clock,
+            _database: None,
+        }
+    }
+
     /// The harness clock's time.
     pub fn clock_now(&self) -> DateTime<Utc> {
         use aai_accounts::Clock;
