@@ -781,12 +781,9 @@ impl Accounts {
     /// sessions; the principal's own errors (see [`Accounts::authenticate`]).
     pub fn logout_all(&self, principal: &Principal) -> Result<u64> {
         let now = self.now();
+        let user_id = principal.user_id().ok_or(Error::Forbidden)?;
         self.write(|tx| {
-            let actor = Actor::resolve(tx, principal, now)?;
-            let user_id = actor.user_id().ok_or(Error::Forbidden)?;
-            let mut row = tx
-                .get_user(user_id)?
-                .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+            let mut row = Actor::resolve_row(tx, principal, now)?;
             let revoked = tx.revoke_sessions(user_id, now, None)?;
             row.tokens_valid_after = whole_second(now);
             row.user.updated_at = now;
@@ -816,20 +813,13 @@ impl Accounts {
         errors.into_result()?;
         let user_id = principal.user_id().ok_or(Error::Forbidden)?;
         let now = self.now();
-        let row = self.read(|tx| {
-            Actor::resolve(tx, principal, now)?;
-            tx.get_user(user_id)?
-                .ok_or(Error::Unauthenticated(TokenError::Revoked))
-        })?;
+        let row = self.read(|tx| Actor::resolve_row(tx, principal, now))?;
         if self.inner.passwords.verify(&current, &row.password_hash) == Verification::Invalid {
             return Err(Error::InvalidCredentials);
         }
         let new_hash = self.inner.passwords.hash(&new)?;
         self.write(|tx| {
-            Actor::resolve(tx, principal, now)?;
-            let mut current_row = tx
-                .get_user(user_id)?
-                .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+            let mut current_row = Actor::resolve_row(tx, principal, now)?;
             if current_row.password_hash != row.password_hash {
                 return Err(Error::InvalidCredentials);
             }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result, TokenError};
 use crate::model::{ActiveFilter, Profile, SessionId, UserId};
-use crate::store::Tx;
+use crate::store::{Tx, UserRow};
 
 /// Who is acting: a user authenticated by an access token, or the trusted
 /// in-process system.
@@ -103,9 +103,27 @@ impl Actor {
         principal: &Principal,
         now: DateTime<Utc>,
     ) -> Result<Actor> {
-        let user_id = match principal.kind {
-            Kind::System => return Ok(Actor::System),
-            Kind::User { user_id, .. } => user_id,
+        match principal.kind {
+            Kind::System => Ok(Actor::System),
+            Kind::User { .. } => {
+                let row = Actor::resolve_row(tx, principal, now)?;
+                Ok(Actor::User {
+                    id: row.user.id,
+                    is_admin: row.user.is_super_admin,
+                })
+            }
+        }
+    }
+
+    /// The acting user's row, checked as [`Actor::resolve`] checks it;
+    /// `NotFound` for the system principal, which is no user.
+    pub(crate) fn resolve_row(
+        tx: &mut dyn Tx,
+        principal: &Principal,
+        now: DateTime<Utc>,
+    ) -> Result<UserRow> {
+        let Kind::User { user_id, .. } = principal.kind else {
+            return Err(Error::not_found("user"));
         };
         let row = tx
             .get_user(user_id)?
@@ -116,10 +134,7 @@ impl Actor {
         if let Some(until) = row.locked_until.filter(|until| *until > now) {
             return Err(Error::AccountLocked { until });
         }
-        Ok(Actor::User {
-            id: user_id,
-            is_admin: row.user.is_super_admin,
-        })
+        Ok(row)
     }
 
     /// Super admins and the system.
