@@ -133,8 +133,11 @@ BEGIN
     ON CONFLICT DO UPDATE SET n = n + 1;
 END;
 
+-- Contacts and jobs are clustered by their profile (the primary key leads
+-- with it): a profile's children are one contiguous range, read without a
+-- lookup per row. The id stays unique on its own.
 CREATE TABLE contacts (
-    id             BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 16),
+    id             BLOB    NOT NULL CHECK (length(id) = 16),
     profile_id     BLOB    NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
     kind           TEXT    NOT NULL,
     value          TEXT    NOT NULL,
@@ -142,17 +145,17 @@ CREATE TABLE contacts (
     is_active      INTEGER NOT NULL CHECK (is_active IN (0, 1)),
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
-    deactivated_at INTEGER
+    deactivated_at INTEGER,
+    PRIMARY KEY (profile_id, id)
 ) STRICT, WITHOUT ROWID;
 
+CREATE UNIQUE INDEX contacts_id ON contacts (id);
 -- At most one active primary contact per profile and kind.
 CREATE UNIQUE INDEX contacts_one_primary_per_kind ON contacts (profile_id, kind)
     WHERE is_primary = 1 AND is_active = 1;
--- A profile's contacts, primary first then oldest first.
-CREATE INDEX contacts_profile ON contacts (profile_id, is_primary DESC, created_at, id);
 
 CREATE TABLE jobs (
-    id             BLOB    NOT NULL PRIMARY KEY CHECK (length(id) = 16),
+    id             BLOB    NOT NULL CHECK (length(id) = 16),
     profile_id     BLOB    NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
     title          TEXT    NOT NULL,
     company        TEXT    NOT NULL COLLATE NOCASE,
@@ -162,10 +165,11 @@ CREATE TABLE jobs (
     is_active      INTEGER NOT NULL CHECK (is_active IN (0, 1)),
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
-    deactivated_at INTEGER
+    deactivated_at INTEGER,
+    PRIMARY KEY (profile_id, id)
 ) STRICT, WITHOUT ROWID;
 
-CREATE INDEX jobs_profile ON jobs (profile_id, is_active);
+CREATE UNIQUE INDEX jobs_id ON jobs (id);
 -- Profile search by company or industry (EXISTS over active jobs).
 CREATE INDEX jobs_company ON jobs (company, profile_id) WHERE is_active = 1;
 CREATE INDEX jobs_industry ON jobs (industry, profile_id) WHERE is_active = 1;

@@ -564,11 +564,16 @@ const GET_PROFILE_BY_USER: &str = concat!(
     " FROM profiles p WHERE p.user_id = ?1 \
      ORDER BY p.is_active DESC, p.created_at DESC, p.id DESC LIMIT 1"
 );
-const UPDATE_PROFILE: &str = "UPDATE profiles SET first_name = ?2, last_name = ?3, \
-     date_of_birth = ?4, gender = ?5, location_id = ?6, bio = ?7, profile_picture_url = ?8, \
-     is_public = ?9, allow_contact = ?10, is_active = ?11, updated_at = ?12, \
-     deactivated_at = ?13, \
-     (country, city) = (SELECT country, city FROM locations WHERE id = ?6) WHERE id = ?1";
+// A profile update in two statements: SQLite rewrites the entries of every
+// index on a column an UPDATE sets, changed or not, so the indexed columns
+// (location and place, flags) are set only when one of them changes, and the
+// common edit (a name, the bio) touches the row alone.
+const UPDATE_PROFILE_FIELDS: &str = "UPDATE profiles SET first_name = ?2, last_name = ?3, \
+     date_of_birth = ?4, gender = ?5, bio = ?6, profile_picture_url = ?7, \
+     allow_contact = ?8, updated_at = ?9, deactivated_at = ?10 WHERE id = ?1";
+const UPDATE_PROFILE_KEYS: &str = "UPDATE profiles SET location_id = ?2, is_public = ?3, \
+     is_active = ?4, (country, city) = (SELECT country, city FROM locations WHERE id = ?2) \
+     WHERE id = ?1 AND (location_id IS NOT ?2 OR is_public IS NOT ?3 OR is_active IS NOT ?4)";
 const PROFILE_NAME: &str = "(p.first_name LIKE ? ESCAPE '\\' OR p.last_name LIKE ? ESCAPE '\\')";
 // `city`, `company` and `industry` collate NOCASE: `=` ignores ASCII case.
 // `country` and `city` are the profile's copies of its location's (kept
@@ -1113,26 +1118,35 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn update_profile(&mut self, profile: &Profile) -> Result<bool> {
-        self.execute(
-            UPDATE_PROFILE,
+        let changed = self.execute(
+            UPDATE_PROFILE_FIELDS,
             params![
                 profile.id.as_bytes(),
                 profile.first_name,
                 profile.last_name,
                 date_text(profile.date_of_birth),
                 profile.gender,
-                profile.location_id.as_ref().map(LocationId::as_bytes),
                 profile.bio,
                 profile.profile_picture_url,
-                profile.is_public,
                 profile.allow_contact,
-                profile.is_active,
                 micros(profile.updated_at),
                 opt_micros(profile.deactivated_at),
             ],
             "update a profile",
-        )
-        .map(|changed| changed > 0)
+        )?;
+        if changed > 0 {
+            self.execute(
+                UPDATE_PROFILE_KEYS,
+                params![
+                    profile.id.as_bytes(),
+                    profile.location_id.as_ref().map(LocationId::as_bytes),
+                    profile.is_public,
+                    profile.is_active,
+                ],
+                "update a profile",
+            )?;
+        }
+        Ok(changed > 0)
     }
 
     fn list_profiles(
