@@ -700,16 +700,7 @@ impl Accounts {
                 return Ok(Err(Error::Unauthenticated(TokenError::Revoked)));
             };
             let reused = |tx: &mut dyn Tx, session: &mut Session| {
-                session.revoked_at = Some(now);
-                tx.update_session(session)?;
-                record(
-                    tx,
-                    EventKind::RefreshTokenReused,
-                    token.user_id,
-                    None,
-                    Some(session.id),
-                    now,
-                )?;
+                revoke_session(tx, session, EventKind::RefreshTokenReused, None, now)?;
                 Ok(Err(Error::RefreshTokenReused))
             };
             if token.used_at.is_some() {
@@ -756,18 +747,7 @@ impl Accounts {
             let Some(mut session) = tx.get_session(token.session_id)? else {
                 return Ok(());
             };
-            if session.revoked_at.is_none() {
-                session.revoked_at = Some(now);
-                tx.update_session(&session)?;
-                record(
-                    tx,
-                    EventKind::SessionRevoked,
-                    token.user_id,
-                    None,
-                    Some(session.id),
-                    now,
-                )?;
-            }
+            revoke_session(tx, &mut session, EventKind::SessionRevoked, None, now)?;
             Ok(())
         })
     }
@@ -966,6 +946,24 @@ impl Accounts {
 /// Truncates to whole seconds (the precision of JWT times).
 fn whole_second(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(Duration::seconds(1)).unwrap_or(at)
+}
+
+/// Revokes a session unless it already is, recording why; returns whether
+/// it changed.
+pub(crate) fn revoke_session(
+    tx: &mut dyn Tx,
+    session: &mut Session,
+    why: EventKind,
+    actor: Option<&Actor>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    if session.revoked_at.is_some() {
+        return Ok(false);
+    }
+    session.revoked_at = Some(now);
+    tx.update_session(session)?;
+    record(tx, why, session.user_id, actor, Some(session.id), now)?;
+    Ok(true)
 }
 
 /// Appends a security event about `user_id`.

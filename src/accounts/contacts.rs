@@ -1,12 +1,12 @@
 //! `accounts.contacts()`: a profile's contacts, at most one active primary
 //! per kind.
 
-use super::profiles::{readable_profile, set_active, writable_profile};
+use super::profiles::{readable_profile, writable_profile};
 use super::Accounts;
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
 use crate::model::{
-    ActiveFilter, Contact, ContactId, ContactKind, ContactPatch, NewContact, ProfileId,
+    ActiveFilter, Contact, ContactId, ContactKind, ContactPatch, NewContact, ProfileId, SoftDelete,
 };
 use crate::store::Tx;
 
@@ -181,15 +181,8 @@ impl<'a> Contacts<'a> {
     pub fn deactivate(&self, principal: &Principal, id: ContactId) -> Result<Contact> {
         self.accounts.write_as(principal, |tx, actor, now| {
             let mut contact = writable_contact(tx, &actor, id)?;
-            if contact.is_active {
-                set_active(
-                    &mut contact.is_active,
-                    &mut contact.deactivated_at,
-                    false,
-                    now,
-                );
+            if contact.set_active(false, now) {
                 contact.is_primary = false;
-                contact.updated_at = now;
                 tx.update_contact(&contact)?;
             }
             Ok(contact)
@@ -205,14 +198,7 @@ impl<'a> Contacts<'a> {
         self.accounts.write_as(principal, |tx, actor, now| {
             actor.require_admin()?;
             let mut contact = tx.get_contact(id)?.ok_or(Error::not_found("contact"))?;
-            if !contact.is_active {
-                set_active(
-                    &mut contact.is_active,
-                    &mut contact.deactivated_at,
-                    true,
-                    now,
-                );
-                contact.updated_at = now;
+            if contact.set_active(true, now) {
                 tx.update_contact(&contact)?;
             }
             Ok(contact)

@@ -1,10 +1,10 @@
 //! `accounts.jobs()`: a profile's jobs.
 
-use super::profiles::{readable_profile, set_active, writable_profile};
+use super::profiles::{readable_profile, writable_profile};
 use super::Accounts;
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
-use crate::model::{ActiveFilter, Job, JobId, JobPatch, NewJob, ProfileId};
+use crate::model::{ActiveFilter, Job, JobId, JobPatch, NewJob, ProfileId, SoftDelete};
 use crate::store::Tx;
 
 /// Jobs, reached through [`Accounts::jobs`].
@@ -121,9 +121,7 @@ impl<'a> Jobs<'a> {
     pub fn deactivate(&self, principal: &Principal, id: JobId) -> Result<Job> {
         self.accounts.write_as(principal, |tx, actor, now| {
             let mut job = writable_job(tx, &actor, id)?;
-            if job.is_active {
-                set_active(&mut job.is_active, &mut job.deactivated_at, false, now);
-                job.updated_at = now;
+            if job.set_active(false, now) {
                 tx.update_job(&job)?;
             }
             Ok(job)
@@ -139,9 +137,7 @@ impl<'a> Jobs<'a> {
         self.accounts.write_as(principal, |tx, actor, now| {
             actor.require_admin()?;
             let mut job = tx.get_job(id)?.ok_or(Error::not_found("job"))?;
-            if !job.is_active {
-                set_active(&mut job.is_active, &mut job.deactivated_at, true, now);
-                job.updated_at = now;
+            if job.set_active(true, now) {
                 tx.update_job(&job)?;
             }
             Ok(job)

@@ -1,12 +1,11 @@
 //! `accounts.locations()`: places owned by users.
 
-use super::profiles::set_active;
 use super::Accounts;
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
 use crate::model::{
     CountryCode, Location, LocationId, LocationPatch, LocationQuery, NewLocation, Page,
-    PageRequest, UserId,
+    PageRequest, SoftDelete, UserId,
 };
 use crate::store::Tx;
 
@@ -125,14 +124,7 @@ impl<'a> Locations<'a> {
                 actor.require_admin()?;
             }
             let mut location = writable_location(tx, &actor, id)?;
-            if location.is_active != active {
-                set_active(
-                    &mut location.is_active,
-                    &mut location.deactivated_at,
-                    active,
-                    now,
-                );
-                location.updated_at = now;
+            if location.set_active(active, now) {
                 tx.update_location(&location)?;
             }
             Ok(location)

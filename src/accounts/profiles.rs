@@ -3,15 +3,13 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
-
 use super::Accounts;
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
 use crate::model::{
     ActiveFilter, Contact, ContactId, CountryCode, Job, JobId, Location, LocationId, NewProfile,
-    Page, PageRequest, Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, UserId,
-    ValidationErrors,
+    Page, PageRequest, Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, SoftDelete,
+    UserId, ValidationErrors,
 };
 use crate::store::Tx;
 
@@ -276,14 +274,7 @@ impl<'a> Profiles<'a> {
     pub fn deactivate(&self, principal: &Principal, id: ProfileId) -> Result<Profile> {
         self.accounts.write_as(principal, |tx, actor, now| {
             let mut profile = writable_profile(tx, &actor, id)?;
-            if profile.is_active {
-                set_active(
-                    &mut profile.is_active,
-                    &mut profile.deactivated_at,
-                    false,
-                    now,
-                );
-                profile.updated_at = now;
+            if profile.set_active(false, now) {
                 tx.update_profile(&profile)?;
             }
             Ok(profile)
@@ -301,14 +292,7 @@ impl<'a> Profiles<'a> {
         self.accounts.write_as(principal, |tx, actor, now| {
             actor.require_admin()?;
             let mut profile = tx.get_profile(id)?.ok_or(Error::not_found("profile"))?;
-            if !profile.is_active {
-                set_active(
-                    &mut profile.is_active,
-                    &mut profile.deactivated_at,
-                    true,
-                    now,
-                );
-                profile.updated_at = now;
+            if profile.set_active(true, now) {
                 tx.update_profile(&profile)?;
             }
             Ok(profile)
@@ -344,17 +328,6 @@ impl<'a> Profiles<'a> {
             Ok(Page::new(profiles, total, page))
         })
     }
-}
-
-/// Sets the soft-delete columns of any record.
-pub(crate) fn set_active(
-    is_active: &mut bool,
-    deactivated_at: &mut Option<DateTime<Utc>>,
-    active: bool,
-    now: DateTime<Utc>,
-) {
-    *is_active = active;
-    *deactivated_at = if active { None } else { Some(now) };
 }
 
 /// Orders freshly created children as the store returns them.

@@ -1,6 +1,6 @@
 //! `accounts.sessions()`: a user's refresh sessions.
 
-use super::{record, Accounts};
+use super::{revoke_session, Accounts};
 use crate::auth::policy::Principal;
 use crate::error::{Error, Result};
 use crate::model::{EventKind, Session, SessionId, UserId};
@@ -40,18 +40,13 @@ impl<'a> Sessions<'a> {
         self.accounts.write_as(principal, |tx, actor, now| {
             let mut session = tx.get_session(id)?.ok_or(Error::not_found("session"))?;
             actor.check_write("session", session.user_id, true)?;
-            if session.revoked_at.is_none() {
-                session.revoked_at = Some(now);
-                tx.update_session(&session)?;
-                record(
-                    tx,
-                    EventKind::SessionRevoked,
-                    session.user_id,
-                    Some(&actor),
-                    Some(id),
-                    now,
-                )?;
-            }
+            revoke_session(
+                tx,
+                &mut session,
+                EventKind::SessionRevoked,
+                Some(&actor),
+                now,
+            )?;
             Ok(session)
         })
     }

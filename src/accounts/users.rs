@@ -8,8 +8,8 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
 use crate::model::{
-    Email, EventKind, ImportUser, Page, PageRequest, User, UserId, UserPatch, UserQuery, Username,
-    ValidationErrors,
+    Email, EventKind, ImportUser, Page, PageRequest, SoftDelete, User, UserId, UserPatch,
+    UserQuery, Username, ValidationErrors,
 };
 use crate::store::{PasswordHash, Tx, UserRow};
 
@@ -122,18 +122,14 @@ impl<'a> Users<'a> {
     pub fn deactivate(&self, principal: &Principal, id: UserId) -> Result<User> {
         self.accounts.write_as(principal, |tx, actor, now| {
             let mut row = writable_user(tx, &actor, id)?;
-            if !row.user.is_active {
+            if !row.user.set_active(false, now) {
                 return Ok(row.user);
             }
-            row.user.is_active = false;
-            row.user.deactivated_at = Some(now);
-            row.user.updated_at = now;
             tx.update_user(&row)?;
-            if let Some(mut profile) = tx.get_profile_by_user(id)?.filter(|p| p.is_active) {
-                profile.is_active = false;
-                profile.deactivated_at = Some(now);
-                profile.updated_at = now;
-                tx.update_profile(&profile)?;
+            if let Some(mut profile) = tx.get_profile_by_user(id)? {
+                if profile.set_active(false, now) {
+                    tx.update_profile(&profile)?;
+                }
             }
             tx.revoke_sessions(id, now, None)?;
             record(tx, EventKind::UserDeactivated, id, Some(&actor), None, now)?;
@@ -146,29 +142,23 @@ impl<'a> Users<'a> {
     ///
     /// # Errors
     ///
-    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`];
-    /// [`Error::Conflict`] with field `username` or `email` never (they stay
-    /// reserved while inactive).
+    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`].
     pub fn restore(&self, principal: &Principal, id: UserId) -> Result<User> {
         self.accounts.write_as(principal, |tx, actor, now| {
             actor.require_admin()?;
             let mut row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
-            if row.user.is_active {
+            let deactivated_at = row.user.deactivated_at;
+            if !row.user.set_active(true, now) {
                 return Ok(row.user);
             }
-            let deactivated_at = row.user.deactivated_at;
-            row.user.is_active = true;
-            row.user.deactivated_at = None;
-            row.user.updated_at = now;
             tx.update_user(&row)?;
             if let Some(mut profile) = tx
                 .get_profile_by_user(id)?
-                .filter(|p| !p.is_active && p.deactivated_at == deactivated_at)
+                .filter(|p| p.deactivated_at == deactivated_at)
             {
-                profile.is_active = true;
-                profile.deactivated_at = None;
-                profile.updated_at = now;
-                tx.update_profile(&profile)?;
+                if profile.set_active(true, now) {
+                    tx.update_profile(&profile)?;
+                }
             }
             record(tx, EventKind::UserRestored, id, Some(&actor), None, now)?;
             Ok(row.user)

@@ -52,3 +52,29 @@ impl ActiveFilter {
         }
     }
 }
+
+/// The soft-delete columns every record has: `is_active`,
+/// `deactivated_at` and `updated_at`.
+pub(crate) trait SoftDelete {
+    /// Activates or deactivates the record at `now`; returns whether that
+    /// changed anything (and so whether it must be written).
+    fn set_active(&mut self, active: bool, now: chrono::DateTime<chrono::Utc>) -> bool;
+}
+
+macro_rules! soft_delete {
+    ($($record:ty),*) => {$(
+        impl SoftDelete for $record {
+            fn set_active(&mut self, active: bool, now: chrono::DateTime<chrono::Utc>) -> bool {
+                if self.is_active == active {
+                    return false;
+                }
+                self.is_active = active;
+                self.deactivated_at = (!active).then_some(now);
+                self.updated_at = now;
+                true
+            }
+        }
+    )*};
+}
+
+soft_delete!(User, Profile, Location, Contact, Job);
