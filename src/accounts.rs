@@ -27,6 +27,7 @@ use crate::auth::policy::{Actor, Principal};
 use crate::auth::tokens::{self, Claims, SigningKey, TokenService, VerificationKey};
 use crate::clock::{self, Clock, SystemClock};
 use crate::error::{Error, Result, TokenError};
+use crate::model::validate;
 use crate::model::{
     Credentials, EventId, EventKind, NewUser, Password, SecurityEvent, Session, SessionId, User,
     UserId, ValidationErrors,
@@ -522,13 +523,17 @@ impl Accounts {
     pub fn login(&self, credentials: Credentials) -> Result<TokenPair> {
         let now = self.now();
         let login = credentials.login.trim();
-        let found = self.read(|tx| {
-            if login.contains('@') {
-                tx.get_user_by_email(&login.to_lowercase())
-            } else {
-                tx.get_user_by_username(login)
-            }
-        })?;
+        let found = if validate::matches_nothing([Some(login)]) {
+            None
+        } else {
+            self.read(|tx| {
+                if login.contains('@') {
+                    tx.get_user_by_email(&login.to_lowercase())
+                } else {
+                    tx.get_user_by_username(login)
+                }
+            })?
+        };
         let Some(row) = found else {
             self.inner.passwords.verify_dummy(&credentials.password);
             self.write(|tx| record_anonymous(tx, EventKind::LoginFailed, now))?;

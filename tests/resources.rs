@@ -1145,3 +1145,55 @@ fn timestamps_never_go_backwards_and_ids_never_change() {
         assert_eq!(contact.id, created.contacts[1].id);
     });
 }
+
+#[test]
+fn logins_and_search_terms_with_control_characters_match_nothing() {
+    each(|h| {
+        let admin = h.admin("root");
+        let ada = h.register("ada");
+        h.accounts
+            .profiles()
+            .create(&ada.principal, full_profile("Ada", "FR"))
+            .unwrap();
+        for login in ["ada\0", "\0", "ada@example.com\u{1}"] {
+            let result = h
+                .accounts
+                .login(aai_accounts::Credentials::new(login, common::PASSWORD));
+            assert!(
+                matches!(result, Err(Error::InvalidCredentials)),
+                "{login:?}"
+            );
+        }
+        let users = UserQuery {
+            search: Some("ad\0".into()),
+            ..UserQuery::default()
+        };
+        let page = h
+            .accounts
+            .users()
+            .list(&admin.principal, &users, PageRequest::default())
+            .unwrap();
+        assert_eq!((page.total, page.data.len()), (0, 0));
+        for query in [
+            ProfileQuery {
+                name: Some("\0".into()),
+                ..Default::default()
+            },
+            ProfileQuery {
+                city: Some("Par\0is".into()),
+                ..Default::default()
+            },
+            ProfileQuery {
+                company: Some("Analytical\u{7}".into()),
+                ..Default::default()
+            },
+        ] {
+            let page = h
+                .accounts
+                .profiles()
+                .search(&admin.principal, &query, PageRequest::default())
+                .unwrap();
+            assert_eq!(page.total, 0, "{query:?}");
+        }
+    });
+}

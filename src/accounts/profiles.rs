@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use super::Accounts;
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
+use crate::model::validate;
 use crate::model::{
     ActiveFilter, Contact, ContactId, CountryCode, Job, JobId, Location, LocationId, NewProfile,
     Page, PageRequest, Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, SoftDelete,
@@ -316,6 +317,10 @@ impl<'a> Profiles<'a> {
         let query = normalized(query)?;
         self.accounts.read_as(principal, |tx, actor, _| {
             actor.check_active_filter(query.active)?;
+            let terms = [&query.name, &query.city, &query.company, &query.industry];
+            if validate::matches_nothing(terms.map(Option::as_deref)) {
+                return Ok(Page::new(Vec::new(), 0, page));
+            }
             // Admins see everything; a search of public profiles needs no
             // "or my own" clause (which would also make the count visit
             // every match).

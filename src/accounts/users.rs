@@ -7,6 +7,7 @@ use super::{record, Accounts};
 use crate::auth::password::PasswordHasher;
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
+use crate::model::validate;
 use crate::model::{
     Email, EventKind, ImportUser, Page, PageRequest, SoftDelete, User, UserId, UserPatch,
     UserQuery, Username, ValidationErrors,
@@ -82,6 +83,9 @@ impl<'a> Users<'a> {
         page.validate()?;
         self.accounts.read_as(principal, |tx, actor, _| {
             actor.require_admin()?;
+            if validate::matches_nothing([query.search.as_deref()]) {
+                return Ok(Page::new(Vec::new(), 0, page));
+            }
             let (users, total) = tx.list_users(query, page)?;
             Ok(Page::new(users, total, page))
         })

@@ -105,7 +105,8 @@ impl std::fmt::Debug for PasswordHasher {
 
 impl PasswordHasher {
     /// A hasher for the given parameters. Computes one hash up front (the
-    /// dummy used by [`verify_dummy`](Self::verify_dummy)).
+    /// dummy that a login for an unknown user is verified against, so it
+    /// costs as much as a real one).
     ///
     /// # Errors
     ///

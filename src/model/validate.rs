@@ -144,6 +144,17 @@ impl Invalid {
     }
 }
 
+/// Whether a search term can match nothing: validation keeps control
+/// characters out of every searched or looked-up column (usernames, emails,
+/// names, places, companies), and some backends cannot even bind a NUL, so
+/// such a term is answered without asking the store.
+pub(crate) fn matches_nothing<'a>(terms: impl IntoIterator<Item = Option<&'a str>>) -> bool {
+    terms
+        .into_iter()
+        .flatten()
+        .any(|term| term.chars().any(char::is_control))
+}
+
 /// Checks a length in characters (not bytes).
 pub(crate) fn length(value: &str, min: usize, max: usize) -> Result<(), Invalid> {
     let count = value.chars().count();
