@@ -589,6 +589,7 @@ fn outdated_hashes_are_upgraded_on_login() {
                     is_super_admin: false,
                     created_at: Some("2020-01-02T03:04:05Z".parse().unwrap()),
                     updated_at: None,
+                    profile: None,
                 },
             )
             .unwrap();

@@ -167,6 +167,7 @@ fn rows() -> Vec<(&'static str, Op, [Expect; 5])> {
                         is_super_admin: false,
                         created_at: None,
                         updated_at: None,
+                        profile: None,
                     },
                 ))
             },

@@ -266,6 +266,7 @@ fn legacy_user(name: &str) -> ImportUser {
         is_super_admin: false,
         created_at: None,
         updated_at: None,
+        profile: None,
     }
 }
 

@@ -261,6 +261,7 @@ fn import_checks_every_field_and_keeps_ids() {
             is_super_admin: false,
             created_at: None,
             updated_at: None,
+            profile: None,
         };
         let fields = validation_fields(
             h.accounts
@@ -1195,5 +1196,50 @@ fn logins_and_search_terms_with_control_characters_match_nothing() {
                 .unwrap();
             assert_eq!(page.total, 0, "{query:?}");
         }
+    });
+}
+
+#[test]
+fn import_creates_the_user_and_profile_together_or_neither() {
+    each(|h| {
+        let id = aai_accounts::UserId::new();
+        let hash = bcrypt::hash("legacy password", 4).unwrap();
+        let import = |profile: NewProfile| aai_accounts::ImportUser {
+            id: Some(id),
+            username: "legacy".into(),
+            email: "legacy@example.com".into(),
+            password_hash: hash.clone(),
+            is_active: true,
+            is_super_admin: false,
+            created_at: None,
+            updated_at: None,
+            profile: Some(profile),
+        };
+        let mut invalid = full_profile("Legacy", "FR");
+        invalid.contacts[1].value = "not a phone".into();
+        let fields = validation_fields(
+            h.accounts
+                .users()
+                .import(&Principal::system(), import(invalid))
+                .unwrap_err(),
+        );
+        assert_eq!(fields, ["profile.contacts[1].value"]);
+        assert!(matches!(
+            h.accounts.users().get(&Principal::system(), id),
+            Err(Error::NotFound { .. })
+        ));
+        let user = h
+            .accounts
+            .users()
+            .import(&Principal::system(), import(full_profile("Legacy", "FR")))
+            .unwrap();
+        let details = h
+            .accounts
+            .profiles()
+            .get_by_user(&Principal::system(), user.id)
+            .unwrap();
+        assert_eq!(details.profile.user_id, id);
+        assert_eq!((details.contacts.len(), details.jobs.len()), (3, 2));
+        assert_eq!(details.location.unwrap().country.as_str(), "FR");
     });
 }

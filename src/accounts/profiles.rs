@@ -3,14 +3,16 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, NaiveDate, Utc};
+
 use super::Accounts;
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
 use crate::model::validate;
 use crate::model::{
-    ActiveFilter, Contact, ContactId, CountryCode, Job, JobId, Location, LocationId, NewProfile,
-    Page, PageRequest, Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, SoftDelete,
-    UserId, ValidationErrors,
+    ActiveFilter, Contact, ContactId, CountryCode, Job, JobId, Location, LocationFields,
+    LocationId, NewProfile, Page, PageRequest, Profile, ProfileDetails, ProfileId, ProfilePatch,
+    ProfileQuery, SoftDelete, UserId, ValidationErrors,
 };
 use crate::store::Tx;
 
@@ -68,6 +70,144 @@ fn normalized(query: &ProfileQuery) -> Result<ProfileQuery> {
     Ok(query)
 }
 
+/// A new profile with its location, contacts and jobs, validated as a
+/// whole and ready to be written in one transaction.
+pub(crate) struct ProfileAggregate {
+    new: NewProfile,
+    location: Option<LocationFields>,
+    contact_values: Vec<String>,
+}
+
+impl ProfileAggregate {
+    /// Validates every field, nested ones included, and that at most one
+    /// contact of each kind is primary.
+    pub(crate) fn validate(new: NewProfile, today: NaiveDate) -> Result<Self, ValidationErrors> {
+        let mut errors = match new.validate(today) {
+            Ok(()) => ValidationErrors::new(),
+            Err(errors) => errors,
+        };
+        let mut primary_kinds = HashSet::new();
+        for (index, contact) in new.contacts.iter().enumerate() {
+            if contact.is_primary && !primary_kinds.insert(contact.kind) {
+                errors.add(
+                    format!("contacts[{index}].is_primary"),
+                    "invalid_format",
+                    "only one primary contact per kind",
+                );
+            }
+        }
+        errors.into_result()?;
+        let location = new.location.as_ref().map(|l| l.fields()).transpose()?;
+        let contact_values = new
+            .contacts
+            .iter()
+            .map(|contact| contact.validate())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ProfileAggregate {
+            new,
+            location,
+            contact_values,
+        })
+    }
+
+    /// Writes the profile of `user_id` with its location, contacts and
+    /// jobs.
+    pub(crate) fn insert(
+        &self,
+        tx: &mut dyn Tx,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<ProfileDetails> {
+        let new = &self.new;
+        let location = match (&self.location, new.location_id) {
+            (Some(fields), _) => {
+                let location = Location {
+                    id: LocationId::new(),
+                    user_id,
+                    country: fields.country,
+                    state_province: fields.state_province.clone(),
+                    city: fields.city.clone(),
+                    postal_code: fields.postal_code.clone(),
+                    is_active: true,
+                    created_at: now,
+                    updated_at: now,
+                    deactivated_at: None,
+                };
+                tx.insert_location(&location)?;
+                Some(location)
+            }
+            (None, Some(id)) => {
+                check_location(tx, id, user_id)?;
+                tx.get_location(id)?
+            }
+            (None, None) => None,
+        };
+        let profile = Profile {
+            id: ProfileId::new(),
+            user_id,
+            first_name: new.first_name.clone(),
+            last_name: new.last_name.clone(),
+            date_of_birth: new.date_of_birth,
+            gender: new.gender.clone(),
+            location_id: location.as_ref().map(|l| l.id),
+            bio: new.bio.clone(),
+            profile_picture_url: new.profile_picture_url.clone(),
+            is_public: new.is_public,
+            allow_contact: new.allow_contact,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+            deactivated_at: None,
+        };
+        tx.insert_profile(&profile)?;
+        let contacts = new
+            .contacts
+            .iter()
+            .zip(&self.contact_values)
+            .map(|(contact, value)| {
+                let contact = Contact {
+                    id: ContactId::new(),
+                    profile_id: profile.id,
+                    kind: contact.kind,
+                    value: value.clone(),
+                    is_primary: contact.is_primary,
+                    is_active: true,
+                    created_at: now,
+                    updated_at: now,
+                    deactivated_at: None,
+                };
+                tx.insert_contact(&contact).map(|()| contact)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let jobs = new
+            .jobs
+            .iter()
+            .map(|job| {
+                let job = Job {
+                    id: JobId::new(),
+                    profile_id: profile.id,
+                    title: job.title.clone(),
+                    company: job.company.clone(),
+                    industry: job.industry.clone(),
+                    start_date: job.start_date,
+                    end_date: job.end_date,
+                    is_active: true,
+                    created_at: now,
+                    updated_at: now,
+                    deactivated_at: None,
+                };
+                tx.insert_job(&job).map(|()| job)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(sorted(ProfileDetails {
+            profile,
+            location,
+            contacts,
+            jobs,
+        }))
+    }
+}
+
 impl<'a> Profiles<'a> {
     pub(crate) fn new(accounts: &'a Accounts) -> Self {
         Profiles { accounts }
@@ -84,120 +224,14 @@ impl<'a> Profiles<'a> {
     /// already has an active profile; [`Error::Forbidden`] when a non-admin
     /// names another user; [`Error::NotFound`] for an unknown user.
     pub fn create(&self, principal: &Principal, new: NewProfile) -> Result<ProfileDetails> {
-        let today = self.accounts.now().date_naive();
-        let mut errors = match new.validate(today) {
-            Ok(()) => ValidationErrors::new(),
-            Err(errors) => errors,
-        };
-        let mut primary_kinds = HashSet::new();
-        for (index, contact) in new.contacts.iter().enumerate() {
-            if contact.is_primary && !primary_kinds.insert(contact.kind) {
-                errors.add(
-                    format!("contacts[{index}].is_primary"),
-                    "invalid_format",
-                    "only one primary contact per kind",
-                );
-            }
-        }
-        errors.into_result()?;
-        let location_fields = new.location.as_ref().map(|l| l.fields()).transpose()?;
-        let contact_values = new
-            .contacts
-            .iter()
-            .map(|contact| contact.validate())
-            .collect::<Result<Vec<_>, _>>()?;
+        let aggregate = ProfileAggregate::validate(new, self.accounts.now().date_naive())?;
         self.accounts.write_as(principal, |tx, actor, now| {
-            let user_id = actor.target_user(new.user_id)?;
+            let user_id = actor.target_user(aggregate.new.user_id)?;
             let owner = tx.get_user(user_id)?.ok_or(Error::not_found("user"))?;
             if !owner.user.is_active {
                 return Err(Error::not_found("user"));
             }
-            let location = match (&location_fields, new.location_id) {
-                (Some(fields), _) => {
-                    let location = Location {
-                        id: LocationId::new(),
-                        user_id,
-                        country: fields.country,
-                        state_province: fields.state_province.clone(),
-                        city: fields.city.clone(),
-                        postal_code: fields.postal_code.clone(),
-                        is_active: true,
-                        created_at: now,
-                        updated_at: now,
-                        deactivated_at: None,
-                    };
-                    tx.insert_location(&location)?;
-                    Some(location)
-                }
-                (None, Some(id)) => {
-                    check_location(tx, id, user_id)?;
-                    tx.get_location(id)?
-                }
-                (None, None) => None,
-            };
-            let profile = Profile {
-                id: ProfileId::new(),
-                user_id,
-                first_name: new.first_name.clone(),
-                last_name: new.last_name.clone(),
-                date_of_birth: new.date_of_birth,
-                gender: new.gender.clone(),
-                location_id: location.as_ref().map(|l| l.id),
-                bio: new.bio.clone(),
-                profile_picture_url: new.profile_picture_url.clone(),
-                is_public: new.is_public,
-                allow_contact: new.allow_contact,
-                is_active: true,
-                created_at: now,
-                updated_at: now,
-                deactivated_at: None,
-            };
-            tx.insert_profile(&profile)?;
-            let contacts = new
-                .contacts
-                .iter()
-                .zip(&contact_values)
-                .map(|(contact, value)| {
-                    let contact = Contact {
-                        id: ContactId::new(),
-                        profile_id: profile.id,
-                        kind: contact.kind,
-                        value: value.clone(),
-                        is_primary: contact.is_primary,
-                        is_active: true,
-                        created_at: now,
-                        updated_at: now,
-                        deactivated_at: None,
-                    };
-                    tx.insert_contact(&contact).map(|()| contact)
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let jobs = new
-                .jobs
-                .iter()
-                .map(|job| {
-                    let job = Job {
-                        id: JobId::new(),
-                        profile_id: profile.id,
-                        title: job.title.clone(),
-                        company: job.company.clone(),
-                        industry: job.industry.clone(),
-                        start_date: job.start_date,
-                        end_date: job.end_date,
-                        is_active: true,
-                        created_at: now,
-                        updated_at: now,
-                        deactivated_at: None,
-                    };
-                    tx.insert_job(&job).map(|()| job)
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(sorted(ProfileDetails {
-                profile,
-                location,
-                contacts,
-                jobs,
-            }))
+            aggregate.insert(tx, user_id, now)
         })
     }
 

@@ -3,6 +3,7 @@
 
 use chrono::SubsecRound;
 
+use super::profiles::ProfileAggregate;
 use super::{record, Accounts};
 use crate::auth::password::PasswordHasher;
 use crate::auth::policy::{Actor, Principal};
@@ -214,11 +215,13 @@ impl<'a> Users<'a> {
     /// hash (argon2 PHC, or bcrypt as written by passlib), keeping its id
     /// and timestamps (super admins and the system only). The hash is
     /// upgraded to the current argon2id parameters on the first login.
+    /// A profile given with it is created in the same transaction.
     ///
     /// # Errors
     ///
     /// [`Error::Validation`] naming each invalid field (`username`,
-    /// `email`, `password_hash`, `created_at`, `updated_at`);
+    /// `email`, `password_hash`, `created_at`, `updated_at`, and the
+    /// profile's as `profile.first_name`, `profile.contacts[0].value`, ...);
     /// [`Error::Conflict`] with field `id`, `username` or `email`;
     /// [`Error::Forbidden`] for non-admins.
     pub fn import(&self, principal: &Principal, import: ImportUser) -> Result<User> {
@@ -247,7 +250,23 @@ impl<'a> Users<'a> {
                 "must not be before created_at",
             );
         }
+        let id = import.id.unwrap_or_default();
+        let profile = match import.profile.clone() {
+            Some(profile) if profile.user_id.is_some_and(|user_id| user_id != id) => {
+                errors.add(
+                    "profile.user_id",
+                    "invalid_format",
+                    "must be the imported user's id",
+                );
+                None
+            }
+            Some(profile) => ProfileAggregate::validate(profile, now.date_naive())
+                .map_err(|nested| errors.nest("profile", nested))
+                .ok(),
+            None => None,
+        };
         errors.into_result()?;
+        // Both parsed: a failure of either was recorded in `errors` above.
         let (Some(username), Some(email)) = (username, email) else {
             return Err(Error::Validation(ValidationErrors::single(
                 "username",
@@ -255,7 +274,6 @@ impl<'a> Users<'a> {
                 "invalid",
             )));
         };
-        let id = import.id.unwrap_or_default();
         self.accounts.write_as(principal, |tx, actor, now| {
             actor.require_admin()?;
             if tx.get_user(id)?.is_some() {
@@ -279,6 +297,9 @@ impl<'a> Users<'a> {
                 tokens_valid_after: super::whole_second(now),
             };
             tx.insert_user(&row)?;
+            if let Some(profile) = &profile {
+                profile.insert(tx, id, now)?;
+            }
             record(tx, EventKind::UserImported, id, Some(&actor), None, now)?;
             Ok(row.user)
         })

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use contact::{Contact, ContactKind, ContactPatch, NewContact};
 pub use id::{ContactId, EventId, JobId, LocationId, ProfileId, SessionId, UserId};
 pub use job::{Job, JobPatch, NewJob};
+pub(crate) use location::LocationFields;
 pub use location::{CountryCode, Location, LocationPatch, LocationQuery, NewLocation};
 pub use page::{Page, PageRequest};
 pub use patch::Patch;

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::validate::{Invalid, ValidationErrors};
-use super::{ActiveFilter, UserId};
+use super::{ActiveFilter, NewProfile, UserId};
 
 /// A valid username: 3 to 32 ASCII letters, digits, `_`, `.` or `-`.
 ///
@@ -400,6 +400,10 @@ pub struct ImportUser {
     /// The original last-change time; the creation time when absent.
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// A profile (with its location, contacts and jobs) to create with the
+    /// user, in the same transaction.
+    #[serde(default)]
+    pub profile: Option<NewProfile>,
 }
 
 fn default_true() -> bool {
@@ -417,6 +421,7 @@ impl fmt::Debug for ImportUser {
             .field("is_super_admin", &self.is_super_admin)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
+            .field("profile", &self.profile)
             .finish()
     }
 }
@@ -520,6 +525,7 @@ mod tests {
             is_super_admin: false,
             created_at: None,
             updated_at: None,
+            profile: None,
         };
         assert!(!format!("{import:?}").contains("secretsecret"));
     }
