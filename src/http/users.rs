@@ -161,15 +161,21 @@ pub(crate) async fn update(
         username: update.username,
         email: update.email,
     };
-    // Validate first, so a role change never lands with a rejected patch.
-    patch.validate().map_err(crate::Error::Validation)?;
+    // The facade has no call for fields and role at once: refuse a role
+    // change the principal may not make before anything lands, then apply
+    // the fields (which may still be refused: taken, not allowed) before the
+    // role, so a rejected request changes nothing.
+    if update.is_super_admin.is_some() && !principal.is_super_admin() && !principal.is_system() {
+        return Err(ApiError::Core(crate::Error::Forbidden));
+    }
     state
         .call(move |accounts| {
             let users = accounts.users();
-            if let Some(is_super_admin) = update.is_super_admin {
-                users.set_super_admin(&principal, id, is_super_admin)?;
+            let user = users.update(&principal, id, patch)?;
+            match update.is_super_admin {
+                Some(is_super_admin) => users.set_super_admin(&principal, id, is_super_admin),
+                None => Ok(user),
             }
-            users.update(&principal, id, patch)
         })
         .await
         .map(Json)
