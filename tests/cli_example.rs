@@ -14,6 +14,14 @@ use std::process::{Command, Output, Stdio};
 use aai_accounts::{Accounts, Credentials};
 use common::PASSWORD;
 
+const CREATE_ADMIN: [&str; 5] = [
+    "create-admin",
+    "--username",
+    "root",
+    "--email",
+    "root@example.com",
+];
+
 /// Runs the cli on `database` with `args`, feeding `stdin`.
 fn cli(database: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(common::example_binary("cli"))
@@ -43,17 +51,7 @@ fn text(bytes: &[u8]) -> String {
 fn create_admin_reads_the_password_from_stdin_and_never_prints_it() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("accounts.db");
-    let output = cli(
-        &database,
-        &[
-            "create-admin",
-            "--username",
-            "root",
-            "--email",
-            "root@example.com",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
+    let output = cli(&database, &CREATE_ADMIN, &format!("{PASSWORD}\n"));
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert!(output.status.success(), "{stdout}{stderr}");
     assert!(stdout.contains("created super admin root"), "{stdout}");
@@ -82,17 +80,7 @@ fn create_admin_reads_the_password_from_stdin_and_never_prints_it() {
 fn create_admin_without_a_password_fails_and_creates_nobody() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("accounts.db");
-    let output = cli(
-        &database,
-        &[
-            "create-admin",
-            "--username",
-            "root",
-            "--email",
-            "root@example.com",
-        ],
-        "",
-    );
+    let output = cli(&database, &CREATE_ADMIN, "");
     assert!(!output.status.success());
     assert!(
         text(&output.stderr).contains("no password"),
