@@ -12,7 +12,8 @@
 # PostgreSQL refuses to run as root: as root, the server binaries run as the
 # `postgres` user (through runuser); otherwise as the current user. The
 # binaries are taken from $PG_BIN, else /usr/lib/postgresql/15/bin, else the
-# directory `pg_config --bindir` names.
+# directory `pg_config --bindir` names, else the newest
+# /usr/lib/postgresql/*/bin.
 set -euo pipefail
 
 if [[ $# -eq 0 ]]; then
@@ -23,6 +24,15 @@ fi
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 if [[ ! -x "$PG_BIN/initdb" ]] && command -v pg_config >/dev/null 2>&1; then
     PG_BIN=$(pg_config --bindir)
+fi
+if [[ ! -x "$PG_BIN/initdb" ]]; then
+    # Debian's server packages, whatever their major version (the newest).
+    for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+        if [[ -x "$dir/initdb" ]]; then
+            PG_BIN=$dir
+            break
+        fi
+    done
 fi
 if [[ ! -x "$PG_BIN/initdb" ]]; then
     echo "with-postgres: no PostgreSQL server binaries in $PG_BIN (set PG_BIN)" >&2

@@ -691,6 +691,39 @@ async fn patch_user_changes_fields_and_roles_only_for_admins() {
 }
 
 #[tokio::test]
+async fn a_rejected_user_patch_changes_neither_fields_nor_role() {
+    let api = api();
+    let ada = api.register("ada").await;
+    api.register("bob").await;
+    let root = api.admin("root").await;
+    let uri = format!("/api/v1/users/{}", ada.id);
+    // A taken email: the role change in the same request must not land.
+    assert_detail(
+        &api.patch(
+            &uri,
+            &root.access,
+            json!({"email": "bob@example.com", "is_super_admin": true}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    );
+    let reply = api.get(&uri, &root.access).await;
+    assert_eq!(reply.json["is_super_admin"], false, "{}", reply.json);
+    // A role change a non-admin may not make: the fields must not land.
+    assert_detail(
+        &api.patch(
+            &uri,
+            &ada.access,
+            json!({"username": "ada2", "is_super_admin": true}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    );
+    let reply = api.get(&uri, &root.access).await;
+    assert_eq!(reply.json["username"], "ada", "{}", reply.json);
+}
+
+#[tokio::test]
 async fn delete_deactivates_and_only_admins_restore() {
     let api = api();
     let ada = api.register("ada").await;

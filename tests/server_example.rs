@@ -2,15 +2,15 @@
 //! SQLite file and walks register -> login -> create profile -> refresh ->
 //! logout over real HTTP (a minimal client on `std::net::TcpStream`).
 //!
-//! `cargo test --features http` builds the example before the tests run;
-//! when it is missing (a single `--test` target was asked for) the test
-//! builds it with `cargo build --example server --features http`.
+//! The binary is (re)built with the test's own features first
+//! (`common::example_binary`), so it is never missing nor stale.
 #![cfg(feature = "http")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,26 +18,6 @@ use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery staple";
 const SECRET: &str = "a test secret that is at least thirty-two bytes";
-
-/// The example binary, built if needed.
-fn server_binary() -> PathBuf {
-    // target/debug/deps/server_example-<hash> -> target/debug/examples/server
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let binary = profile_dir
-        .join("examples")
-        .join(format!("server{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--example", "server", "--features", "http"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the server example failed");
-    }
-    assert!(binary.exists(), "{} is missing", binary.display());
-    binary
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -63,7 +43,7 @@ impl Drop for Server {
 
 fn start(database: &std::path::Path, secret: &str) -> Server {
     let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let child = Command::new(server_binary())
+    let child = Command::new(common::example_binary("server"))
         .env(
             "ACCOUNTS_DATABASE_URL",
             format!("sqlite://{}", database.display()),

@@ -9,7 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, ValidationBody, ValidationDetail};
-use super::extract::{blocking, content_type, parse_json, ApiJson, Auth, ClientIp, RawBody};
+use super::extract::{content_type, parse_json, ApiJson, Auth, ClientIp, RawBody};
 use super::AppState;
 use crate::{Credentials, NewUser, Password, Registration, TokenPair};
 
@@ -91,8 +91,9 @@ pub(crate) async fn register(
     ApiJson(new_user): ApiJson<NewUser>,
 ) -> Result<(StatusCode, Json<Registration>), ApiError> {
     check_rate(&state, &client)?;
-    let accounts = state.accounts.clone();
-    let registration = blocking(move || accounts.register(new_user)).await?;
+    let registration = state
+        .call(move |accounts| accounts.register(new_user))
+        .await?;
     Ok((StatusCode::CREATED, Json(registration)))
 }
 
@@ -129,8 +130,8 @@ pub(crate) async fn login(
             Credentials::new(request.login, request.password)
         }
     };
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.login(credentials))
+    state
+        .call(move |accounts| accounts.login(credentials))
         .await
         .map(Json)
 }
@@ -190,8 +191,8 @@ pub(crate) async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.refresh(&request.refresh_token))
+    state
+        .call(move |accounts| accounts.refresh(&request.refresh_token))
         .await
         .map(Json)
 }
@@ -210,8 +211,9 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.logout(&request.refresh_token)).await?;
+    state
+        .call(move |accounts| accounts.logout(&request.refresh_token))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -229,8 +231,9 @@ pub(crate) async fn logout_all(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> Result<Json<LoggedOut>, ApiError> {
-    let accounts = state.accounts.clone();
-    let sessions_revoked = blocking(move || accounts.logout_all(&principal)).await?;
+    let sessions_revoked = state
+        .call(move |accounts| accounts.logout_all(&principal))
+        .await?;
     Ok(Json(LoggedOut { sessions_revoked }))
 }
 
@@ -250,10 +253,10 @@ pub(crate) async fn change_password(
     Auth(principal): Auth,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || {
-        accounts.change_password(&principal, change.current_password, change.new_password)
-    })
-    .await?;
+    state
+        .call(move |accounts| {
+            accounts.change_password(&principal, change.current_password, change.new_password)
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
-use super::extract::{blocking, ApiJson, ApiPath, ApiQuery, Auth};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::AppState;
 use crate::{
     ActiveFilter, Contact, ContactId, ContactPatch, Job, JobId, JobPatch, NewContact, NewJob,
@@ -43,9 +43,9 @@ pub(crate) async fn list_contacts(
     ApiPath(profile_id): ApiPath<ProfileId>,
     ApiQuery(params): ApiQuery<ActiveParams>,
 ) -> Result<Json<Vec<Contact>>, ApiError> {
-    let accounts = state.accounts.clone();
     let active = params.active.unwrap_or_default();
-    blocking(move || accounts.contacts().list(&principal, profile_id, active))
+    state
+        .call(move |accounts| accounts.contacts().list(&principal, profile_id, active))
         .await
         .map(Json)
 }
@@ -71,8 +71,9 @@ pub(crate) async fn add_contact(
     ApiPath(profile_id): ApiPath<ProfileId>,
     ApiJson(new): ApiJson<NewContact>,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
-    let accounts = state.accounts.clone();
-    let contact = blocking(move || accounts.contacts().add(&principal, profile_id, new)).await?;
+    let contact = state
+        .call(move |accounts| accounts.contacts().add(&principal, profile_id, new))
+        .await?;
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
@@ -96,8 +97,8 @@ pub(crate) async fn update_contact(
     ApiPath(id): ApiPath<ContactId>,
     ApiJson(patch): ApiJson<ContactPatch>,
 ) -> Result<Json<Contact>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.contacts().update(&principal, id, patch))
+    state
+        .call(move |accounts| accounts.contacts().update(&principal, id, patch))
         .await
         .map(Json)
 }
@@ -119,8 +120,8 @@ pub(crate) async fn deactivate_contact(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<ContactId>,
 ) -> Result<Json<Contact>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.contacts().deactivate(&principal, id))
+    state
+        .call(move |accounts| accounts.contacts().deactivate(&principal, id))
         .await
         .map(Json)
 }
@@ -143,8 +144,8 @@ pub(crate) async fn set_primary_contact(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<ContactId>,
 ) -> Result<Json<Contact>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.contacts().set_primary(&principal, id))
+    state
+        .call(move |accounts| accounts.contacts().set_primary(&principal, id))
         .await
         .map(Json)
 }
@@ -168,9 +169,9 @@ pub(crate) async fn list_jobs(
     ApiPath(profile_id): ApiPath<ProfileId>,
     ApiQuery(params): ApiQuery<ActiveParams>,
 ) -> Result<Json<Vec<Job>>, ApiError> {
-    let accounts = state.accounts.clone();
     let active = params.active.unwrap_or_default();
-    blocking(move || accounts.jobs().list(&principal, profile_id, active))
+    state
+        .call(move |accounts| accounts.jobs().list(&principal, profile_id, active))
         .await
         .map(Json)
 }
@@ -195,8 +196,9 @@ pub(crate) async fn add_job(
     ApiPath(profile_id): ApiPath<ProfileId>,
     ApiJson(new): ApiJson<NewJob>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
-    let accounts = state.accounts.clone();
-    let job = blocking(move || accounts.jobs().add(&principal, profile_id, new)).await?;
+    let job = state
+        .call(move |accounts| accounts.jobs().add(&principal, profile_id, new))
+        .await?;
     Ok((StatusCode::CREATED, Json(job)))
 }
 
@@ -220,8 +222,8 @@ pub(crate) async fn update_job(
     ApiPath(id): ApiPath<JobId>,
     ApiJson(patch): ApiJson<JobPatch>,
 ) -> Result<Json<Job>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.jobs().update(&principal, id, patch))
+    state
+        .call(move |accounts| accounts.jobs().update(&principal, id, patch))
         .await
         .map(Json)
 }
@@ -243,8 +245,8 @@ pub(crate) async fn deactivate_job(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<JobId>,
 ) -> Result<Json<Job>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.jobs().deactivate(&principal, id))
+    state
+        .call(move |accounts| accounts.jobs().deactivate(&principal, id))
         .await
         .map(Json)
 }

@@ -1,5 +1,5 @@
 //! Extractors whose rejections answer in the API's `{"detail": ...}`
-//! shape, and the bridge to the blocking facade.
+//! shape.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -16,18 +16,6 @@ use super::error::{ApiError, ValidationDetail};
 use super::AppState;
 use crate::{Error, PageRequest, Principal, TokenError};
 
-/// Runs a facade call on the blocking pool.
-pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> crate::Result<T> + Send + 'static,
-{
-    match tokio::task::spawn_blocking(f).await {
-        Ok(result) => result.map_err(ApiError::from),
-        Err(join) => Err(ApiError::Internal(join.to_string())),
-    }
-}
-
 /// The authenticated principal of a request (`Authorization: Bearer`).
 pub(crate) struct Auth(pub(crate) Principal);
 
@@ -37,8 +25,8 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)
             .ok_or(ApiError::Core(Error::Unauthenticated(TokenError::Missing)))?;
-        let accounts = state.accounts.clone();
-        blocking(move || accounts.authenticate(&token))
+        state
+            .call(move |accounts| accounts.authenticate(&token))
             .await
             .map(Auth)
     }

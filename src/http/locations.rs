@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
-use super::extract::{blocking, page_request, ApiJson, ApiPath, ApiQuery, Auth};
+use super::extract::{page_request, ApiJson, ApiPath, ApiQuery, Auth};
 use super::AppState;
 use crate::{
     ActiveFilter, Error, Location, LocationId, LocationPatch, LocationQuery, NewLocation, Page,
@@ -75,15 +75,15 @@ pub(crate) async fn create(
         city: input.city,
         postal_code: input.postal_code,
     };
-    let accounts = state.accounts.clone();
-    let location = blocking(move || {
-        let owner = input
-            .user_id
-            .or(principal.user_id())
-            .ok_or(Error::NotFound { entity: "user" })?;
-        accounts.locations().create(&principal, owner, new)
-    })
-    .await?;
+    let location = state
+        .call(move |accounts| {
+            let owner = input
+                .user_id
+                .or(principal.user_id())
+                .ok_or(Error::NotFound { entity: "user" })?;
+            accounts.locations().create(&principal, owner, new)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(location)))
 }
 
@@ -110,8 +110,8 @@ pub(crate) async fn list(
         country: params.country,
         active: params.active.unwrap_or_default(),
     };
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.locations().list(&principal, &query, page))
+    state
+        .call(move |accounts| accounts.locations().list(&principal, &query, page))
         .await
         .map(Json)
         .map_err(ApiError::in_query)
@@ -134,8 +134,8 @@ pub(crate) async fn get(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<LocationId>,
 ) -> Result<Json<Location>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.locations().get(&principal, id))
+    state
+        .call(move |accounts| accounts.locations().get(&principal, id))
         .await
         .map(Json)
 }
@@ -160,8 +160,8 @@ pub(crate) async fn update(
     ApiPath(id): ApiPath<LocationId>,
     ApiJson(patch): ApiJson<LocationPatch>,
 ) -> Result<Json<Location>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.locations().update(&principal, id, patch))
+    state
+        .call(move |accounts| accounts.locations().update(&principal, id, patch))
         .await
         .map(Json)
 }
@@ -183,8 +183,8 @@ pub(crate) async fn deactivate(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<LocationId>,
 ) -> Result<Json<Location>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.locations().deactivate(&principal, id))
+    state
+        .call(move |accounts| accounts.locations().deactivate(&principal, id))
         .await
         .map(Json)
 }

@@ -122,6 +122,23 @@ pub(crate) struct AppState {
     pub(crate) limiter: Option<Arc<RateLimiter>>,
 }
 
+impl AppState {
+    /// Runs a facade call on tokio's blocking pool: the library is
+    /// synchronous and may hash passwords or wait for the database. Every
+    /// handler reaches the library through here.
+    pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Accounts) -> crate::Result<T> + Send + 'static,
+    {
+        let accounts = self.accounts.clone();
+        match tokio::task::spawn_blocking(move || f(&accounts)).await {
+            Ok(result) => result.map_err(ApiError::from),
+            Err(join) => Err(ApiError::Internal(join.to_string())),
+        }
+    }
+}
+
 /// The REST API with the default [`RouterConfig`]: routes under `/api/v1`,
 /// `/health`, `/.well-known/jwks.json`, `/openapi.json` and `/docs`.
 pub fn router(accounts: Accounts) -> Router {

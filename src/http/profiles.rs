@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
-use super::extract::{blocking, page_request, ApiJson, ApiPath, ApiQuery, Auth};
+use super::extract::{page_request, ApiJson, ApiPath, ApiQuery, Auth};
 use super::AppState;
 use crate::{
     ActiveFilter, Error, NewProfile, Page, Profile, ProfileDetails, ProfileId, ProfilePatch,
@@ -57,8 +57,9 @@ pub(crate) async fn create(
     Auth(principal): Auth,
     ApiJson(new): ApiJson<NewProfile>,
 ) -> Result<(StatusCode, Json<ProfileDetails>), ApiError> {
-    let accounts = state.accounts.clone();
-    let details = blocking(move || accounts.profiles().create(&principal, new)).await?;
+    let details = state
+        .call(move |accounts| accounts.profiles().create(&principal, new))
+        .await?;
     Ok((StatusCode::CREATED, Json(details)))
 }
 
@@ -90,8 +91,8 @@ pub(crate) async fn search(
         is_public: params.is_public,
         active: params.active.unwrap_or_default(),
     };
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.profiles().search(&principal, &query, page))
+    state
+        .call(move |accounts| accounts.profiles().search(&principal, &query, page))
         .await
         .map(Json)
         .map_err(ApiError::in_query)
@@ -111,15 +112,15 @@ pub(crate) async fn me(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> Result<Json<ProfileDetails>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || {
-        let user_id = principal
-            .user_id()
-            .ok_or(Error::NotFound { entity: "profile" })?;
-        accounts.profiles().get_by_user(&principal, user_id)
-    })
-    .await
-    .map(Json)
+    state
+        .call(move |accounts| {
+            let user_id = principal
+                .user_id()
+                .ok_or(Error::NotFound { entity: "profile" })?;
+            accounts.profiles().get_by_user(&principal, user_id)
+        })
+        .await
+        .map(Json)
 }
 
 /// A profile with its location, contacts and jobs.
@@ -139,8 +140,8 @@ pub(crate) async fn get(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<ProfileId>,
 ) -> Result<Json<ProfileDetails>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.profiles().get(&principal, id))
+    state
+        .call(move |accounts| accounts.profiles().get(&principal, id))
         .await
         .map(Json)
 }
@@ -165,8 +166,8 @@ pub(crate) async fn update(
     ApiPath(id): ApiPath<ProfileId>,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> Result<Json<Profile>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.profiles().update(&principal, id, patch))
+    state
+        .call(move |accounts| accounts.profiles().update(&principal, id, patch))
         .await
         .map(Json)
 }
@@ -188,8 +189,8 @@ pub(crate) async fn deactivate(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<ProfileId>,
 ) -> Result<Json<Profile>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.profiles().deactivate(&principal, id))
+    state
+        .call(move |accounts| accounts.profiles().deactivate(&principal, id))
         .await
         .map(Json)
 }

@@ -8,7 +8,6 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::blocking;
 use super::AppState;
 
 /// The service answers and so does its database.
@@ -31,12 +30,12 @@ pub(crate) struct Jwks {
 }
 
 async fn check(state: AppState) -> Result<Json<Health>, ApiError> {
-    let accounts = state.accounts.clone();
-    let checked = blocking(move || {
-        accounts.check_health()?;
-        accounts.schema_version()
-    })
-    .await;
+    let checked = state
+        .call(move |accounts| {
+            accounts.check_health()?;
+            accounts.schema_version()
+        })
+        .await;
     match checked {
         Ok(schema_version) => Ok(Json(Health {
             status: "ok".to_owned(),

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
-use super::extract::{blocking, page_request, ApiJson, ApiPath, ApiQuery, Auth};
+use super::extract::{page_request, ApiJson, ApiPath, ApiQuery, Auth};
 use super::AppState;
 use crate::{
     ActiveFilter, EventKind, EventQuery, Page, SecurityEvent, Session, SessionId, User, UserId,
@@ -78,8 +78,8 @@ pub(crate) async fn me(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> Result<Json<User>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.users().me(&principal))
+    state
+        .call(move |accounts| accounts.users().me(&principal))
         .await
         .map(Json)
 }
@@ -106,8 +106,8 @@ pub(crate) async fn list(
         search: params.search,
         active: params.active.unwrap_or_default(),
     };
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.users().list(&principal, &query, page))
+    state
+        .call(move |accounts| accounts.users().list(&principal, &query, page))
         .await
         .map(Json)
         .map_err(ApiError::in_query)
@@ -130,8 +130,8 @@ pub(crate) async fn get(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<User>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.users().get(&principal, id))
+    state
+        .call(move |accounts| accounts.users().get(&principal, id))
         .await
         .map(Json)
 }
@@ -161,18 +161,24 @@ pub(crate) async fn update(
         username: update.username,
         email: update.email,
     };
-    // Validate first, so a role change never lands with a rejected patch.
-    patch.validate().map_err(crate::Error::Validation)?;
-    let accounts = state.accounts.clone();
-    blocking(move || {
-        let users = accounts.users();
-        if let Some(is_super_admin) = update.is_super_admin {
-            users.set_super_admin(&principal, id, is_super_admin)?;
-        }
-        users.update(&principal, id, patch)
-    })
-    .await
-    .map(Json)
+    // The facade has no call for fields and role at once: refuse a role
+    // change the principal may not make before anything lands, then apply
+    // the fields (which may still be refused: taken, not allowed) before the
+    // role, so a rejected request changes nothing.
+    if update.is_super_admin.is_some() && !principal.is_super_admin() && !principal.is_system() {
+        return Err(ApiError::Core(crate::Error::Forbidden));
+    }
+    state
+        .call(move |accounts| {
+            let users = accounts.users();
+            let user = users.update(&principal, id, patch)?;
+            match update.is_super_admin {
+                Some(is_super_admin) => users.set_super_admin(&principal, id, is_super_admin),
+                None => Ok(user),
+            }
+        })
+        .await
+        .map(Json)
 }
 
 /// Deactivate (soft-delete) a user: their profile is deactivated and every
@@ -193,8 +199,8 @@ pub(crate) async fn deactivate(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<User>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.users().deactivate(&principal, id))
+    state
+        .call(move |accounts| accounts.users().deactivate(&principal, id))
         .await
         .map(Json)
 }
@@ -216,8 +222,8 @@ pub(crate) async fn restore(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<User>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.users().restore(&principal, id))
+    state
+        .call(move |accounts| accounts.users().restore(&principal, id))
         .await
         .map(Json)
 }
@@ -240,16 +246,16 @@ pub(crate) async fn list_sessions(
     Auth(principal): Auth,
     ApiQuery(params): ApiQuery<SessionParams>,
 ) -> Result<Json<Vec<Session>>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || {
-        let user_id = match params.user_id.or(principal.user_id()) {
-            Some(user_id) => user_id,
-            None => return Err(crate::Error::NotFound { entity: "user" }),
-        };
-        accounts.sessions().list(&principal, user_id)
-    })
-    .await
-    .map(Json)
+    state
+        .call(move |accounts| {
+            let user_id = match params.user_id.or(principal.user_id()) {
+                Some(user_id) => user_id,
+                None => return Err(crate::Error::NotFound { entity: "user" }),
+            };
+            accounts.sessions().list(&principal, user_id)
+        })
+        .await
+        .map(Json)
 }
 
 /// Revoke a session: its refresh token and access tokens stop working.
@@ -269,8 +275,8 @@ pub(crate) async fn revoke_session(
     Auth(principal): Auth,
     ApiPath(id): ApiPath<SessionId>,
 ) -> Result<Json<Session>, ApiError> {
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.sessions().revoke(&principal, id))
+    state
+        .call(move |accounts| accounts.sessions().revoke(&principal, id))
         .await
         .map(Json)
 }
@@ -297,8 +303,8 @@ pub(crate) async fn list_events(
         user_id: params.user_id,
         kind: params.kind,
     };
-    let accounts = state.accounts.clone();
-    blocking(move || accounts.events().list(&principal, &query, page))
+    state
+        .call(move |accounts| accounts.events().list(&principal, &query, page))
         .await
         .map(Json)
         .map_err(ApiError::in_query)

@@ -185,3 +185,73 @@ impl Harness {
         admin
     }
 }
+
+/// The binary of example `name`, built first (a no-op when up to date) with
+/// this test's features and profile into this test's target directory, so a
+/// test never runs a stale or missing binary whichever way it was started
+/// (`cargo test`, `--test NAME`, another `--target-dir`). Cargo holds no
+/// build lock while tests run, so the nested build does not wait on it;
+/// tests of one binary building at once serialize on that lock.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    // target/<profile>/deps/<test>-<hash> -> target/<profile>/examples/<name>
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let target_dir = profile_dir.parent().unwrap();
+    let binary = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let mut built = BUILT.lock().unwrap_or_else(|poison| poison.into_inner());
+    if built.iter().any(|done| done == name) {
+        return binary;
+    }
+    // The same features as this test (`default` included: it is part of
+    // the unit's identity), so the build is the very unit `cargo test`
+    // built: a different set would rebuild the library and replace
+    // binaries other tests may be running. Keep in step with Cargo.toml.
+    let features: Vec<&str> = [
+        ("default", cfg!(feature = "default")),
+        ("sqlite", cfg!(feature = "sqlite")),
+        ("postgres", cfg!(feature = "postgres")),
+        ("http", cfg!(feature = "http")),
+        ("conformance", cfg!(feature = "conformance")),
+    ]
+    .into_iter()
+    .filter_map(|(feature, on)| on.then_some(feature))
+    .collect();
+    let mut command = std::process::Command::new(env!("CARGO"));
+    command
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            name,
+            "--no-default-features",
+        ])
+        .args(["--features", &features.join(",")])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    match profile_dir.file_name().and_then(|dir| dir.to_str()) {
+        Some("debug") => {}
+        Some("release") => {
+            command.arg("--release");
+        }
+        Some(profile) => {
+            command.args(["--profile", profile]);
+        }
+        None => {}
+    }
+    let output = command.output().expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building example {name} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(binary.exists(), "{} is missing", binary.display());
+    built.push(name.to_owned());
+    binary
+}
