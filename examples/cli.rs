@@ -8,8 +8,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use aai_accounts::{
-    Accounts, ActiveFilter, Error, EventQuery, ImportUser, NewUser, PageRequest, Principal, UserId,
-    UserQuery,
+    Accounts, ActiveFilter, Error, EventQuery, ImportUser, NewUser, PageRequest, Password,
+    PasswordHasher, PasswordParams, Principal, UserId, UserQuery,
 };
 use clap::{Parser, Subcommand};
 
@@ -90,17 +90,31 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let system = Principal::system();
     match cli.command {
         Command::CreateAdmin { username, email } => {
-            let password = read_password()?;
-            let registration = accounts.register(NewUser {
-                username,
-                email,
-                password: password.into(),
-            })?;
-            // The registration's session is of no use to an admin tool.
-            accounts.logout(&registration.tokens.refresh_token)?;
-            let user = accounts
-                .users()
-                .set_super_admin(&system, registration.user.id, true)?;
+            let password = Password::from(read_password()?);
+            // Checked as a registration is (the password's length too), then
+            // created with its role in one transaction: a failure leaves no
+            // half-made admin behind.
+            NewUser {
+                username: username.clone(),
+                email: email.clone(),
+                password: password.clone(),
+            }
+            .validate()?;
+            let hash = PasswordHasher::new(PasswordParams::default())?.hash(&password)?;
+            let user = accounts.users().import(
+                &system,
+                ImportUser {
+                    id: None,
+                    username,
+                    email,
+                    password_hash: hash.as_str().to_owned(),
+                    is_active: true,
+                    is_super_admin: true,
+                    created_at: None,
+                    updated_at: None,
+                    profile: None,
+                },
+            )?;
             println!("created super admin {} ({})", user.username, user.id);
         }
         Command::Users { command } => match command {
