@@ -19,9 +19,9 @@
 //!   (1 000 000) users. Each scale gets its own fresh database.
 //!
 //! Each database is a fresh SQLite file in a temp dir, seeded like the
-//! workload: per user, `users().import` with a precomputed hash, then
-//! `profiles().create` with a location, 3 contacts and 2 jobs (two
-//! transactions per user). Seeding runs about 1 500-2 000 users per second
+//! workload (`seed/mod.rs`, shared with it): per user, one `users().import`
+//! with a precomputed hash and the full profile (a location, 3 contacts and 2
+//! jobs) in one transaction. Seeding runs about 1 500-2 000 users per second
 //! in a release build on a loaded 2-core machine: 10 000 users take several
 //! seconds, 100 000 about a minute and 1 000 000 ten minutes or more. The bench
 //! prints the actual time and file size of each seeding. A database is only
@@ -35,79 +35,16 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use aai_accounts::{
-    Accounts, ContactId, ContactKind, ImportUser, NewContact, NewJob, NewLocation, NewProfile,
-    PageRequest, Password, PasswordHash, PasswordHasher, PasswordParams, Patch, Principal,
-    ProfileId, ProfilePatch, ProfileQuery, Result, SigningKey, UserId,
+    Accounts, ContactId, PageRequest, Password, PasswordHash, PasswordHasher, PasswordParams,
+    Patch, Principal, ProfileId, ProfilePatch, ProfileQuery, Result, SigningKey, UserId,
 };
 use criterion::{BenchmarkId, Criterion, SamplingMode};
+use seed::{import, PASSWORD};
 
-const COUNTRIES: [&str; 10] = ["FR", "DE", "GB", "US", "JP", "BR", "IN", "NG", "CA", "AU"];
-const PASSWORD: &str = "correct horse battery staple";
+mod seed;
+
 /// How many seeded users get a principal and an access token.
 const MEMBERS: usize = 200;
-
-// ---------------------------------------------------------------------------
-// Seeding, copied from examples/workload.rs so that both measure the same data.
-// ---------------------------------------------------------------------------
-
-/// Creates user `n` with a full profile (location, 3 contacts, 2 jobs) in
-/// one transaction.
-fn import(accounts: &Accounts, n: usize, hash: &PasswordHash) -> Result<UserId> {
-    let id = UserId::new();
-    let user = accounts.users().import(
-        &Principal::system(),
-        ImportUser {
-            id: Some(id),
-            username: format!("user{n}"),
-            email: format!("user{n}@example.com"),
-            password_hash: hash.as_str().to_owned(),
-            is_active: true,
-            is_super_admin: false,
-            created_at: None,
-            updated_at: None,
-            profile: Some(full_profile(n, id)),
-        },
-    )?;
-    Ok(user.id)
-}
-
-fn full_profile(n: usize, user_id: UserId) -> NewProfile {
-    NewProfile {
-        user_id: Some(user_id),
-        first_name: format!("First{n}"),
-        last_name: format!("Last{n}"),
-        bio: Some("Writes software and sometimes poems.".into()),
-        is_public: true,
-        allow_contact: true,
-        location: Some(NewLocation {
-            country: COUNTRIES[n % COUNTRIES.len()].into(),
-            city: Some(format!("City{}", n % 97)),
-            ..NewLocation::default()
-        }),
-        contacts: vec![
-            NewContact::new(ContactKind::Email, format!("user{n}@example.com")).primary(),
-            NewContact::new(ContactKind::Email, format!("user{n}@work.example.com")),
-            NewContact::new(ContactKind::Phone, format!("+4915{:08}", n % 100_000_000)),
-        ],
-        jobs: vec![
-            NewJob {
-                title: "Engineer".into(),
-                company: format!("Company{}", n % 50),
-                industry: Some("Software".into()),
-                start_date: chrono::NaiveDate::from_ymd_opt(2020, 1, 1),
-                end_date: None,
-            },
-            NewJob {
-                title: "Intern".into(),
-                company: format!("Company{}", (n + 1) % 50),
-                industry: Some("Research".into()),
-                start_date: chrono::NaiveDate::from_ymd_opt(2018, 1, 1),
-                end_date: chrono::NaiveDate::from_ymd_opt(2019, 6, 30),
-            },
-        ],
-        ..NewProfile::default()
-    }
-}
 
 /// One seeded user with a principal.
 struct Member {
