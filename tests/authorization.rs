@@ -123,6 +123,7 @@ fn rows() -> Vec<(&'static str, Op, [Expect; 5])> {
                     UserPatch {
                         username: Some("renamed".into()),
                         email: None,
+                        is_super_admin: None,
                     },
                 ))
             },

@@ -466,6 +466,7 @@ fn cases() -> Vec<(&'static str, Call, &'static str)> {
                     UserPatch {
                         username: Some("ada2".into()),
                         email: Some("ada2@example.com".into()),
+                        is_super_admin: None,
                     },
                 ))
             },

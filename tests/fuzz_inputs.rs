@@ -146,6 +146,7 @@ proptest! {
         let result = accounts.users().update(me, ada.user.id, UserPatch {
             username: Some(username),
             email: Some(email),
+            is_super_admin: None,
         });
         if let Err(error) = &result {
             // Taking an existing name is a conflict; there is none here.

@@ -81,6 +81,7 @@ fn users_update_their_username_and_email() {
         let patch = UserPatch {
             username: Some("ada.l".into()),
             email: Some("ADA.L@example.com".into()),
+            is_super_admin: None,
         };
         let user = h
             .accounts
@@ -93,6 +94,7 @@ fn users_update_their_username_and_email() {
         let taken = UserPatch {
             username: Some("BOB".into()),
             email: None,
+            is_super_admin: None,
         };
         assert!(matches!(
             h.accounts
@@ -103,6 +105,7 @@ fn users_update_their_username_and_email() {
         let invalid = UserPatch {
             username: Some("x".into()),
             email: Some("bad".into()),
+            is_super_admin: None,
         };
         let fields = validation_fields(
             h.accounts
@@ -1241,5 +1244,46 @@ fn import_creates_the_user_and_profile_together_or_neither() {
         assert_eq!(details.profile.user_id, id);
         assert_eq!((details.contacts.len(), details.jobs.len()), (3, 2));
         assert_eq!(details.location.unwrap().country.as_str(), "FR");
+    });
+}
+
+#[test]
+fn role_changes_in_a_user_patch_are_for_admins_and_atomic() {
+    each(|h| {
+        let ada = h.register("ada");
+        h.register("bob");
+        let admin = h.admin("root");
+        let promote = UserPatch {
+            is_super_admin: Some(true),
+            ..UserPatch::default()
+        };
+        assert!(matches!(
+            h.accounts
+                .users()
+                .update(&ada.principal, ada.user.id, promote.clone()),
+            Err(Error::Forbidden)
+        ));
+        let taken = UserPatch {
+            email: Some("bob@example.com".into()),
+            ..promote.clone()
+        };
+        assert!(matches!(
+            h.accounts
+                .users()
+                .update(&admin.principal, ada.user.id, taken),
+            Err(Error::Conflict { field: "email" })
+        ));
+        let unchanged = h
+            .accounts
+            .users()
+            .get(&admin.principal, ada.user.id)
+            .unwrap();
+        assert!(!unchanged.is_super_admin, "a failed patch grants nothing");
+        let promoted = h
+            .accounts
+            .users()
+            .update(&admin.principal, ada.user.id, promote)
+            .unwrap();
+        assert!(promoted.is_super_admin);
     });
 }

@@ -92,18 +92,29 @@ impl<'a> Users<'a> {
         })
     }
 
-    /// Changes a user's username or email: one's own, or anyone's for a
-    /// super admin.
+    /// Changes a user's username or email (one's own, or anyone's for a
+    /// super admin) and, for super admins, the role, in one transaction.
     ///
     /// # Errors
     ///
     /// [`Error::Validation`] naming each invalid field;
     /// [`Error::Conflict`] when the new username or email is taken;
+    /// [`Error::Forbidden`] when a non-admin asks for a role change;
     /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
     pub fn update(&self, principal: &Principal, id: UserId, patch: UserPatch) -> Result<User> {
         let (username, email) = patch.validate()?;
         self.accounts.write_as(principal, |tx, actor, now| {
+            if patch.is_super_admin.is_some() {
+                actor.require_admin()?;
+            }
             let mut row = writable_user(tx, &actor, id)?;
+            if let Some(is_super_admin) = patch
+                .is_super_admin
+                .filter(|wanted| *wanted != row.user.is_super_admin)
+            {
+                row.user.is_super_admin = is_super_admin;
+                record(tx, EventKind::RoleChanged, id, Some(&actor), None, now)?;
+            }
             if let Some(username) = &username {
                 row.user.username = username.clone();
             }

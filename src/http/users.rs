@@ -157,26 +157,15 @@ pub(crate) async fn update(
     ApiPath(id): ApiPath<UserId>,
     ApiJson(update): ApiJson<UserUpdate>,
 ) -> Result<Json<User>, ApiError> {
+    // Fields and role change in one transaction: a rejected request changes
+    // nothing.
     let patch = UserPatch {
         username: update.username,
         email: update.email,
+        is_super_admin: update.is_super_admin,
     };
-    // The facade has no call for fields and role at once: refuse a role
-    // change the principal may not make before anything lands, then apply
-    // the fields (which may still be refused: taken, not allowed) before the
-    // role, so a rejected request changes nothing.
-    if update.is_super_admin.is_some() && !principal.is_super_admin() && !principal.is_system() {
-        return Err(ApiError::Core(crate::Error::Forbidden));
-    }
     state
-        .call(move |accounts| {
-            let users = accounts.users();
-            let user = users.update(&principal, id, patch)?;
-            match update.is_super_admin {
-                Some(is_super_admin) => users.set_super_admin(&principal, id, is_super_admin),
-                None => Ok(user),
-            }
-        })
+        .call(move |accounts| accounts.users().update(&principal, id, patch))
         .await
         .map(Json)
 }

@@ -333,7 +333,8 @@ impl Credentials {
     }
 }
 
-/// Changes to a user's username or email. `None` leaves a field as it is.
+/// Changes to a user's username, email or role. `None` leaves a field as
+/// it is.
 #[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserPatch {
@@ -343,6 +344,10 @@ pub struct UserPatch {
     /// A new email address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Grant or withdraw the super-admin role (super admins only), in the
+    /// same transaction as the other changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_super_admin: Option<bool>,
 }
 
 impl UserPatch {
