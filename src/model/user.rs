@@ -61,6 +61,7 @@ impl Username {
     }
 
     /// Wraps a value already known to be valid (read back from storage).
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn from_trusted(value: String) -> Self {
         Username(value)
     }
@@ -124,6 +125,7 @@ impl Email {
     }
 
     /// Wraps a value already known to be valid (read back from storage).
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     pub(crate) fn from_trusted(value: String) -> Self {
         Email(value)
     }
