@@ -193,7 +193,7 @@ fn import(accounts: &Accounts, file: &std::path::Path) -> Result<(), Box<dyn std
         }
         let number = index + 1;
         let outcome = serde_json::from_str::<ImportUser>(&line)
-            .map_err(|error| format!("not a valid user record: {error}"))
+            .map_err(|error| format!("not a valid user record: {}", json_problem(&error)))
             .and_then(|user| {
                 accounts
                     .users()
@@ -250,4 +250,20 @@ fn set_echo(on: bool) {
         .arg(if on { "echo" } else { "-echo" })
         .stdin(std::process::Stdio::inherit())
         .status();
+}
+
+/// What is wrong with a line of JSON, without quoting it: serde's own
+/// messages can repeat a field's value, and a value may be a hash.
+fn json_problem(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    if message.starts_with("missing field") {
+        // Names the field, quotes no value.
+        return message;
+    }
+    let what = match error.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "malformed JSON",
+        serde_json::error::Category::Data => "a field is missing or has the wrong type",
+        serde_json::error::Category::Io => "unreadable",
+    };
+    format!("{what} (column {})", error.column())
 }
