@@ -371,14 +371,7 @@ impl<'a> Profiles<'a> {
 
 /// Orders freshly created children as the store returns them.
 fn sorted(mut details: ProfileDetails) -> ProfileDetails {
-    details
-        .contacts
-        .sort_by(|a, b| b.is_primary.cmp(&a.is_primary).then(a.id.cmp(&b.id)));
-    details.jobs.sort_by(|a, b| {
-        b.is_current()
-            .cmp(&a.is_current())
-            .then(b.start_date.cmp(&a.start_date))
-            .then(b.id.cmp(&a.id))
-    });
+    details.contacts.sort_by(Contact::list_order);
+    details.jobs.sort_by(Job::list_order);
     details
 }

@@ -159,6 +159,13 @@ pub struct Contact {
     pub deactivated_at: Option<DateTime<Utc>>,
 }
 
+impl Contact {
+    /// The order of a profile's contacts: primary first, then oldest first.
+    pub(crate) fn list_order(a: &Contact, b: &Contact) -> std::cmp::Ordering {
+        (b.is_primary, a.created_at, a.id).cmp(&(a.is_primary, b.created_at, b.id))
+    }
+}
+
 /// A new contact.
 #[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

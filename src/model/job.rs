@@ -39,6 +39,17 @@ impl Job {
     pub fn is_current(&self) -> bool {
         self.end_date.is_none()
     }
+
+    /// The order of a profile's jobs: current first, then the latest start
+    /// (none last), then newest.
+    pub(crate) fn list_order(a: &Job, b: &Job) -> std::cmp::Ordering {
+        (b.is_current(), b.start_date, b.created_at, b.id).cmp(&(
+            a.is_current(),
+            a.start_date,
+            a.created_at,
+            a.id,
+        ))
+    }
 }
 
 /// A new job.

@@ -10,6 +10,9 @@
 
 use std::fmt;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[macro_use]
+mod columns;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 #[cfg(feature = "postgres")]
