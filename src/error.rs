@@ -45,9 +45,11 @@ pub enum Error {
     /// The account has been deactivated.
     #[error("account is inactive")]
     AccountInactive,
-    /// The presented token is not acceptable.
+    /// The presented token is not acceptable. The reason is part of the
+    /// message (it is not a [`source`](std::error::Error::source): a
+    /// reason, not an underlying failure).
     #[error("unauthenticated: {0}")]
-    Unauthenticated(#[from] TokenError),
+    Unauthenticated(TokenError),
     /// A refresh token that was already rotated was presented again; its
     /// whole session has been revoked.
     #[error("refresh token reused: session revoked")]
@@ -55,8 +57,10 @@ pub enum Error {
     /// The actor may not make this change.
     #[error("forbidden")]
     Forbidden,
-    /// The storage backend failed.
-    #[error("storage error: {0}")]
+    /// The storage backend failed. The message says only that; the
+    /// backend's description is the [`source`](std::error::Error::source),
+    /// so an error chain prints each cause once.
+    #[error("storage error")]
     Storage(#[source] StorageError),
     /// The configuration is invalid (bad database URL, unusable key, ...).
     #[error("configuration error: {0}")]
@@ -118,6 +122,12 @@ impl Error {
 impl From<ValidationErrors> for Error {
     fn from(errors: ValidationErrors) -> Self {
         Error::Validation(errors)
+    }
+}
+
+impl From<TokenError> for Error {
+    fn from(error: TokenError) -> Self {
+        Error::Unauthenticated(error)
     }
 }
 
@@ -242,5 +252,30 @@ mod tests {
         let source = std::error::Error::source(&error).unwrap();
         assert_eq!(source.to_string(), "write failed");
         assert_eq!(source.source().unwrap().to_string(), "disk on fire");
+    }
+
+    /// Rust API Guidelines C-GOOD-ERR: a message never repeats its source's.
+    #[test]
+    fn display_never_repeats_the_source() {
+        let errors = [
+            Error::from(StorageError::new(
+                "write failed",
+                std::io::Error::other("disk"),
+            )),
+            Error::Unauthenticated(TokenError::Expired),
+            Error::config("bad url"),
+        ];
+        for error in errors {
+            let mut cause = std::error::Error::source(&error);
+            while let Some(source) = cause {
+                let message = error.to_string();
+                assert!(
+                    !message.contains(&source.to_string()),
+                    "{message:?} repeats its source {source}"
+                );
+                cause = source.source();
+            }
+        }
+        assert!(std::error::Error::source(&Error::Unauthenticated(TokenError::Expired)).is_none());
     }
 }

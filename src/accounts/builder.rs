@@ -1,0 +1,263 @@
+//! [`AccountsBuilder`]: configures and opens [`Accounts`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::{Accounts, Inner, LockoutPolicy};
+use crate::auth::password::{PasswordHasher, PasswordParams};
+use crate::auth::tokens::{self, SigningKey, TokenService, VerificationKey};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::store::{self, Store};
+
+/// Configures and opens [`Accounts`].
+///
+/// ```
+/// use aai_accounts::{Accounts, SigningKey};
+/// use chrono::Duration;
+///
+/// let accounts = Accounts::builder()
+///     .database_url("sqlite::memory:")
+///     .signing_key(SigningKey::hs256([7u8; 32]))
+///     .access_ttl(Duration::minutes(15))
+///     .build()?;
+/// # Ok::<(), aai_accounts::Error>(())
+/// ```
+#[must_use]
+pub struct AccountsBuilder {
+    database_url: Option<String>,
+    store: Option<Arc<dyn Store>>,
+    signing_key: Option<SigningKey>,
+    verification_keys: Vec<VerificationKey>,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+    issuer: String,
+    audience: String,
+    clock: Arc<dyn Clock>,
+    password_params: PasswordParams,
+    lockout: LockoutPolicy,
+}
+
+impl fmt::Debug for AccountsBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountsBuilder")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("store", &self.store)
+            .field("signing_key", &self.signing_key)
+            .field("verification_keys", &self.verification_keys)
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("password_params", &self.password_params)
+            .field("lockout", &self.lockout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A database URL without its password, for `Debug` output.
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Setting a password fails only for URLs that cannot have one,
+            // and this one has one.
+            let _ = parsed.set_password(Some("<redacted>"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The settings key of the generated HS256 secret.
+const GENERATED_KEY_SETTING: &str = "jwt.hs256.generated";
+/// The shortest HS256 secret accepted.
+const MIN_HS256_SECRET: usize = 32;
+
+impl Default for AccountsBuilder {
+    fn default() -> Self {
+        AccountsBuilder {
+            database_url: None,
+            store: None,
+            signing_key: None,
+            verification_keys: Vec::new(),
+            access_ttl: Duration::minutes(30),
+            refresh_ttl: Duration::days(7),
+            issuer: "aai-accounts".to_owned(),
+            audience: "aai-accounts".to_owned(),
+            clock: Arc::new(SystemClock),
+            password_params: PasswordParams::default(),
+            lockout: LockoutPolicy::default(),
+        }
+    }
+}
+
+impl AccountsBuilder {
+    /// The database to open: `sqlite://path`, `sqlite::memory:` or
+    /// `postgres://...` (feature `postgres`).
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
+    /// A store to use instead of a database URL.
+    pub fn store(mut self, store: impl Store + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// A shared store to use instead of a database URL.
+    pub fn shared_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The key that signs access tokens. Without one, a random HS256 key is
+    /// generated once and kept in the database.
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// A further key that access tokens may be signed with: the previous
+    /// signing key while keys rotate.
+    pub fn verification_key(mut self, key: impl Into<VerificationKey>) -> Self {
+        self.verification_keys.push(key.into());
+        self
+    }
+
+    /// How long access tokens live (default 30 minutes).
+    pub fn access_ttl(mut self, ttl: Duration) -> Self {
+        self.access_ttl = ttl;
+        self
+    }
+
+    /// How long a refresh token lives unused (default 7 days).
+    pub fn refresh_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_ttl = ttl;
+        self
+    }
+
+    /// The `iss` claim of issued and accepted tokens (default
+    /// `aai-accounts`).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// The `aud` claim of issued and accepted tokens (default
+    /// `aai-accounts`).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = audience.into();
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Argon2id parameters for new hashes (default: OWASP's m=19456 KiB,
+    /// t=2, p=1). Hashes with other parameters are upgraded on login.
+    pub fn password_params(mut self, params: PasswordParams) -> Self {
+        self.password_params = params;
+        self
+    }
+
+    /// The lockout policy (default: 5 failures, 1 minute doubling up to 1
+    /// hour).
+    pub fn lockout(mut self, policy: LockoutPolicy) -> Self {
+        self.lockout = policy;
+        self
+    }
+
+    /// Opens the store, applies pending migrations and loads or generates
+    /// the signing key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when neither a URL nor a store is given, the URL
+    /// is unsupported, an HS256 secret is shorter than 32 bytes, a TTL is
+    /// not positive or the password parameters are invalid;
+    /// [`Error::Storage`] when the database cannot be opened or migrated.
+    pub fn build(self) -> Result<Accounts> {
+        if self.access_ttl <= Duration::zero() || self.refresh_ttl <= Duration::zero() {
+            return Err(Error::config("token lifetimes must be positive"));
+        }
+        if self.lockout.base <= Duration::zero() || self.lockout.max < self.lockout.base {
+            return Err(Error::config(
+                "lockout durations must be positive, max >= base",
+            ));
+        }
+        let store = match (self.store, self.database_url) {
+            (Some(store), _) => store,
+            (None, Some(url)) => store::open_url(&url)?,
+            (None, None) => return Err(Error::config("a database url or a store is required")),
+        };
+        let signing_key = match self.signing_key {
+            Some(key) => key,
+            None => generated_key(store.as_ref())?,
+        };
+        if signing_key
+            .hs256_secret_len()
+            .is_some_and(|len| len < MIN_HS256_SECRET)
+        {
+            return Err(Error::config("an hs256 secret must be at least 32 bytes"));
+        }
+        let tokens = TokenService::new(
+            signing_key,
+            self.verification_keys,
+            self.issuer,
+            self.audience,
+        )?;
+        Ok(Accounts {
+            inner: Arc::new(Inner {
+                store,
+                clock: self.clock,
+                passwords: PasswordHasher::new(self.password_params)?,
+                tokens,
+                access_ttl: self.access_ttl,
+                refresh_ttl: self.refresh_ttl,
+                lockout: self.lockout,
+            }),
+        })
+    }
+}
+
+/// The HS256 key generated once and kept in the database.
+fn generated_key(store: &dyn Store) -> Result<SigningKey> {
+    let existing = store::read(store, |tx| tx.get_setting(GENERATED_KEY_SETTING))?;
+    let secret = match existing {
+        Some(secret) => secret,
+        None => {
+            let fresh = tokens::random_secret()?;
+            // Two processes may race here: the first insert wins and both
+            // read it back.
+            store::write(store, |tx| {
+                tx.insert_setting_if_absent(GENERATED_KEY_SETTING, &fresh)?;
+                tx.get_setting(GENERATED_KEY_SETTING)
+            })?
+            .ok_or_else(|| Error::config("the generated signing key was not stored"))?
+        }
+    };
+    Ok(SigningKey::hs256(secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:hunter2@db/accounts"),
+            "postgres://app:%3Credacted%3E@db/accounts"
+        );
+        assert_eq!(redact_url("sqlite::memory:"), "sqlite::memory:");
+    }
+}
