@@ -75,7 +75,7 @@ fn check_rate(state: &AppState, client: &ClientIp) -> Result<(), ApiError> {
 
 /// Create an account and start its first session.
 #[utoipa::path(
-    post, path = "/auth/register", tag = "auth",
+    post, path = "/auth/register", tag = "auth", operation_id = "auth_register",
     request_body = NewUser,
     responses(
         (status = 201, description = "The new user and their tokens", body = Registration),
@@ -102,7 +102,7 @@ pub(crate) async fn register(
 /// Accepts JSON `{"login", "password"}` or the OAuth2 password form
 /// (`username`, `password`), so Swagger UI's Authorize button works.
 #[utoipa::path(
-    post, path = "/auth/login", tag = "auth",
+    post, path = "/auth/login", tag = "auth", operation_id = "auth_login",
     request_body(content(
         (LoginRequest = "application/json"),
         (LoginForm = "application/x-www-form-urlencoded"),
@@ -178,7 +178,7 @@ fn form_credentials(body: &[u8]) -> Result<Credentials, ApiError> {
 /// Trade a refresh token for a new pair (the presented token is spent;
 /// presenting it again revokes the session).
 #[utoipa::path(
-    post, path = "/auth/refresh", tag = "auth",
+    post, path = "/auth/refresh", tag = "auth", operation_id = "auth_refresh",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "The next token pair", body = TokenPair),
@@ -199,7 +199,7 @@ pub(crate) async fn refresh(
 
 /// End the session of a refresh token.
 #[utoipa::path(
-    post, path = "/auth/logout", tag = "auth",
+    post, path = "/auth/logout", tag = "auth", operation_id = "auth_logout",
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Session ended (or already ended)"),
@@ -220,7 +220,7 @@ pub(crate) async fn logout(
 /// End every session of the current user and invalidate every access
 /// token issued so far.
 #[utoipa::path(
-    post, path = "/auth/logout-all", tag = "auth",
+    post, path = "/auth/logout-all", tag = "auth", operation_id = "auth_logout_all",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "Sessions ended", body = LoggedOut),
@@ -239,7 +239,7 @@ pub(crate) async fn logout_all(
 
 /// Change the current user's password; their other sessions end.
 #[utoipa::path(
-    post, path = "/auth/password", tag = "auth",
+    post, path = "/auth/password", tag = "auth", operation_id = "auth_change_password",
     security(("bearer" = []), ("oauth2" = [])),
     request_body = PasswordChange,
     responses(

@@ -1,32 +1,18 @@
-//! A profile's contacts (`/profiles/{id}/contacts`, `/contacts/{id}`) and
-//! jobs (`/profiles/{id}/jobs`, `/jobs/{id}`).
+//! A profile's contacts: `/profiles/{id}/contacts`, `/contacts/{id}`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
-use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use super::extract::{ActiveParams, ApiJson, ApiPath, ApiQuery, Auth};
 use super::AppState;
-use crate::{
-    ActiveFilter, Contact, ContactId, ContactPatch, Job, JobId, JobPatch, NewContact, NewJob,
-    ProfileId,
-};
-
-/// Which rows a child list returns.
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ActiveParams {
-    /// `active` (default), `inactive` or `all` (super admins).
-    active: Option<ActiveFilter>,
-}
+use crate::{Contact, ContactId, ContactPatch, NewContact, ProfileId};
 
 /// A profile's contacts, primary first (others see them only on a public
 /// profile that allows contact).
 #[utoipa::path(
-    get, path = "/profiles/{id}/contacts", tag = "contacts",
+    get, path = "/profiles/{id}/contacts", tag = "contacts", operation_id = "contacts_list_contacts",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id"), ActiveParams),
     responses(
@@ -37,7 +23,7 @@ pub(crate) struct ActiveParams {
         (status = 422, description = "Malformed id or query", body = ValidationBody),
     )
 )]
-pub(crate) async fn list_contacts(
+pub(crate) async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(profile_id): ApiPath<ProfileId>,
@@ -53,7 +39,7 @@ pub(crate) async fn list_contacts(
 /// Add a contact; a primary one un-primaries the current primary of its
 /// kind.
 #[utoipa::path(
-    post, path = "/profiles/{id}/contacts", tag = "contacts",
+    post, path = "/profiles/{id}/contacts", tag = "contacts", operation_id = "contacts_add_contact",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id")),
     request_body = NewContact,
@@ -65,7 +51,7 @@ pub(crate) async fn list_contacts(
         (status = 422, description = "Invalid fields", body = ValidationBody),
     )
 )]
-pub(crate) async fn add_contact(
+pub(crate) async fn add(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(profile_id): ApiPath<ProfileId>,
@@ -79,7 +65,7 @@ pub(crate) async fn add_contact(
 
 /// Change a contact's kind, value or primary flag.
 #[utoipa::path(
-    patch, path = "/contacts/{id}", tag = "contacts",
+    patch, path = "/contacts/{id}", tag = "contacts", operation_id = "contacts_update_contact",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
     request_body = ContactPatch,
@@ -91,7 +77,7 @@ pub(crate) async fn add_contact(
         (status = 422, description = "Invalid fields", body = ValidationBody),
     )
 )]
-pub(crate) async fn update_contact(
+pub(crate) async fn update(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<ContactId>,
@@ -105,7 +91,7 @@ pub(crate) async fn update_contact(
 
 /// Deactivate (soft-delete) a contact.
 #[utoipa::path(
-    delete, path = "/contacts/{id}", tag = "contacts",
+    delete, path = "/contacts/{id}", tag = "contacts", operation_id = "contacts_deactivate_contact",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
     responses(
@@ -115,7 +101,7 @@ pub(crate) async fn update_contact(
         (status = 404, description = "No such contact, or not visible", body = ErrorBody),
     )
 )]
-pub(crate) async fn deactivate_contact(
+pub(crate) async fn deactivate(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<ContactId>,
@@ -129,7 +115,7 @@ pub(crate) async fn deactivate_contact(
 /// Make a contact the primary one of its kind (the previous primary is
 /// un-primaried atomically).
 #[utoipa::path(
-    post, path = "/contacts/{id}/primary", tag = "contacts",
+    post, path = "/contacts/{id}/primary", tag = "contacts", operation_id = "contacts_set_primary_contact",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
     responses(
@@ -139,114 +125,13 @@ pub(crate) async fn deactivate_contact(
         (status = 404, description = "No such contact, or not visible", body = ErrorBody),
     )
 )]
-pub(crate) async fn set_primary_contact(
+pub(crate) async fn set_primary(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiPath(id): ApiPath<ContactId>,
 ) -> Result<Json<Contact>, ApiError> {
     state
         .call(move |accounts| accounts.contacts().set_primary(&principal, id))
-        .await
-        .map(Json)
-}
-
-/// A profile's jobs, current first.
-#[utoipa::path(
-    get, path = "/profiles/{id}/jobs", tag = "jobs",
-    security(("bearer" = []), ("oauth2" = [])),
-    params(("id" = String, Path, format = Uuid, description = "The profile's id"), ActiveParams),
-    responses(
-        (status = 200, description = "Success", body = Vec<Job>),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Inactive jobs, for a non-admin", body = ErrorBody),
-        (status = 404, description = "No such profile, or not visible", body = ErrorBody),
-        (status = 422, description = "Malformed id or query", body = ValidationBody),
-    )
-)]
-pub(crate) async fn list_jobs(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    ApiPath(profile_id): ApiPath<ProfileId>,
-    ApiQuery(params): ApiQuery<ActiveParams>,
-) -> Result<Json<Vec<Job>>, ApiError> {
-    let active = params.active.unwrap_or_default();
-    state
-        .call(move |accounts| accounts.jobs().list(&principal, profile_id, active))
-        .await
-        .map(Json)
-}
-
-/// Add a job.
-#[utoipa::path(
-    post, path = "/profiles/{id}/jobs", tag = "jobs",
-    security(("bearer" = []), ("oauth2" = [])),
-    params(("id" = String, Path, format = Uuid, description = "The profile's id")),
-    request_body = NewJob,
-    responses(
-        (status = 201, description = "Success", body = Job),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Another user's profile", body = ErrorBody),
-        (status = 404, description = "No such profile, or not visible", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ValidationBody),
-    )
-)]
-pub(crate) async fn add_job(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    ApiPath(profile_id): ApiPath<ProfileId>,
-    ApiJson(new): ApiJson<NewJob>,
-) -> Result<(StatusCode, Json<Job>), ApiError> {
-    let job = state
-        .call(move |accounts| accounts.jobs().add(&principal, profile_id, new))
-        .await?;
-    Ok((StatusCode::CREATED, Json(job)))
-}
-
-/// Change a job. A missing field is kept, `null` clears it.
-#[utoipa::path(
-    patch, path = "/jobs/{id}", tag = "jobs",
-    security(("bearer" = []), ("oauth2" = [])),
-    params(("id" = String, Path, format = Uuid, description = "The job's id")),
-    request_body = JobPatch,
-    responses(
-        (status = 200, description = "Success", body = Job),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Another user's job", body = ErrorBody),
-        (status = 404, description = "No such job, or not visible", body = ErrorBody),
-        (status = 422, description = "Invalid fields", body = ValidationBody),
-    )
-)]
-pub(crate) async fn update_job(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    ApiPath(id): ApiPath<JobId>,
-    ApiJson(patch): ApiJson<JobPatch>,
-) -> Result<Json<Job>, ApiError> {
-    state
-        .call(move |accounts| accounts.jobs().update(&principal, id, patch))
-        .await
-        .map(Json)
-}
-
-/// Deactivate (soft-delete) a job.
-#[utoipa::path(
-    delete, path = "/jobs/{id}", tag = "jobs",
-    security(("bearer" = []), ("oauth2" = [])),
-    params(("id" = String, Path, format = Uuid, description = "The job's id")),
-    responses(
-        (status = 200, description = "The deactivated job", body = Job),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Another user's job", body = ErrorBody),
-        (status = 404, description = "No such job, or not visible", body = ErrorBody),
-    )
-)]
-pub(crate) async fn deactivate_job(
-    State(state): State<AppState>,
-    Auth(principal): Auth,
-    ApiPath(id): ApiPath<JobId>,
-) -> Result<Json<Job>, ApiError> {
-    state
-        .call(move |accounts| accounts.jobs().deactivate(&principal, id))
         .await
         .map(Json)
 }

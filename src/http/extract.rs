@@ -10,11 +10,13 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
+use utoipa::IntoParams;
 
 use super::error::{ApiError, ValidationDetail};
 use super::AppState;
-use crate::{Error, PageRequest, Principal, TokenError};
+use crate::{ActiveFilter, Error, PageRequest, Principal, TokenError};
 
 /// The authenticated principal of a request (`Authorization: Bearer`).
 pub(crate) struct Auth(pub(crate) Principal);
@@ -217,6 +219,14 @@ pub(crate) fn page_request(page: Option<u32>, size: Option<u32>) -> Result<PageR
         .validate()
         .map_err(|errors| ApiError::located("query", &errors))?;
     Ok(request)
+}
+
+/// Which rows a child list (a profile's contacts or jobs) returns.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ActiveParams {
+    /// `active` (default), `inactive` or `all` (super admins).
+    pub(crate) active: Option<ActiveFilter>,
 }
 
 #[cfg(test)]

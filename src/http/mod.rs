@@ -24,11 +24,14 @@
 mod auth;
 mod contacts;
 mod error;
+mod events;
 mod extract;
+mod jobs;
 mod locations;
 mod openapi;
 mod profiles;
 mod rate_limit;
+mod sessions;
 mod system;
 mod users;
 
@@ -153,8 +156,7 @@ pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
             .auth_rate_limit
             .map(|limit| Arc::new(RateLimiter::new(limit))),
     };
-    let (router, mut api) = openapi_router().with_state(state).split_for_parts();
-    openapi::qualify_operation_ids(&mut api);
+    let (router, api) = openapi_router().with_state(state).split_for_parts();
     router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::RouteNotFound })
@@ -164,9 +166,7 @@ pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
 
 /// The OpenAPI document of [`router`], as served at `/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut api = openapi_router().split_for_parts().1;
-    openapi::qualify_operation_ids(&mut api);
-    api
+    openapi_router().split_for_parts().1
 }
 
 fn openapi_router() -> OpenApiRouter<AppState> {
@@ -194,17 +194,14 @@ fn openapi_router() -> OpenApiRouter<AppState> {
             locations::update,
             locations::deactivate
         ))
-        .routes(routes!(contacts::list_contacts, contacts::add_contact))
-        .routes(routes!(
-            contacts::update_contact,
-            contacts::deactivate_contact
-        ))
-        .routes(routes!(contacts::set_primary_contact))
-        .routes(routes!(contacts::list_jobs, contacts::add_job))
-        .routes(routes!(contacts::update_job, contacts::deactivate_job))
-        .routes(routes!(users::list_sessions))
-        .routes(routes!(users::revoke_session))
-        .routes(routes!(users::list_events))
+        .routes(routes!(contacts::list, contacts::add))
+        .routes(routes!(contacts::update, contacts::deactivate))
+        .routes(routes!(contacts::set_primary))
+        .routes(routes!(jobs::list, jobs::add))
+        .routes(routes!(jobs::update, jobs::deactivate))
+        .routes(routes!(sessions::list))
+        .routes(routes!(sessions::revoke))
+        .routes(routes!(events::list))
         .routes(routes!(system::health_v1))
         .routes(routes!(system::jwks_v1));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -60,30 +60,3 @@ impl Modify for SecurityAddon {
         );
     }
 }
-
-/// Makes operation ids unique across resources: `{tag}_{handler}`.
-pub(crate) fn qualify_operation_ids(document: &mut Document) {
-    for item in document.paths.paths.values_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.post,
-            &mut item.put,
-            &mut item.patch,
-            &mut item.delete,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let tag = operation
-                .tags
-                .as_ref()
-                .and_then(|tags| tags.first())
-                .cloned();
-            if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
-                if !id.starts_with(&format!("{tag}_")) {
-                    *id = format!("{tag}_{id}");
-                }
-            }
-        }
-    }
-}

@@ -51,7 +51,7 @@ async fn check(state: AppState) -> Result<Json<Health>, ApiError> {
 
 /// Liveness and database check.
 #[utoipa::path(
-    get, path = "/health", tag = "system",
+    get, path = "/health", tag = "system", operation_id = "system_health",
     responses(
         (status = 200, description = "Success", body = Health),
         (status = 503, description = "The database does not answer", body = ErrorBody),
@@ -63,7 +63,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<Health>
 
 /// Liveness and database check (under the API prefix).
 #[utoipa::path(
-    get, path = "/health", tag = "system",
+    get, path = "/health", tag = "system", operation_id = "system_health_v1",
     responses(
         (status = 200, description = "Success", body = Health),
         (status = 503, description = "The database does not answer", body = ErrorBody),
@@ -75,7 +75,7 @@ pub(crate) async fn health_v1(State(state): State<AppState>) -> Result<Json<Heal
 
 /// The public keys that verify access tokens.
 #[utoipa::path(
-    get, path = "/.well-known/jwks.json", tag = "system",
+    get, path = "/.well-known/jwks.json", tag = "system", operation_id = "system_jwks",
     responses((status = 200, description = "Success", body = Jwks))
 )]
 pub(crate) async fn jwks(State(state): State<AppState>) -> Json<Value> {
@@ -84,7 +84,7 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Json<Value> {
 
 /// The public keys that verify access tokens (under the API prefix).
 #[utoipa::path(
-    get, path = "/.well-known/jwks.json", tag = "system",
+    get, path = "/.well-known/jwks.json", tag = "system", operation_id = "system_jwks_v1",
     responses((status = 200, description = "Success", body = Jwks))
 )]
 pub(crate) async fn jwks_v1(State(state): State<AppState>) -> Json<Value> {

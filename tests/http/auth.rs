@@ -1,0 +1,301 @@
+//! `/auth`: register, login, refresh, logout and password changes.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use serde_json::json;
+
+use crate::{api, assert_detail, assert_unauthorized, locs, send_request, PASSWORD};
+
+#[tokio::test]
+async fn register_answers_201_with_the_user_and_tokens() {
+    let api = api();
+    let reply = api
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "ada", "email": "Ada@Example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    assert_eq!(reply.json["user"]["email"], "ada@example.com");
+    assert_eq!(reply.json["tokens"]["token_type"], "bearer");
+    assert!(reply.json["user"].get("password_hash").is_none());
+}
+
+#[tokio::test]
+async fn register_with_a_taken_username_is_409() {
+    let api = api();
+    api.register("ada").await;
+    let reply = api
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "ADA", "email": "other@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_detail(&reply, StatusCode::CONFLICT);
+    assert_eq!(reply.json["code"], "conflict");
+}
+
+#[tokio::test]
+async fn register_with_invalid_fields_lists_each_in_fastapi_shape() {
+    let api = api();
+    let reply = api
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "x", "email": "nope", "password": "short"}),
+        )
+        .await;
+    let locs = locs(&reply);
+    for field in ["username", "email", "password"] {
+        assert!(locs.contains(&json!(["body", field])), "{field}: {locs:?}");
+    }
+    assert_eq!(reply.json["detail"][0]["type"], "too_short");
+}
+
+#[tokio::test]
+async fn malformed_json_missing_fields_and_wrong_content_type_are_422() {
+    let api = api();
+    let malformed = Request::post("/api/v1/auth/register")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{not json"))
+        .unwrap();
+    let reply = send_request(&api.app, malformed).await;
+    assert_eq!(locs(&reply), vec![json!(["body"])]);
+    assert_eq!(reply.json["detail"][0]["type"], "json_invalid");
+
+    let reply = api
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "ada", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(locs(&reply), vec![json!(["body", "email"])]);
+    assert_eq!(reply.json["detail"][0]["type"], "missing");
+
+    let text = Request::post("/api/v1/auth/register")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("{}"))
+        .unwrap();
+    let reply = send_request(&api.app, text).await;
+    assert_eq!(reply.json["detail"][0]["type"], "content_type");
+}
+
+#[tokio::test]
+async fn login_accepts_json_with_login_or_username() {
+    let api = api();
+    api.register("ada").await;
+    for body in [
+        json!({"login": "ADA", "password": PASSWORD}),
+        json!({"username": "ada@example.com", "password": PASSWORD}),
+    ] {
+        let reply = api.post("/api/v1/auth/login", None, body).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        assert_eq!(reply.json["token_type"], "bearer");
+        assert!(reply.json["expires_in"].as_u64().unwrap() > 0);
+        assert!(reply.json["refresh_token"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn login_accepts_the_oauth2_password_form() {
+    let api = api();
+    api.register("ada").await;
+    let form = Request::post("/api/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "grant_type=password&username=ada&password=correct+horse+battery+staple&scope=",
+        ))
+        .unwrap();
+    let reply = send_request(&api.app, form).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    let token = reply.json["access_token"].as_str().unwrap();
+    assert_eq!(
+        api.get("/api/v1/users/me", token).await.status,
+        StatusCode::OK
+    );
+
+    let incomplete = Request::post("/api/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("username=ada"))
+        .unwrap();
+    let reply = send_request(&api.app, incomplete).await;
+    assert_eq!(locs(&reply), vec![json!(["body", "password"])]);
+}
+
+#[tokio::test]
+async fn login_with_a_wrong_password_is_401_with_www_authenticate() {
+    let api = api();
+    api.register("ada").await;
+    let reply = api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "ada", "password": "wrong password"}),
+        )
+        .await;
+    assert_unauthorized(&reply);
+    assert_eq!(reply.json["code"], "invalid_credentials");
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_lock_the_account_with_423_and_until() {
+    let api = api();
+    api.register("ada").await;
+    let mut last = None;
+    for _ in 0..5 {
+        last = Some(
+            api.post(
+                "/api/v1/auth/login",
+                None,
+                json!({"login": "ada", "password": "wrong password"}),
+            )
+            .await,
+        );
+    }
+    let reply = last.unwrap();
+    assert_detail(&reply, StatusCode::LOCKED);
+    assert!(reply.json["until"].is_string(), "{}", reply.json);
+    let reply = api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "ada", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::LOCKED);
+}
+
+#[tokio::test]
+async fn login_of_a_deactivated_account_is_403() {
+    let api = api();
+    let ada = api.register("ada").await;
+    let reply = api
+        .delete(&format!("/api/v1/users/{}", ada.id), &ada.access)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let reply = api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "ada", "password": PASSWORD}),
+        )
+        .await;
+    assert_detail(&reply, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_token_is_401() {
+    let api = api();
+    let ada = api.register("ada").await;
+    let reply = api
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": ada.refresh}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    assert_ne!(reply.json["refresh_token"], json!(ada.refresh));
+    let reply = api
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": ada.refresh}),
+        )
+        .await;
+    assert_unauthorized(&reply);
+    assert_eq!(reply.json["code"], "refresh_token_reused");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let api = api();
+    let ada = api.register("ada").await;
+    let reply = api
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            json!({"refresh_token": ada.refresh}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_unauthorized(&api.get("/api/v1/users/me", &ada.access).await);
+    let reply = api
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            json!({"refresh_token": "not-a-token"}),
+        )
+        .await;
+    assert_unauthorized(&reply);
+}
+
+#[tokio::test]
+async fn logout_all_invalidates_every_token() {
+    let api = api();
+    let ada = api.register("ada").await;
+    let reply = api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "ada", "password": PASSWORD}),
+        )
+        .await;
+    let second = reply.json["access_token"].as_str().unwrap().to_owned();
+    let reply = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/logout-all",
+            Some(&ada.access),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    assert_eq!(reply.json["sessions_revoked"], 2);
+    assert_unauthorized(&api.get("/api/v1/users/me", &second).await);
+    assert_unauthorized(
+        &api.call(Method::POST, "/api/v1/auth/logout-all", None, None)
+            .await,
+    );
+}
+
+#[tokio::test]
+async fn change_password_checks_the_current_one_and_the_new_one() {
+    let api = api();
+    let ada = api.register("ada").await;
+    let reply = api
+        .post(
+            "/api/v1/auth/password",
+            Some(&ada.access),
+            json!({"current_password": "wrong password", "new_password": "a new long password"}),
+        )
+        .await;
+    assert_unauthorized(&reply);
+    let reply = api
+        .post(
+            "/api/v1/auth/password",
+            Some(&ada.access),
+            json!({"current_password": PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(locs(&reply), vec![json!(["body", "new_password"])]);
+    let reply = api
+        .post(
+            "/api/v1/auth/password",
+            Some(&ada.access),
+            json!({"current_password": PASSWORD, "new_password": "a new long password"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.json);
+    let reply = api
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "ada", "password": "a new long password"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+}

@@ -1,0 +1,227 @@
+//! The steps of registration, login, tokens and passwords.
+
+use aai_accounts::{Credentials, LockoutPolicy, NewUser};
+
+use crate::model::{expected_authentication, outcome, username, MSession, MUser};
+use crate::operations::{Actor, Op};
+use crate::runner::Run;
+use crate::PASSWORDS;
+
+impl Run<'_> {
+    pub(crate) fn register(&mut self, op: &Op, user: usize) {
+        let now = self.now();
+        let accounts = &self.h.accounts;
+        let index = user;
+        let exists = self.model.user(index).is_some();
+        let result = accounts.register(NewUser {
+            username: if exists {
+                username(index).to_uppercase()
+            } else {
+                username(index)
+            },
+            email: format!(
+                "{}{}@example.com",
+                username(index),
+                if exists { "x" } else { "" }
+            ),
+            password: PASSWORDS[0].into(),
+        });
+        let expected = if exists { Err("conflict") } else { Ok(()) };
+        self.check(op, expected, outcome(&result));
+        if let Ok(registration) = result {
+            let principal = accounts
+                .authenticate(&registration.tokens.access_token)
+                .unwrap();
+            self.model.users[index] = Some(MUser {
+                id: registration.user.id,
+                username: username(index),
+                principal,
+                active: true,
+                deactivated_at: None,
+                password: 0,
+                failures: 0,
+                locked_until: None,
+                sessions: vec![MSession {
+                    refresh: registration.tokens.refresh_token,
+                    spent: Vec::new(),
+                    access: registration.tokens.access_token,
+                    access_issued: now,
+                    revoked: false,
+                    is_principal: true,
+                }],
+            });
+        }
+    }
+
+    pub(crate) fn login(&mut self, op: &Op, user: usize, right: bool, by_email: bool, times: u8) {
+        let times = if right { 1 } else { times };
+        for _ in 0..times {
+            self.attempt_login(op, user, right, by_email);
+        }
+    }
+
+    pub(crate) fn refresh(&mut self, op: &Op, user: usize, session: usize, stale: bool) {
+        let now = self.now();
+        let accounts = &self.h.accounts;
+        let Some(model) = self.model.users[user].as_mut() else {
+            return;
+        };
+        let (active, locked) = (model.active, model.locked(now));
+        let count = model.sessions.len();
+        let session = &mut model.sessions[session % count];
+        let reuse = stale && !session.spent.is_empty();
+        let token = if reuse {
+            session.spent[0].clone()
+        } else {
+            session.refresh.clone()
+        };
+        let result = accounts.refresh(&token);
+        let expected = if session.revoked {
+            Err("unauthenticated")
+        } else if reuse {
+            session.revoked = true;
+            Err("refresh_token_reused")
+        } else if !active {
+            Err("account_inactive")
+        } else if locked {
+            // Refused, and not spent: once the lock ends, the
+            // same token still works.
+            Err("account_locked")
+        } else {
+            Ok(())
+        };
+        let actual = outcome(&result);
+        if let Ok(tokens) = result {
+            session.spent.push(std::mem::take(&mut session.refresh));
+            session.refresh = tokens.refresh_token;
+            session.access = tokens.access_token;
+            session.access_issued = now;
+        }
+        self.check(op, expected, actual);
+    }
+
+    pub(crate) fn authenticate(&mut self, op: &Op, user: usize, session: usize) {
+        let now = self.now();
+        let accounts = &self.h.accounts;
+        let Some(model) = self.model.user(user) else {
+            return;
+        };
+        let session = &model.sessions[session % model.sessions.len()];
+        let result = accounts.authenticate(&session.access);
+        let expected = expected_authentication(model, session, now);
+        self.check(op, expected, outcome(&result));
+        if let Ok(principal) = result {
+            assert_eq!(principal.user_id(), Some(model.id));
+        }
+    }
+
+    pub(crate) fn logout(&mut self, op: &Op, user: usize, session: usize) {
+        let accounts = &self.h.accounts;
+        let Some(model) = self.model.users[user].as_mut() else {
+            return;
+        };
+        let count = model.sessions.len();
+        let session = &mut model.sessions[session % count];
+        let result = accounts.logout(&session.refresh);
+        session.revoked = true;
+        self.check(op, Ok(()), outcome(&result));
+    }
+
+    pub(crate) fn logout_all(&mut self, op: &Op, user: usize) {
+        let now = self.now();
+        let accounts = &self.h.accounts;
+        let Some(principal) = self.model.principal(Actor::User(user)) else {
+            return;
+        };
+        let expected = self.model.resolve(Actor::User(user), now).map(drop);
+        let result = self.as_user(user, || accounts.logout_all(&principal));
+        self.check(op, expected, outcome(&result));
+        if result.is_ok() {
+            let model = self.model.users[user].as_mut().unwrap();
+            for session in &mut model.sessions {
+                session.revoked = true;
+            }
+        }
+    }
+
+    pub(crate) fn change_password(&mut self, op: &Op, user: usize, right: bool) {
+        let now = self.now();
+        let accounts = &self.h.accounts;
+        let Some(model) = self.model.user(user) else {
+            return;
+        };
+        let principal = model.principal.clone();
+        let (current, next) = if right {
+            (PASSWORDS[model.password], PASSWORDS[1 - model.password])
+        } else {
+            ("not the password at all", PASSWORDS[1 - model.password])
+        };
+        let expected = self
+            .model
+            .resolve(Actor::User(user), now)
+            .map(drop)
+            .and(if right {
+                Ok(())
+            } else {
+                Err("invalid_credentials")
+            });
+        let result = self.as_user(user, || accounts.change_password(&principal, current, next));
+        self.check(op, expected, outcome(&result));
+        if result.is_ok() {
+            let model = self.model.users[user].as_mut().unwrap();
+            model.password = 1 - model.password;
+            for session in &mut model.sessions {
+                session.revoked |= !session.is_principal;
+            }
+        }
+    }
+
+    pub(crate) fn attempt_login(&mut self, op: &Op, user: usize, right: bool, by_email: bool) {
+        let now = self.now();
+        let accounts = &self.h.accounts;
+        let Some(model) = self.model.users[user].as_mut() else {
+            return;
+        };
+        let login = if by_email {
+            format!("{}@EXAMPLE.com", model.username)
+        } else {
+            model.username.to_uppercase()
+        };
+        let password = if right {
+            PASSWORDS[model.password]
+        } else {
+            "not the password at all"
+        };
+        let result = accounts.login(Credentials::new(login, password));
+        let expected = if model.locked(now) {
+            Err("account_locked")
+        } else if !right {
+            model.failures += 1;
+            match LockoutPolicy::default().lock_duration(model.failures) {
+                Some(duration) => {
+                    model.locked_until = Some(now + duration);
+                    Err("account_locked")
+                }
+                None => Err("invalid_credentials"),
+            }
+        } else if !model.active {
+            Err("account_inactive")
+        } else {
+            model.failures = 0;
+            model.locked_until = None;
+            Ok(())
+        };
+        let actual = outcome(&result);
+        if let Ok(tokens) = result {
+            model.sessions.push(MSession {
+                refresh: tokens.refresh_token,
+                spent: Vec::new(),
+                access: tokens.access_token,
+                access_issued: now,
+                revoked: false,
+                is_principal: false,
+            });
+        }
+        self.check(op, expected, actual);
+    }
+}

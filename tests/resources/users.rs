@@ -1,0 +1,374 @@
+//! Users: updates, deactivation and restore, listing, purge and import.
+
+use aai_accounts::{
+    ActiveFilter, Error, NewProfile, PageRequest, Principal, ProfileQuery, UserPatch, UserQuery,
+};
+use chrono::Duration;
+
+use crate::common::{self, each};
+use crate::{collect_all_pages, full_profile, new_profile, validation_fields};
+
+#[test]
+fn users_update_their_username_and_email() {
+    each(|h| {
+        let ada = h.register("ada");
+        h.register("bob");
+        let patch = UserPatch {
+            username: Some("ada.l".into()),
+            email: Some("ADA.L@example.com".into()),
+            is_super_admin: None,
+        };
+        let user = h
+            .accounts
+            .users()
+            .update(&ada.principal, ada.user.id, patch)
+            .unwrap();
+        assert_eq!(user.username, "ada.l");
+        assert_eq!(user.email, "ada.l@example.com");
+        assert!(user.updated_at >= user.created_at);
+        let taken = UserPatch {
+            username: Some("BOB".into()),
+            email: None,
+            is_super_admin: None,
+        };
+        assert!(matches!(
+            h.accounts
+                .users()
+                .update(&ada.principal, ada.user.id, taken),
+            Err(Error::Conflict { field: "username" })
+        ));
+        let invalid = UserPatch {
+            username: Some("x".into()),
+            email: Some("bad".into()),
+            is_super_admin: None,
+        };
+        let fields = validation_fields(
+            h.accounts
+                .users()
+                .update(&ada.principal, ada.user.id, invalid)
+                .unwrap_err(),
+        );
+        assert_eq!(fields, ["username", "email"]);
+    });
+}
+
+#[test]
+fn deactivating_a_user_deactivates_their_profile_and_sessions_and_restore_brings_them_back() {
+    each(|h| {
+        let ada = h.register("ada");
+        let admin = h.admin("root");
+        let profile = h
+            .accounts
+            .profiles()
+            .create(&ada.principal, new_profile("Ada"))
+            .unwrap();
+        h.clock.advance(Duration::seconds(1));
+        let user = h
+            .accounts
+            .users()
+            .deactivate(&ada.principal, ada.user.id)
+            .unwrap();
+        assert!(!user.is_active);
+        assert_eq!(user.deactivated_at, Some(h.clock_now()));
+        let hidden = h
+            .accounts
+            .profiles()
+            .get(&admin.principal, profile.profile.id)
+            .unwrap();
+        assert!(!hidden.profile.is_active);
+        assert!(h
+            .accounts
+            .refresh(&ada.registration.tokens.refresh_token)
+            .is_err());
+        let restored = h
+            .accounts
+            .users()
+            .restore(&admin.principal, ada.user.id)
+            .unwrap();
+        assert!(restored.is_active && restored.deactivated_at.is_none());
+        let again = h
+            .accounts
+            .profiles()
+            .get(&admin.principal, profile.profile.id)
+            .unwrap();
+        assert!(again.profile.is_active);
+    });
+}
+
+#[test]
+fn user_list_filters_by_search_and_activity_and_pages_newest_first() {
+    each(|h| {
+        let admin = h.admin("root");
+        let mut ids = Vec::new();
+        for i in 0..7 {
+            h.clock.advance(Duration::seconds(1));
+            ids.push(h.register(&format!("user{i}")).user.id);
+        }
+        h.accounts
+            .users()
+            .deactivate(&admin.principal, ids[3])
+            .unwrap();
+        let users = h.accounts.users();
+        let query = UserQuery {
+            search: Some("USER".into()),
+            ..UserQuery::default()
+        };
+        let listed = collect_all_pages(
+            |page| users.list(&admin.principal, &query, page).unwrap(),
+            2,
+        );
+        let listed: Vec<_> = listed.iter().map(|u| u.id).collect();
+        let mut expected: Vec<_> = ids.iter().copied().filter(|id| *id != ids[3]).collect();
+        expected.reverse();
+        assert_eq!(listed, expected);
+        let inactive = UserQuery {
+            active: ActiveFilter::Inactive,
+            ..UserQuery::default()
+        };
+        let page = users
+            .list(&admin.principal, &inactive, PageRequest::default())
+            .unwrap();
+        assert_eq!(page.data.iter().map(|u| u.id).collect::<Vec<_>>(), [ids[3]]);
+        let wildcard = UserQuery {
+            search: Some("%".into()),
+            ..UserQuery::default()
+        };
+        assert_eq!(
+            users
+                .list(&admin.principal, &wildcard, PageRequest::default())
+                .unwrap()
+                .total,
+            0
+        );
+        let fields = validation_fields(
+            users
+                .list(&admin.principal, &query, PageRequest::new(0, 101))
+                .unwrap_err(),
+        );
+        assert_eq!(fields, ["page", "size"]);
+    });
+}
+
+#[test]
+fn purge_deletes_the_user_and_everything_they_own() {
+    each(|h| {
+        let ada = h.register("ada");
+        let admin = h.admin("root");
+        let profile = h
+            .accounts
+            .profiles()
+            .create(&ada.principal, full_profile("Ada", "FR"))
+            .unwrap();
+        assert!(matches!(
+            h.accounts.users().purge(&ada.principal, ada.user.id),
+            Err(Error::Forbidden)
+        ));
+        h.accounts
+            .users()
+            .purge(&admin.principal, ada.user.id)
+            .unwrap();
+        assert!(matches!(
+            h.accounts.users().get(&admin.principal, ada.user.id),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            h.accounts
+                .profiles()
+                .get(&admin.principal, profile.profile.id),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            h.accounts.users().purge(&admin.principal, ada.user.id),
+            Err(Error::NotFound { .. })
+        ));
+        // The name is free again.
+        h.register("ada");
+    });
+}
+
+#[test]
+fn import_checks_every_field_and_keeps_ids() {
+    each(|h| {
+        let id = aai_accounts::UserId::new();
+        let import = |username: &str, email: &str, hash: &str| aai_accounts::ImportUser {
+            id: Some(id),
+            username: username.into(),
+            email: email.into(),
+            password_hash: hash.into(),
+            is_active: true,
+            is_super_admin: false,
+            created_at: None,
+            updated_at: None,
+            profile: None,
+        };
+        let fields = validation_fields(
+            h.accounts
+                .users()
+                .import(&Principal::system(), import("x", "bad", "plaintext"))
+                .unwrap_err(),
+        );
+        assert_eq!(fields, ["username", "email", "password_hash"]);
+        let hash = bcrypt::hash("legacy password", 4).unwrap();
+        let user = h
+            .accounts
+            .users()
+            .import(
+                &Principal::system(),
+                import("legacy", "legacy@example.com", &hash),
+            )
+            .unwrap();
+        assert_eq!(user.id, id);
+        assert!(matches!(
+            h.accounts.users().import(
+                &Principal::system(),
+                import("other", "other@example.com", &hash)
+            ),
+            Err(Error::Conflict { field: "id" })
+        ));
+        let ada = h.register("ada");
+        assert!(matches!(
+            h.accounts
+                .users()
+                .import(&ada.principal, import("x2x", "x@example.com", &hash)),
+            Err(Error::Forbidden)
+        ));
+    });
+}
+
+#[test]
+fn logins_and_search_terms_with_control_characters_match_nothing() {
+    each(|h| {
+        let admin = h.admin("root");
+        let ada = h.register("ada");
+        h.accounts
+            .profiles()
+            .create(&ada.principal, full_profile("Ada", "FR"))
+            .unwrap();
+        for login in ["ada\0", "\0", "ada@example.com\u{1}"] {
+            let result = h
+                .accounts
+                .login(aai_accounts::Credentials::new(login, common::PASSWORD));
+            assert!(
+                matches!(result, Err(Error::InvalidCredentials)),
+                "{login:?}"
+            );
+        }
+        let users = UserQuery {
+            search: Some("ad\0".into()),
+            ..UserQuery::default()
+        };
+        let page = h
+            .accounts
+            .users()
+            .list(&admin.principal, &users, PageRequest::default())
+            .unwrap();
+        assert_eq!((page.total, page.data.len()), (0, 0));
+        for query in [
+            ProfileQuery {
+                name: Some("\0".into()),
+                ..Default::default()
+            },
+            ProfileQuery {
+                city: Some("Par\0is".into()),
+                ..Default::default()
+            },
+            ProfileQuery {
+                company: Some("Analytical\u{7}".into()),
+                ..Default::default()
+            },
+        ] {
+            let page = h
+                .accounts
+                .profiles()
+                .search(&admin.principal, &query, PageRequest::default())
+                .unwrap();
+            assert_eq!(page.total, 0, "{query:?}");
+        }
+    });
+}
+
+#[test]
+fn import_creates_the_user_and_profile_together_or_neither() {
+    each(|h| {
+        let id = aai_accounts::UserId::new();
+        let hash = bcrypt::hash("legacy password", 4).unwrap();
+        let import = |profile: NewProfile| aai_accounts::ImportUser {
+            id: Some(id),
+            username: "legacy".into(),
+            email: "legacy@example.com".into(),
+            password_hash: hash.clone(),
+            is_active: true,
+            is_super_admin: false,
+            created_at: None,
+            updated_at: None,
+            profile: Some(profile),
+        };
+        let mut invalid = full_profile("Legacy", "FR");
+        invalid.contacts[1].value = "not a phone".into();
+        let fields = validation_fields(
+            h.accounts
+                .users()
+                .import(&Principal::system(), import(invalid))
+                .unwrap_err(),
+        );
+        assert_eq!(fields, ["profile.contacts[1].value"]);
+        assert!(matches!(
+            h.accounts.users().get(&Principal::system(), id),
+            Err(Error::NotFound { .. })
+        ));
+        let user = h
+            .accounts
+            .users()
+            .import(&Principal::system(), import(full_profile("Legacy", "FR")))
+            .unwrap();
+        let details = h
+            .accounts
+            .profiles()
+            .get_by_user(&Principal::system(), user.id)
+            .unwrap();
+        assert_eq!(details.profile.user_id, id);
+        assert_eq!((details.contacts.len(), details.jobs.len()), (3, 2));
+        assert_eq!(details.location.unwrap().country.as_str(), "FR");
+    });
+}
+
+#[test]
+fn role_changes_in_a_user_patch_are_for_admins_and_atomic() {
+    each(|h| {
+        let ada = h.register("ada");
+        h.register("bob");
+        let admin = h.admin("root");
+        let promote = UserPatch {
+            is_super_admin: Some(true),
+            ..UserPatch::default()
+        };
+        assert!(matches!(
+            h.accounts
+                .users()
+                .update(&ada.principal, ada.user.id, promote.clone()),
+            Err(Error::Forbidden)
+        ));
+        let taken = UserPatch {
+            email: Some("bob@example.com".into()),
+            ..promote.clone()
+        };
+        assert!(matches!(
+            h.accounts
+                .users()
+                .update(&admin.principal, ada.user.id, taken),
+            Err(Error::Conflict { field: "email" })
+        ));
+        let unchanged = h
+            .accounts
+            .users()
+            .get(&admin.principal, ada.user.id)
+            .unwrap();
+        assert!(!unchanged.is_super_admin, "a failed patch grants nothing");
+        let promoted = h
+            .accounts
+            .users()
+            .update(&admin.principal, ada.user.id, promote)
+            .unwrap();
+        assert!(promoted.is_super_admin);
+    });
+}
