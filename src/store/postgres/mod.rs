@@ -564,7 +564,7 @@ fn where_clause(conditions: &[&'static str]) -> (String, usize) {
 }
 
 // ---------------------------------------------------------------------------
-// SQL (column lists come from `columns.rs`).
+// SQL (column lists come from `sql_common/columns.rs`).
 
 const INSERT_USER: &str = concat!(
     "INSERT INTO users (",
