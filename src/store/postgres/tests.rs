@@ -4,10 +4,15 @@
 
 use std::sync::Barrier;
 
-use chrono::{Duration, SubsecRound};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
 use super::*;
-use crate::store::conformance;
+use crate::model::{
+    ActiveFilter, Contact, ContactKind, Email, EventQuery, PageRequest, Profile, Session, User,
+    UserId, Username,
+};
+use crate::store::conformance::fixtures;
+use crate::store::{RefreshTokenRow, UserRow};
 
 const URL_VARIABLE: &str = "ACCOUNTS_TEST_POSTGRES_URL";
 
@@ -48,58 +53,34 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// A user named exactly `tag` (each test has a schema of its own).
 fn user(tag: &str) -> UserRow {
-    let now = now();
-    UserRow {
-        user: User {
-            id: UserId::new(),
-            username: Username::parse(tag).unwrap(),
-            email: Email::parse(&format!("{tag}@example.com")).unwrap(),
-            is_active: true,
-            is_super_admin: false,
-            created_at: now,
-            updated_at: now,
-            last_login_at: None,
-            deactivated_at: None,
-        },
-        password_hash: PasswordHash::new("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA"),
-        failed_logins: 0,
-        locked_until: None,
-        tokens_valid_after: now.trunc_subsecs(0),
-    }
+    fixtures::user_named(tag, &format!("{tag}@example.com"))
 }
 
+/// A session of `user_id`, valid for a week from now.
 fn session(user_id: UserId) -> Session {
     let now = now();
-    Session {
-        id: SessionId::new(),
-        user_id,
-        created_at: now,
-        last_used_at: now,
-        expires_at: now + Duration::days(7),
-        revoked_at: None,
-    }
+    fixtures::session(user_id, now, now + Duration::days(7))
 }
 
+/// A refresh token of `session` whose digest `seed` tells apart.
 fn refresh_token(session: &Session, seed: u8) -> RefreshTokenRow {
     let mut hash = [seed; 32];
     hash[..16].copy_from_slice(session.id.as_bytes());
     RefreshTokenRow {
         hash,
-        session_id: session.id,
-        user_id: session.user_id,
-        issued_at: session.created_at,
-        expires_at: session.expires_at,
-        used_at: None,
+        ..fixtures::refresh_token(session)
     }
 }
 
-#[test]
-fn conformance_on_a_fresh_schema() {
-    let Some((_schema, store)) = test_store("conformance_on_a_fresh_schema") else {
-        return;
-    };
-    conformance::run_all(&store);
+/// The conformance suite, one test per check, each on a fresh schema.
+mod conformance {
+    crate::conformance_tests!(|check| {
+        if let Some((_schema, store)) = super::test_store(&format!("conformance::{}", check.name)) {
+            check.run(&store);
+        }
+    });
 }
 
 #[test]
@@ -477,33 +458,13 @@ fn concurrent_set_primary_leaves_exactly_one_primary() {
     let owner = user("primaries");
     let now = now();
     let profile = Profile {
-        id: ProfileId::new(),
-        user_id: owner.user.id,
-        first_name: "Pri".into(),
-        last_name: "Mary".into(),
-        date_of_birth: None,
-        gender: None,
-        location_id: None,
-        bio: None,
-        profile_picture_url: None,
         is_public: false,
-        allow_contact: false,
-        is_active: true,
-        created_at: now,
-        updated_at: now,
-        deactivated_at: None,
+        ..fixtures::profile(owner.user.id, "Pri", "Mary")
     };
     let contacts: Vec<Contact> = (0..4)
-        .map(|index| Contact {
-            id: ContactId::new(),
-            profile_id: profile.id,
-            kind: ContactKind::Phone,
-            value: format!("+3360000000{index}"),
-            is_primary: index == 0,
-            is_active: true,
-            created_at: now,
-            updated_at: now,
-            deactivated_at: None,
+        .map(|index| {
+            let value = format!("+3360000000{index}");
+            fixtures::contact(profile.id, ContactKind::Phone, &value, index == 0)
         })
         .collect();
     store
