@@ -6,12 +6,16 @@ use std::sync::Barrier;
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 
+use postgres::types::ToSql;
+
+use super::sql::*;
 use super::*;
 use crate::model::{
-    ActiveFilter, Contact, ContactKind, Email, EventQuery, PageRequest, Profile, Session, User,
-    UserId, Username,
+    ActiveFilter, Contact, ContactKind, Email, EventQuery, PageRequest, Profile, ProfileQuery,
+    Session, User, UserId, Username,
 };
 use crate::store::conformance::fixtures;
+use crate::store::sql_common::lists::{self, limit_offset, Placeholders};
 use crate::store::{RefreshTokenRow, UserRow};
 
 const URL_VARIABLE: &str = "ACCOUNTS_TEST_POSTGRES_URL";
@@ -526,4 +530,87 @@ fn test_schemas_are_dropped_with_their_guard() {
         .unwrap()
         .get::<_, i64>(0);
     assert_eq!(left, 0);
+}
+
+/// The plan of `sql` run with `params`, as text, with sequential scans
+/// off: on a test's tiny tables the planner would otherwise prefer them,
+/// and the plan would not show which index serves the statement.
+fn plan(store: &PostgresStore, sql: &str, params: &[&(dyn ToSql + Sync)]) -> String {
+    let mut conn = store.connection().unwrap();
+    let client = &mut conn.client;
+    client.batch_execute("SET enable_seqscan = off").unwrap();
+    let rows = client.query(&format!("EXPLAIN {sql}"), params).unwrap();
+    client.batch_execute("RESET enable_seqscan").unwrap();
+    let lines: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    lines.join("\n")
+}
+
+#[test]
+fn hot_queries_are_served_by_indexes() {
+    let Some((_schema, store)) = test_store("hot_queries_are_served_by_indexes") else {
+        return;
+    };
+    let id = uuid::Uuid::now_v7();
+    let active = Some(true);
+    let page = PageRequest::new(1, 20);
+    let [limit, offset] = limit_offset(page);
+    let by_country = lists::profiles(
+        &ProfileQuery {
+            country: Some("FR".to_owned()),
+            ..ProfileQuery::default()
+        },
+        None,
+        &PROFILE_CONDITIONS,
+    );
+    let country = "FR".to_owned();
+    // Several indexes cost the same on an empty table: a case lists those
+    // that serve its statement.
+    let cases: [(String, Vec<&(dyn ToSql + Sync)>, &[&str]); 9] = [
+        (GET_USER.to_owned(), vec![&id], &["users_pkey"]),
+        (
+            GET_USER_BY_USERNAME.to_owned(),
+            vec![&"ada"],
+            &["users_username_lower"],
+        ),
+        (
+            GET_USER_BY_EMAIL.to_owned(),
+            vec![&"ada@example.com"],
+            &["users_email"],
+        ),
+        // The statements of a profile's details.
+        (GET_PROFILE.to_owned(), vec![&id], &["profiles_pkey"]),
+        (GET_LOCATION.to_owned(), vec![&id], &["locations_pkey"]),
+        (
+            LIST_CONTACTS.to_owned(),
+            vec![&id, &active],
+            &["contacts_profile"],
+        ),
+        (
+            LIST_JOBS.to_owned(),
+            vec![&id, &active],
+            // The active jobs of a profile are also in the partial indexes
+            // by company and by industry.
+            &["jobs_profile", "jobs_company", "jobs_industry"],
+        ),
+        // A profile search by country: its count and its page.
+        (
+            by_country.count_sql(Placeholders::Numbered),
+            vec![&country],
+            &["locations_country_city"],
+        ),
+        (
+            by_country.page_sql(Placeholders::Numbered, page),
+            vec![&country, &limit, &offset],
+            &["locations_country_city"],
+        ),
+    ];
+    for (sql, params, indexes) in cases {
+        let plan = plan(&store, &sql, &params);
+        // `Index Scan using {index} on ...` or `Bitmap Index Scan on {index}`.
+        let uses_index = indexes.iter().any(|index| {
+            plan.contains(&format!(" using {index} "))
+                || plan.contains(&format!("Index Scan on {index} "))
+        });
+        assert!(uses_index && !plan.contains("Seq Scan"), "{sql}\n{plan}");
+    }
 }
