@@ -12,7 +12,7 @@ use std::fmt;
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[macro_use]
-mod columns;
+mod sql_common;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 #[cfg(feature = "postgres")]

@@ -4,10 +4,19 @@
 
 use std::sync::Barrier;
 
-use chrono::{Duration, SubsecRound};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 
+use postgres::types::ToSql;
+
+use super::sql::*;
 use super::*;
-use crate::store::conformance;
+use crate::model::{
+    ActiveFilter, Contact, ContactKind, Email, EventQuery, PageRequest, Profile, ProfileQuery,
+    Session, User, UserId, Username,
+};
+use crate::store::conformance::fixtures;
+use crate::store::sql_common::lists::{self, limit_offset, Placeholders};
+use crate::store::{RefreshTokenRow, UserRow};
 
 const URL_VARIABLE: &str = "ACCOUNTS_TEST_POSTGRES_URL";
 
@@ -48,58 +57,34 @@ fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// A user named exactly `tag` (each test has a schema of its own).
 fn user(tag: &str) -> UserRow {
-    let now = now();
-    UserRow {
-        user: User {
-            id: UserId::new(),
-            username: Username::parse(tag).unwrap(),
-            email: Email::parse(&format!("{tag}@example.com")).unwrap(),
-            is_active: true,
-            is_super_admin: false,
-            created_at: now,
-            updated_at: now,
-            last_login_at: None,
-            deactivated_at: None,
-        },
-        password_hash: PasswordHash::new("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA"),
-        failed_logins: 0,
-        locked_until: None,
-        tokens_valid_after: now.trunc_subsecs(0),
-    }
+    fixtures::user_named(tag, &format!("{tag}@example.com"))
 }
 
+/// A session of `user_id`, valid for a week from now.
 fn session(user_id: UserId) -> Session {
     let now = now();
-    Session {
-        id: SessionId::new(),
-        user_id,
-        created_at: now,
-        last_used_at: now,
-        expires_at: now + Duration::days(7),
-        revoked_at: None,
-    }
+    fixtures::session(user_id, now, now + Duration::days(7))
 }
 
+/// A refresh token of `session` whose digest `seed` tells apart.
 fn refresh_token(session: &Session, seed: u8) -> RefreshTokenRow {
     let mut hash = [seed; 32];
     hash[..16].copy_from_slice(session.id.as_bytes());
     RefreshTokenRow {
         hash,
-        session_id: session.id,
-        user_id: session.user_id,
-        issued_at: session.created_at,
-        expires_at: session.expires_at,
-        used_at: None,
+        ..fixtures::refresh_token(session)
     }
 }
 
-#[test]
-fn conformance_on_a_fresh_schema() {
-    let Some((_schema, store)) = test_store("conformance_on_a_fresh_schema") else {
-        return;
-    };
-    conformance::run_all(&store);
+/// The conformance suite, one test per check, each on a fresh schema.
+mod conformance {
+    crate::conformance_tests!(|check| {
+        if let Some((_schema, store)) = super::test_store(&format!("conformance::{}", check.name)) {
+            check.run(&store);
+        }
+    });
 }
 
 #[test]
@@ -477,33 +462,13 @@ fn concurrent_set_primary_leaves_exactly_one_primary() {
     let owner = user("primaries");
     let now = now();
     let profile = Profile {
-        id: ProfileId::new(),
-        user_id: owner.user.id,
-        first_name: "Pri".into(),
-        last_name: "Mary".into(),
-        date_of_birth: None,
-        gender: None,
-        location_id: None,
-        bio: None,
-        profile_picture_url: None,
         is_public: false,
-        allow_contact: false,
-        is_active: true,
-        created_at: now,
-        updated_at: now,
-        deactivated_at: None,
+        ..fixtures::profile(owner.user.id, "Pri", "Mary")
     };
     let contacts: Vec<Contact> = (0..4)
-        .map(|index| Contact {
-            id: ContactId::new(),
-            profile_id: profile.id,
-            kind: ContactKind::Phone,
-            value: format!("+3360000000{index}"),
-            is_primary: index == 0,
-            is_active: true,
-            created_at: now,
-            updated_at: now,
-            deactivated_at: None,
+        .map(|index| {
+            let value = format!("+3360000000{index}");
+            fixtures::contact(profile.id, ContactKind::Phone, &value, index == 0)
         })
         .collect();
     store
@@ -565,4 +530,87 @@ fn test_schemas_are_dropped_with_their_guard() {
         .unwrap()
         .get::<_, i64>(0);
     assert_eq!(left, 0);
+}
+
+/// The plan of `sql` run with `params`, as text, with sequential scans
+/// off: on a test's tiny tables the planner would otherwise prefer them,
+/// and the plan would not show which index serves the statement.
+fn plan(store: &PostgresStore, sql: &str, params: &[&(dyn ToSql + Sync)]) -> String {
+    let mut conn = store.connection().unwrap();
+    let client = &mut conn.client;
+    client.batch_execute("SET enable_seqscan = off").unwrap();
+    let rows = client.query(&format!("EXPLAIN {sql}"), params).unwrap();
+    client.batch_execute("RESET enable_seqscan").unwrap();
+    let lines: Vec<String> = rows.iter().map(|row| row.get(0)).collect();
+    lines.join("\n")
+}
+
+#[test]
+fn hot_queries_are_served_by_indexes() {
+    let Some((_schema, store)) = test_store("hot_queries_are_served_by_indexes") else {
+        return;
+    };
+    let id = uuid::Uuid::now_v7();
+    let active = Some(true);
+    let page = PageRequest::new(1, 20);
+    let [limit, offset] = limit_offset(page);
+    let by_country = lists::profiles(
+        &ProfileQuery {
+            country: Some("FR".to_owned()),
+            ..ProfileQuery::default()
+        },
+        None,
+        &PROFILE_CONDITIONS,
+    );
+    let country = "FR".to_owned();
+    // Several indexes cost the same on an empty table: a case lists those
+    // that serve its statement.
+    let cases: [(String, Vec<&(dyn ToSql + Sync)>, &[&str]); 9] = [
+        (GET_USER.to_owned(), vec![&id], &["users_pkey"]),
+        (
+            GET_USER_BY_USERNAME.to_owned(),
+            vec![&"ada"],
+            &["users_username_lower"],
+        ),
+        (
+            GET_USER_BY_EMAIL.to_owned(),
+            vec![&"ada@example.com"],
+            &["users_email"],
+        ),
+        // The statements of a profile's details.
+        (GET_PROFILE.to_owned(), vec![&id], &["profiles_pkey"]),
+        (GET_LOCATION.to_owned(), vec![&id], &["locations_pkey"]),
+        (
+            LIST_CONTACTS.to_owned(),
+            vec![&id, &active],
+            &["contacts_profile"],
+        ),
+        (
+            LIST_JOBS.to_owned(),
+            vec![&id, &active],
+            // The active jobs of a profile are also in the partial indexes
+            // by company and by industry.
+            &["jobs_profile", "jobs_company", "jobs_industry"],
+        ),
+        // A profile search by country: its count and its page.
+        (
+            by_country.count_sql(Placeholders::Numbered),
+            vec![&country],
+            &["locations_country_city"],
+        ),
+        (
+            by_country.page_sql(Placeholders::Numbered, page),
+            vec![&country, &limit, &offset],
+            &["locations_country_city"],
+        ),
+    ];
+    for (sql, params, indexes) in cases {
+        let plan = plan(&store, &sql, &params);
+        // `Index Scan using {index} on ...` or `Bitmap Index Scan on {index}`.
+        let uses_index = indexes.iter().any(|index| {
+            plan.contains(&format!(" using {index} "))
+                || plan.contains(&format!("Index Scan on {index} "))
+        });
+        assert!(uses_index && !plan.contains("Seq Scan"), "{sql}\n{plan}");
+    }
 }

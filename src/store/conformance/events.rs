@@ -1,0 +1,83 @@
+//! Security events and settings.
+
+use super::fixtures::*;
+use crate::model::{EventKind, EventQuery, PageRequest, SecurityEvent, SessionId, UserId};
+use crate::store::Store;
+
+/// Events round-trip, filter by user and kind, list newest first with an
+/// id tie-break, and page.
+pub fn events_round_trip_filters_and_pages(store: &dyn Store) {
+    // No user row: events need none, and outlive purged users.
+    let subject = UserId::new();
+    let full = SecurityEvent {
+        actor_id: Some(UserId::new()),
+        session_id: Some(SessionId::new()),
+        ..event(EventKind::LoginFailed, Some(subject), at(1))
+    };
+    let events = vec![
+        full.clone(),
+        event(EventKind::LoginSucceeded, Some(subject), at(2)),
+        event(EventKind::LoginFailed, Some(subject), at(2)),
+        event(EventKind::PasswordChanged, Some(subject), at(3)),
+    ];
+    let anonymous = event(EventKind::RoleChanged, None, at(4));
+    let foreign = event(EventKind::LoginFailed, Some(UserId::new()), at(5));
+    write_ok(store, |tx| {
+        for event in events.iter().chain([&anonymous, &foreign]) {
+            tx.insert_event(event)?;
+        }
+        Ok(())
+    });
+    let expected = newest_first(&events, |event| (event.occurred_at, event.id));
+    let list = |kind: Option<EventKind>, page: PageRequest| {
+        let query = EventQuery {
+            user_id: Some(subject),
+            kind,
+        };
+        read_ok(store, |tx| tx.list_events(&query, page))
+    };
+    assert_eq!(list(None, PageRequest::default()), (expected.clone(), 4));
+    let failures: Vec<_> = expected
+        .iter()
+        .filter(|event| event.kind == EventKind::LoginFailed)
+        .cloned()
+        .collect();
+    assert_eq!(
+        list(Some(EventKind::LoginFailed), PageRequest::default()),
+        (failures, 2)
+    );
+    let paged = all_pages(3, |page| list(None, page));
+    assert_eq!(paged, expected);
+
+    let by_kind = EventQuery {
+        user_id: None,
+        kind: Some(EventKind::RoleChanged),
+    };
+    let (role_changes, total) = read_ok(store, |tx| {
+        tx.list_events(&by_kind, PageRequest::new(1, 100))
+    });
+    assert!(total >= 1);
+    assert!(role_changes
+        .iter()
+        .all(|e| e.kind == EventKind::RoleChanged));
+    assert!(role_changes.contains(&anonymous));
+}
+
+/// `insert_setting_if_absent` stores a value once and never overwrites.
+pub fn settings_insert_if_absent_keeps_the_first(store: &dyn Store) {
+    let key = format!("conformance.setting.{}", token());
+    let first = [0_u8, 1, 2, 255, 0];
+    assert_eq!(read_ok(store, |tx| tx.get_setting(&key)), None);
+    write_ok(store, |tx| tx.insert_setting_if_absent(&key, &first));
+    write_ok(store, |tx| tx.insert_setting_if_absent(&key, b"second"));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_setting(&key)),
+        Some(first.to_vec())
+    );
+    let empty_key = format!("conformance.empty.{}", token());
+    write_ok(store, |tx| tx.insert_setting_if_absent(&empty_key, b""));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_setting(&empty_key)),
+        Some(vec![])
+    );
+}

@@ -1,0 +1,181 @@
+//! Sessions and refresh tokens.
+
+use std::sync::Barrier;
+
+use chrono::{DateTime, Utc};
+
+use super::fixtures::*;
+use crate::model::Session;
+use crate::store::{RefreshTokenRow, Store};
+
+/// Every column of a session survives a round trip and an update.
+pub fn session_round_trip_and_update(store: &dyn Store) {
+    let owner = insert_user(store, "session");
+    let revoked = Session {
+        revoked_at: Some(at(3)),
+        last_used_at: at(2),
+        ..session(owner.user.id, at(1), at(100))
+    };
+    let open = session(owner.user.id, at(0), at(50));
+    write_ok(store, |tx| {
+        tx.insert_session(&revoked)?;
+        tx.insert_session(&open)
+    });
+    assert_eq!(
+        read_ok(store, |tx| tx.get_session(revoked.id)),
+        Some(revoked.clone())
+    );
+    assert_eq!(
+        read_ok(store, |tx| tx.get_session(open.id)),
+        Some(open.clone())
+    );
+    let changed = Session {
+        last_used_at: at(7),
+        expires_at: at(700),
+        revoked_at: Some(at(8)),
+        ..open.clone()
+    };
+    assert!(write_ok(store, |tx| tx.update_session(&changed)));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_session(open.id)),
+        Some(changed.clone())
+    );
+}
+
+/// Sessions list newest first; with `active_at`, only those neither
+/// revoked nor expired at that instant.
+pub fn list_sessions_active_at(store: &dyn Store) {
+    let owner = insert_user(store, "sessions");
+    let other = insert_user(store, "othersessions");
+    let s1 = session(owner.user.id, at(1), at(100));
+    let s2 = session(owner.user.id, at(2), at(50));
+    let s3 = Session {
+        revoked_at: Some(at(4)),
+        ..session(owner.user.id, at(3), at(200))
+    };
+    let foreign = session(other.user.id, at(5), at(500));
+    write_ok(store, |tx| {
+        for session in [&s1, &s2, &s3, &foreign] {
+            tx.insert_session(session)?;
+        }
+        Ok(())
+    });
+    let list = |active_at: Option<DateTime<Utc>>| {
+        read_ok(store, |tx| tx.list_sessions(owner.user.id, active_at))
+    };
+    assert_eq!(list(None), vec![s3.clone(), s2.clone(), s1.clone()]);
+    assert_eq!(list(Some(at(10))), vec![s2.clone(), s1.clone()]);
+    assert_eq!(
+        list(Some(at(50))),
+        vec![s1.clone()],
+        "expired at its expiry"
+    );
+    assert_eq!(list(Some(at(100))), vec![]);
+}
+
+/// `revoke_sessions` revokes every unrevoked session of the user but the
+/// kept one, and counts them.
+pub fn revoke_sessions_keeps_one(store: &dyn Store) {
+    let owner = insert_user(store, "revoke");
+    let other = insert_user(store, "norevoke");
+    let kept = session(owner.user.id, at(1), at(100));
+    let expired = session(owner.user.id, at(2), at(3));
+    let revoked = Session {
+        revoked_at: Some(at(4)),
+        ..session(owner.user.id, at(3), at(200))
+    };
+    let foreign = session(other.user.id, at(1), at(100));
+    write_ok(store, |tx| {
+        for session in [&kept, &expired, &revoked, &foreign] {
+            tx.insert_session(session)?;
+        }
+        Ok(())
+    });
+    let count = write_ok(store, |tx| {
+        tx.revoke_sessions(owner.user.id, at(70), Some(kept.id))
+    });
+    assert_eq!(count, 1);
+    read_ok(store, |tx| {
+        assert_eq!(tx.get_session(kept.id)?.unwrap().revoked_at, None);
+        assert_eq!(
+            tx.get_session(expired.id)?.unwrap().revoked_at,
+            Some(at(70))
+        );
+        assert_eq!(tx.get_session(revoked.id)?.unwrap().revoked_at, Some(at(4)));
+        Ok(())
+    });
+    let count = write_ok(store, |tx| tx.revoke_sessions(owner.user.id, at(80), None));
+    assert_eq!(count, 1);
+    read_ok(store, |tx| {
+        assert_eq!(tx.get_session(kept.id)?.unwrap().revoked_at, Some(at(80)));
+        assert_eq!(tx.get_session(foreign.id)?, Some(foreign.clone()));
+        Ok(())
+    });
+}
+
+/// A refresh token round-trips and is marked used exactly once.
+pub fn refresh_token_round_trip_and_single_use(store: &dyn Store) {
+    let owner = insert_user(store, "refresh");
+    let session = session(owner.user.id, at(1), at(100));
+    let token = refresh_token(&session);
+    let used = RefreshTokenRow {
+        used_at: Some(at(2)),
+        ..refresh_token(&session)
+    };
+    write_ok(store, |tx| {
+        tx.insert_session(&session)?;
+        tx.insert_refresh_token(&token)?;
+        tx.insert_refresh_token(&used)
+    });
+    assert_eq!(
+        read_ok(store, |tx| tx.get_refresh_token(&token.hash)),
+        Some(token.clone())
+    );
+    assert_eq!(
+        read_ok(store, |tx| tx.get_refresh_token(&used.hash)),
+        Some(used.clone())
+    );
+    assert!(write_ok(store, |tx| tx.mark_refresh_token_used(&token.hash, at(5))));
+    assert!(!write_ok(store, |tx| tx.mark_refresh_token_used(&token.hash, at(6))));
+    assert!(!write_ok(store, |tx| tx.mark_refresh_token_used(&used.hash, at(6))));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_refresh_token(&token.hash)),
+        Some(RefreshTokenRow {
+            used_at: Some(at(5)),
+            ..token.clone()
+        })
+    );
+}
+
+/// Of four threads marking one refresh token used in write transactions,
+/// exactly one succeeds.
+pub fn concurrent_refresh_token_use_has_one_winner(store: &dyn Store) {
+    let owner = insert_user(store, "race");
+    let session = session(owner.user.id, at(1), at(100));
+    let token = refresh_token(&session);
+    write_ok(store, |tx| {
+        tx.insert_session(&session)?;
+        tx.insert_refresh_token(&token)
+    });
+    let start = Barrier::new(4);
+    let winners = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    write_ok(store, |tx| {
+                        let row = tx.get_refresh_token(&token.hash)?;
+                        assert!(row.is_some());
+                        tx.mark_refresh_token_used(&token.hash, at(2))
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap())
+            .filter(|won| *won)
+            .count()
+    });
+    assert_eq!(winners, 1);
+}

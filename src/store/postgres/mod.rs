@@ -1,0 +1,487 @@
+//! The PostgreSQL backend: an r2d2 pool of synchronous `postgres` clients
+//! (no TLS), refinery migrations embedded from `migrations/postgres`, one
+//! SQL statement per operation, prepared once per connection.
+//!
+//! Storage conventions (see the migration): ids are `uuid`, times
+//! `timestamptz` (microseconds), dates `date`, hashes and setting values
+//! `bytea`. Case-insensitive matches compare `lower(...)` on both sides and
+//! have expression indexes.
+//!
+//! Isolation: a read is one `REPEATABLE READ READ ONLY` transaction (one
+//! snapshot for all its statements). A write is a `REPEATABLE READ`
+//! transaction: the facade's read-modify-write closures (the failed-login
+//! counter, token rotation, set-primary) then never lose an update: a
+//! transaction that would overwrite a row changed since its snapshot fails
+//! with a serialization error, and the whole closure is run again on a new
+//! snapshot, a few times at most. Rows where a race is expected are locked
+//! up front (`SELECT ... FOR UPDATE` of a refresh token, the profile row
+//! before its primary contact changes), so contenders queue instead of
+//! failing and retrying.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use postgres::config::Host;
+use postgres::error::SqlState;
+use postgres::{Client, Config, IsolationLevel, NoTls, Statement};
+use r2d2::{ManageConnection, Pool, PooledConnection};
+use r2d2_postgres::PostgresConnectionManager;
+
+use super::sql_common::error::{self, Backend, BackendError, ViolatedKey};
+use super::{Store, Tx};
+use crate::error::{Error, Result, StorageError};
+
+mod sql;
+#[cfg(test)]
+mod tests;
+mod tx;
+
+use tx::PgTx;
+
+mod embedded_postgres {
+    refinery::embed_migrations!("migrations/postgres");
+}
+
+/// Connections in the pool.
+const POOL_SIZE: u32 = 8;
+/// How long `open` and a pooled connect wait for the server, unless the URL
+/// sets `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Runs of one transaction closure, counting the first, before a
+/// serialization failure or deadlock is returned as a storage error.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// A [`Store`] on PostgreSQL.
+///
+/// ```no_run
+/// use aai_accounts::store::{PostgresStore, Store};
+///
+/// let store = PostgresStore::open("postgres://accounts@localhost/accounts")?;
+/// assert!(store.schema_version()? >= 1);
+/// # Ok::<(), aai_accounts::Error>(())
+/// ```
+///
+/// `Debug` shows the user, hosts, ports and database, never the password.
+pub struct PostgresStore {
+    pool: Pool<Manager>,
+    target: String,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .field("pool", &self.pool.state())
+            .finish()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database named by `url` and applies pending
+    /// migrations.
+    ///
+    /// `url` is a `postgres://` or `postgresql://` URL as libpq accepts it:
+    /// `postgres://user:password@host:port/database?param=value`, with the
+    /// parameters of the `postgres` crate (`sslmode`, `connect_timeout`,
+    /// `application_name`, `options`, ...). Connections are not encrypted
+    /// (`NoTls`): use a local socket, a private network or a TLS proxy.
+    /// The tables are created in the first schema of the connection's
+    /// `search_path` (`public` by default; set another with
+    /// `options=-c%20search_path%3Dmyschema`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the URL cannot be parsed (the message never
+    /// repeats the URL), and [`Error::Storage`] when the server cannot be
+    /// reached or the migrations fail.
+    pub fn open(url: &str) -> Result<PostgresStore> {
+        let config = parse_url(url)?;
+        let target = describe(&config);
+        // Connect once outside the pool: a refused connection then fails
+        // at once with its cause (the pool would retry until its timeout),
+        // and the migrations run on it.
+        let mut client = config
+            .connect(NoTls)
+            .map_err(storage("connect to the server"))?;
+        migrate(&mut client)?;
+        drop(client);
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(CONNECT_TIMEOUT * 3)
+            .build_unchecked(Manager(PostgresConnectionManager::new(config, NoTls)));
+        Ok(PostgresStore { pool, target })
+    }
+
+    fn connection(&self) -> Result<PooledConnection<Manager>> {
+        self.pool.get().map_err(storage("get a connection"))
+    }
+
+    /// Runs `f` in a transaction, again on a serialization failure or a
+    /// deadlock.
+    fn transaction(
+        &self,
+        read_only: bool,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> Result<()> {
+        let mut attempt = 1;
+        loop {
+            let mut conn = self.connection()?;
+            match run_once(&mut conn, read_only, f) {
+                Ok(()) => return Ok(()),
+                Err(Failure {
+                    retryable: true, ..
+                }) if attempt < MAX_ATTEMPTS => {
+                    drop(conn);
+                    backoff(attempt);
+                    attempt += 1;
+                }
+                Err(Failure { error, .. }) => return Err(error),
+            }
+        }
+    }
+}
+
+impl Store for PostgresStore {
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.transaction(true, f)
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.transaction(false, f)
+    }
+
+    fn schema_version(&self) -> Result<u32> {
+        let mut conn = self.connection()?;
+        let last = embedded_postgres::migrations::runner()
+            .get_last_applied_migration(&mut conn.client)
+            .map_err(storage("read the schema version"))?;
+        match last {
+            None => Ok(0),
+            Some(migration) => u32::try_from(migration.version())
+                .map_err(|_| StorageError::msg("negative schema version").into()),
+        }
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+/// Parses a `postgres://` URL, adding the defaults of this crate.
+fn parse_url(url: &str) -> Result<Config> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(Error::config(
+            "unsupported postgres url: expected postgres://... or postgresql://...",
+        ));
+    }
+    // The parser's messages name an option, never a value, so they cannot
+    // carry the password.
+    let mut config = Config::from_str(url)
+        .map_err(|error| Error::config(format!("invalid postgres url: {error}")))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("aai-accounts");
+    }
+    Ok(config)
+}
+
+/// `user@host:port/database`, for `Debug`: everything but the password.
+fn describe(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(index, host)| {
+            let host = match host {
+                Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                Host::Unix(path) => path.display().to_string(),
+            };
+            match config.get_ports().get(index).or(config.get_ports().first()) {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            }
+        })
+        .collect();
+    format!(
+        "{}@{}/{}",
+        config.get_user().unwrap_or(""),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// Applies pending migrations, one process at a time per schema.
+fn migrate(client: &mut Client) -> Result<()> {
+    // Two processes opening a fresh database at once would both try to
+    // create the tables; a session-level advisory lock, keyed by the
+    // target schema, makes the second wait and then find them applied. It
+    // is released when this connection closes, even after a failure.
+    client
+        .execute(
+            "SELECT pg_advisory_lock(hashtext('aai-accounts migrations ' \
+             || coalesce(current_schema(), '')))",
+            &[],
+        )
+        .map_err(storage("lock the migrations"))?;
+    embedded_postgres::migrations::runner()
+        .run(client)
+        .map_err(storage("apply migrations"))?;
+    Ok(())
+}
+
+/// Sleeps a little, more after each failed attempt, with jitter so
+/// contenders do not collide again in step.
+fn backoff(attempt: u32) {
+    let mut jitter = [0u8; 1];
+    let _ = getrandom::fill(&mut jitter);
+    let millis = (1u64 << attempt.min(6)) + u64::from(jitter[0] % 8);
+    std::thread::sleep(Duration::from_millis(millis));
+}
+
+// ---------------------------------------------------------------------------
+// Connections: a postgres client and its prepared statements.
+
+/// The pool's connection manager: `r2d2_postgres`'s, plus a statement
+/// cache per connection (the `postgres` crate has none).
+#[derive(Debug)]
+struct Manager(PostgresConnectionManager<NoTls>);
+
+struct Connection {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> std::result::Result<Connection, postgres::Error> {
+        Ok(Connection {
+            client: self.0.connect()?,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Connection) -> std::result::Result<(), postgres::Error> {
+        self.0.is_valid(&mut conn.client)
+    }
+
+    fn has_broken(&self, conn: &mut Connection) -> bool {
+        self.0.has_broken(&mut conn.client)
+    }
+}
+
+/// A failed run of a transaction closure, and whether running it again
+/// may succeed.
+struct Failure {
+    error: Error,
+    retryable: bool,
+}
+
+/// One run of `f` in one transaction.
+fn run_once(
+    conn: &mut Connection,
+    read_only: bool,
+    f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+) -> std::result::Result<(), Failure> {
+    let Connection { client, statements } = conn;
+    let transaction = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(read_only)
+        .start()
+        .map_err(|error| Failure {
+            retryable: is_retryable(&error),
+            error: storage("begin a transaction")(error),
+        })?;
+    let mut tx = PgTx::new(transaction, statements, read_only);
+    let outcome = f(&mut tx);
+    let (transaction, retryable, failed) = tx.finish();
+    // Dropping the transaction rolls it back: after an error of `f`, and
+    // when committing fails.
+    if let Err(error) = outcome {
+        return Err(Failure { error, retryable });
+    }
+    if failed {
+        // Postgres aborts a transaction at its first failed statement and
+        // would answer COMMIT with a silent ROLLBACK: never report success
+        // for that.
+        return Err(Failure {
+            error: StorageError::msg(
+                "postgres: a statement failed and the transaction was rolled back",
+            )
+            .into(),
+            retryable,
+        });
+    }
+    let end = if read_only {
+        transaction.rollback()
+    } else {
+        transaction.commit()
+    };
+    end.map_err(|error| Failure {
+        retryable: is_retryable(&error),
+        error: storage("commit")(error),
+    })
+}
+
+/// Whether a failed statement's whole transaction may succeed when run
+/// again: a serialization failure or a deadlock.
+fn is_retryable(error: &postgres::Error) -> bool {
+    matches!(
+        error.code(),
+        Some(&SqlState::T_R_SERIALIZATION_FAILURE) | Some(&SqlState::T_R_DEADLOCK_DETECTED)
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Errors.
+
+/// The Postgres side of the shared error conversion.
+struct Postgres;
+
+impl Backend for Postgres {
+    const NAME: &'static str = "postgres";
+
+    /// Postgres names the violated constraint (those of
+    /// `migrations/postgres`).
+    fn violated_key<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<ViolatedKey<'e>> {
+        let error = error.downcast_ref::<postgres::Error>()?;
+        if error.code() != Some(&SqlState::UNIQUE_VIOLATION) {
+            return None;
+        }
+        let constraint = error.as_db_error()?.constraint()?;
+        Some(ViolatedKey::PostgresConstraint(constraint))
+    }
+}
+
+/// Converts a backend error into the public error (see
+/// [`error::storage`]).
+fn storage<E>(context: &'static str) -> impl FnOnce(E) -> Error
+where
+    E: Into<BackendError>,
+{
+    error::storage::<Postgres, E>(context)
+}
+
+impl From<postgres::Error> for BackendError {
+    fn from(error: postgres::Error) -> Self {
+        BackendError(Box::new(error))
+    }
+}
+
+impl From<Corrupt> for BackendError {
+    fn from(error: Corrupt) -> Self {
+        BackendError(Box::new(error))
+    }
+}
+
+/// A row whose value does not decode into the model (a damaged or
+/// hand-edited database), or a value the schema cannot hold.
+#[derive(Debug)]
+pub(in crate::store) struct Corrupt(String);
+
+impl fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Corrupt {}
+
+/// What a row mapping fails with.
+pub(in crate::store) enum MapError {
+    Postgres(postgres::Error),
+    Corrupt(Corrupt),
+}
+
+impl From<postgres::Error> for MapError {
+    fn from(error: postgres::Error) -> Self {
+        MapError::Postgres(error)
+    }
+}
+
+impl From<MapError> for BackendError {
+    fn from(error: MapError) -> Self {
+        match error {
+            MapError::Postgres(error) => error.into(),
+            MapError::Corrupt(error) => error.into(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Test isolation.
+
+/// A uniquely named, empty schema for one test, dropped (with everything in
+/// it) when this value is dropped.
+///
+/// [`url`](PostgresTestSchema::url) is the base URL with
+/// `options=-c search_path=<schema>` added, so every connection opened
+/// with it, and so the store's tables, live in the schema: tests on one
+/// database run in parallel without seeing each other's rows. Dropping the
+/// schema is best effort (a test that panics while holding connections may
+/// leave it behind); `scripts/with-postgres.sh` deletes the whole cluster
+/// at the end anyway.
+#[doc(hidden)]
+pub struct PostgresTestSchema {
+    base: Config,
+    name: String,
+    url: String,
+}
+
+impl fmt::Debug for PostgresTestSchema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresTestSchema")
+            .field("target", &describe(&self.base))
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl PostgresTestSchema {
+    /// Creates a fresh schema in the database `base_url` names.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the URL cannot be parsed, [`Error::Storage`]
+    /// when the schema cannot be created.
+    pub fn create(base_url: &str) -> Result<PostgresTestSchema> {
+        let base = parse_url(base_url)?;
+        let name = format!("accounts_test_{}", uuid::Uuid::now_v7().simple());
+        let mut client = base
+            .connect(NoTls)
+            .map_err(storage("connect to the server"))?;
+        // The name is made here of hex digits, never of user data.
+        client
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .map_err(storage("create a test schema"))?;
+        let separator = if base_url.contains('?') { '&' } else { '?' };
+        let url = format!("{base_url}{separator}options=-c%20search_path%3D{name}");
+        Ok(PostgresTestSchema { base, name, url })
+    }
+
+    /// The URL whose connections use the schema.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The schema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for PostgresTestSchema {
+    fn drop(&mut self) {
+        if let Ok(mut client) = self.base.connect(NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
+}

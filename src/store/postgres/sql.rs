@@ -1,0 +1,299 @@
+//! The PostgreSQL backend's SQL: every statement as a constant, the
+//! condition fragments of the list queries, and how a column or a bound
+//! value is written in the backend's storage conventions (see the module
+//! docs).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use postgres::types::ToSql;
+use postgres::Row;
+
+use super::{Corrupt, MapError};
+use crate::error::{Result, StorageError};
+use crate::store::sql_common::lists::{FlagConditions, Param, ProfileConditions, UserConditions};
+use crate::store::sql_common::rows::Columns;
+
+// ---------------------------------------------------------------------------
+// Statements (column lists come from `sql_common/columns.rs`).
+
+pub(super) const INSERT_USER: &str = concat!(
+    "INSERT INTO users (",
+    user_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+);
+pub(super) const GET_USER: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+// Served by the unique index on lower(username).
+pub(super) const GET_USER_BY_USERNAME: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE lower(username) = lower($1)"
+);
+pub(super) const GET_USER_BY_EMAIL: &str =
+    concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1");
+pub(super) const UPDATE_USER: &str =
+    "UPDATE users SET username = $2, email = $3, password_hash = $4, \
+     is_active = $5, is_super_admin = $6, failed_logins = $7, locked_until = $8, \
+     tokens_valid_after = $9, updated_at = $10, last_login_at = $11, deactivated_at = $12 \
+     WHERE id = $1";
+pub(super) const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
+pub(super) const USER_SEARCH: &str =
+    "(lower(username) LIKE ? ESCAPE '\\' OR lower(email) LIKE ? ESCAPE '\\')";
+
+pub(super) const INSERT_PROFILE: &str =
+    "INSERT INTO profiles (id, user_id, first_name, last_name, \
+     date_of_birth, gender, location_id, bio, profile_picture_url, is_public, allow_contact, \
+     is_active, created_at, updated_at, deactivated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+pub(super) const GET_PROFILE: &str = concat!(
+    "SELECT ",
+    profile_columns!(),
+    " FROM profiles p WHERE p.id = $1"
+);
+pub(super) const GET_PROFILE_BY_USER: &str = concat!(
+    "SELECT ",
+    profile_columns!(),
+    " FROM profiles p WHERE p.user_id = $1 \
+     ORDER BY p.is_active DESC, p.created_at DESC, p.id DESC LIMIT 1"
+);
+pub(super) const UPDATE_PROFILE: &str = "UPDATE profiles SET first_name = $2, last_name = $3, \
+     date_of_birth = $4, gender = $5, location_id = $6, bio = $7, profile_picture_url = $8, \
+     is_public = $9, allow_contact = $10, is_active = $11, updated_at = $12, \
+     deactivated_at = $13 WHERE id = $1";
+pub(super) const PROFILE_NAME: &str =
+    "(lower(p.first_name) LIKE ? ESCAPE '\\' OR lower(p.last_name) LIKE ? ESCAPE '\\')";
+pub(super) const PROFILE_COUNTRY: &str = "l.country = ?";
+pub(super) const PROFILE_CITY: &str = "lower(l.city) = lower(?)";
+pub(super) const PROFILE_COMPANY: &str = "EXISTS (SELECT 1 FROM jobs j \
+     WHERE j.profile_id = p.id AND j.is_active AND lower(j.company) = lower(?))";
+pub(super) const PROFILE_INDUSTRY: &str = "EXISTS (SELECT 1 FROM jobs j \
+     WHERE j.profile_id = p.id AND j.is_active AND lower(j.industry) = lower(?))";
+pub(super) const PROFILES_WITH_LOCATION: &str =
+    "profiles p JOIN locations l ON l.id = p.location_id";
+pub(super) const PROFILE_VISIBLE_TO: &str = "(p.is_public OR p.user_id = ?)";
+
+pub(super) const INSERT_LOCATION: &str = concat!(
+    "INSERT INTO locations (",
+    location_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+);
+pub(super) const GET_LOCATION: &str = concat!(
+    "SELECT ",
+    location_columns!(),
+    " FROM locations WHERE id = $1"
+);
+pub(super) const UPDATE_LOCATION: &str = "UPDATE locations SET country = $2, state_province = $3, \
+     city = $4, postal_code = $5, is_active = $6, updated_at = $7, deactivated_at = $8 \
+     WHERE id = $1";
+
+pub(super) const INSERT_CONTACT: &str = concat!(
+    "INSERT INTO contacts (",
+    contact_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+);
+pub(super) const GET_CONTACT: &str = concat!(
+    "SELECT ",
+    contact_columns!(),
+    " FROM contacts WHERE id = $1"
+);
+pub(super) const UPDATE_CONTACT: &str =
+    "UPDATE contacts SET kind = $2, value = $3, is_primary = $4, \
+     is_active = $5, updated_at = $6, deactivated_at = $7 WHERE id = $1";
+pub(super) const LIST_CONTACTS: &str = concat!(
+    "SELECT ",
+    contact_columns!(),
+    " FROM contacts WHERE profile_id = $1 AND ($2::boolean IS NULL OR is_active = $2) \
+     ORDER BY is_primary DESC, created_at, id"
+);
+// Changing a primary contact locks its profile's row first, so two
+// transactions doing it for one profile run one after the other (the
+// second then un-primaries what the first made primary). NO KEY UPDATE
+// does not block the foreign-key checks of inserts into `contacts`.
+pub(super) const LOCK_PROFILE_CONTACTS: &str =
+    "SELECT 1 FROM profiles WHERE id = $1 FOR NO KEY UPDATE";
+pub(super) const CLEAR_PRIMARY_CONTACT: &str =
+    "UPDATE contacts SET is_primary = false, updated_at = $3 \
+     WHERE profile_id = $1 AND kind = $2 AND is_primary AND is_active";
+
+pub(super) const INSERT_JOB: &str = concat!(
+    "INSERT INTO jobs (",
+    job_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+);
+pub(super) const GET_JOB: &str = concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1");
+pub(super) const UPDATE_JOB: &str = "UPDATE jobs SET title = $2, company = $3, industry = $4, \
+     start_date = $5, end_date = $6, is_active = $7, updated_at = $8, deactivated_at = $9 \
+     WHERE id = $1";
+// Current jobs (no end date) first, then the newest start; a job without a
+// start date sorts after those with one (Postgres sorts NULLs first in
+// descending order unless told otherwise; SQLite sorts them last).
+pub(super) const LIST_JOBS: &str = concat!(
+    "SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE profile_id = $1 AND ($2::boolean IS NULL OR is_active = $2) \
+     ORDER BY end_date IS NULL DESC, start_date DESC NULLS LAST, created_at DESC, id DESC"
+);
+
+pub(super) const INSERT_SESSION: &str = concat!(
+    "INSERT INTO sessions (",
+    session_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6)"
+);
+pub(super) const GET_SESSION: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE id = $1"
+);
+pub(super) const UPDATE_SESSION: &str = "UPDATE sessions SET last_used_at = $2, expires_at = $3, \
+     revoked_at = $4 WHERE id = $1";
+pub(super) const LIST_SESSIONS: &str = concat!(
+    "SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE user_id = $1 \
+     AND ($2::timestamptz IS NULL OR (revoked_at IS NULL AND expires_at > $2)) \
+     ORDER BY created_at DESC, id DESC"
+);
+pub(super) const REVOKE_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
+     WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3)";
+
+pub(super) const INSERT_REFRESH_TOKEN: &str = concat!(
+    "INSERT INTO refresh_tokens (",
+    refresh_token_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6)"
+);
+pub(super) const GET_REFRESH_TOKEN: &str = concat!(
+    "SELECT ",
+    refresh_token_columns!(),
+    " FROM refresh_tokens WHERE hash = $1"
+);
+// In a write, the token's row stays locked until the end of the
+// transaction: a concurrent rotation of the same token waits, then sees it
+// used.
+pub(super) const GET_REFRESH_TOKEN_FOR_UPDATE: &str = concat!(
+    "SELECT ",
+    refresh_token_columns!(),
+    " FROM refresh_tokens WHERE hash = $1 FOR UPDATE"
+);
+pub(super) const MARK_REFRESH_TOKEN_USED: &str =
+    "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL";
+
+pub(super) const INSERT_EVENT: &str = concat!(
+    "INSERT INTO security_events (",
+    event_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6)"
+);
+
+pub(super) const GET_SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+pub(super) const INSERT_SETTING_IF_ABSENT: &str =
+    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+
+// ---------------------------------------------------------------------------
+// The list queries' conditions.
+
+/// `[active, inactive]` on an unaliased table.
+pub(super) const IS_ACTIVE: [&str; 2] = ["is_active = true", "is_active = false"];
+
+/// The users list.
+pub(super) const USER_CONDITIONS: UserConditions = UserConditions {
+    active: IS_ACTIVE,
+    search: USER_SEARCH,
+};
+
+/// The profiles list; a search by place joins the location.
+pub(super) const PROFILE_CONDITIONS: ProfileConditions = ProfileConditions {
+    from: "profiles p",
+    from_by_place: PROFILES_WITH_LOCATION,
+    flags: FlagConditions {
+        active: ["p.is_active = true", "p.is_active = false"],
+        public: ["p.is_public = true", "p.is_public = false"],
+        country: PROFILE_COUNTRY,
+    },
+    visible_to: PROFILE_VISIBLE_TO,
+    name: PROFILE_NAME,
+    city: PROFILE_CITY,
+    company: PROFILE_COMPANY,
+    industry: PROFILE_INDUSTRY,
+};
+
+// ---------------------------------------------------------------------------
+// Values.
+
+/// A bound parameter of a dynamic list query.
+pub(super) type BoxedParam = Box<dyn ToSql + Sync>;
+
+/// A list condition's value as bound.
+pub(super) fn param(param: &Param) -> BoxedParam {
+    match param {
+        Param::Text(text) => Box::new(text.clone()),
+        Param::Id(id) => Box::new(*id),
+    }
+}
+
+/// The failed-login count as stored (`integer`).
+pub(super) fn failed_logins_param(value: u32) -> Result<i32> {
+    i32::try_from(value).map_err(|_| {
+        StorageError::new(
+            "postgres: failed_logins out of range",
+            Corrupt(value.to_string()),
+        )
+        .into()
+    })
+}
+
+fn corrupt(index: usize, what: &str) -> MapError {
+    MapError::Corrupt(Corrupt(format!("invalid {what} in column {index}")))
+}
+
+/// Times decode with checked arithmetic: `infinity` or a time past
+/// chrono's range is a decoding error, not a panic.
+impl Columns for Row {
+    type Error = MapError;
+
+    fn id(&self, index: usize) -> Result<uuid::Uuid, MapError> {
+        Ok(self.try_get(index)?)
+    }
+
+    fn opt_id(&self, index: usize) -> Result<Option<uuid::Uuid>, MapError> {
+        Ok(self.try_get(index)?)
+    }
+
+    fn text(&self, index: usize) -> Result<String, MapError> {
+        Ok(self.try_get(index)?)
+    }
+
+    fn opt_text(&self, index: usize) -> Result<Option<String>, MapError> {
+        Ok(self.try_get(index)?)
+    }
+
+    fn boolean(&self, index: usize) -> Result<bool, MapError> {
+        Ok(self.try_get(index)?)
+    }
+
+    fn count(&self, index: usize) -> Result<u32, MapError> {
+        let value: i32 = self.try_get(index)?;
+        u32::try_from(value).map_err(|_| corrupt(index, "count"))
+    }
+
+    fn time(&self, index: usize) -> Result<DateTime<Utc>, MapError> {
+        Ok(self.try_get(index)?)
+    }
+
+    fn opt_time(&self, index: usize) -> Result<Option<DateTime<Utc>>, MapError> {
+        Ok(self.try_get(index)?)
+    }
+
+    fn opt_date(&self, index: usize) -> Result<Option<NaiveDate>, MapError> {
+        Ok(self.try_get(index)?)
+    }
+
+    fn bytes(&self, index: usize) -> Result<Vec<u8>, MapError> {
+        Ok(self.try_get(index)?)
+    }
+
+    fn digest(&self, index: usize) -> Result<[u8; 32], MapError> {
+        let bytes: Vec<u8> = self.try_get(index)?;
+        bytes.try_into().map_err(|_| corrupt(index, "hash"))
+    }
+
+    fn corrupt(&self, index: usize, what: &str) -> MapError {
+        corrupt(index, what)
+    }
+}

@@ -1,0 +1,652 @@
+//! The PostgreSQL transaction: the [`Tx`] operations as statements, each
+//! prepared once per connection, inside the transaction
+//! [`PostgresStore`](super::PostgresStore) began.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use postgres::types::ToSql;
+use postgres::{Statement, Transaction};
+
+use super::sql::*;
+use super::{is_retryable, storage, MapError};
+use crate::error::{Error, Result, StorageError};
+use crate::model::{
+    ActiveFilter, Contact, ContactId, ContactKind, EventQuery, Job, JobId, Location, LocationId,
+    LocationQuery, PageRequest, Profile, ProfileDetails, ProfileId, ProfileQuery, SecurityEvent,
+    Session, SessionId, User, UserId, UserQuery,
+};
+use crate::store::sql_common::lists::{self, limit_offset, List, Placeholders};
+use crate::store::sql_common::rows;
+use crate::store::{RefreshTokenRow, Tx, UserRow};
+
+/// Prepared statements kept per connection: every static statement plus
+/// the variants of the dynamic list queries. Past this the cache is
+/// emptied (it never is in practice).
+const STATEMENT_CACHE_CAPACITY: usize = 256;
+
+/// How a statement's result rows become values.
+type Map<T> = fn(&rows::Row<'_, MapError>) -> Result<T, MapError>;
+
+/// The operations of one transaction.
+pub(super) struct PgTx<'c> {
+    transaction: Transaction<'c>,
+    statements: &'c mut HashMap<String, Statement>,
+    read_only: bool,
+    /// A statement failed with a serialization failure or a deadlock: the
+    /// whole transaction may succeed when run again.
+    retryable: bool,
+    /// A statement failed: Postgres has aborted the transaction.
+    failed: bool,
+}
+
+impl<'c> PgTx<'c> {
+    /// The operations inside `transaction`, preparing statements through
+    /// the connection's cache.
+    pub(super) fn new(
+        transaction: Transaction<'c>,
+        statements: &'c mut HashMap<String, Statement>,
+        read_only: bool,
+    ) -> Self {
+        PgTx {
+            transaction,
+            statements,
+            read_only,
+            retryable: false,
+            failed: false,
+        }
+    }
+
+    /// The transaction back, whether running it again may succeed, and
+    /// whether a statement failed.
+    pub(super) fn finish(self) -> (Transaction<'c>, bool, bool) {
+        (self.transaction, self.retryable, self.failed)
+    }
+
+    /// The prepared statement for `sql`, from this connection's cache.
+    fn statement(&mut self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.transaction.prepare(sql)?;
+        if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
+    /// Notes how a statement failed, and converts its error.
+    fn fail(&mut self, error: postgres::Error, context: &'static str) -> Error {
+        self.failed = true;
+        self.retryable |= is_retryable(&error);
+        storage(context)(error)
+    }
+
+    fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+        context: &'static str,
+    ) -> Result<u64> {
+        let result = self
+            .statement(sql)
+            .and_then(|statement| self.transaction.execute(&statement, params));
+        result.map_err(|error| self.fail(error, context))
+    }
+
+    fn query_all<T>(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        map: Map<T>,
+        context: &'static str,
+    ) -> Result<Vec<T>> {
+        let rows = self
+            .statement(sql)
+            .and_then(|statement| self.transaction.query(&statement, params))
+            .map_err(|error| self.fail(error, context))?;
+        rows.iter()
+            .map(|row| map(row).map_err(storage(context)))
+            .collect()
+    }
+
+    fn query_one<T>(
+        &mut self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+        map: Map<T>,
+        context: &'static str,
+    ) -> Result<Option<T>> {
+        let row = self
+            .statement(sql)
+            .and_then(|statement| self.transaction.query_opt(&statement, params))
+            .map_err(|error| self.fail(error, context))?;
+        row.as_ref()
+            .map(|row| map(row).map_err(storage(context)))
+            .transpose()
+    }
+
+    /// Runs a list query twice: once counting, once for the page in list
+    /// order.
+    fn page<T>(
+        &mut self,
+        list: &List,
+        page: PageRequest,
+        map: Map<T>,
+        context: &'static str,
+    ) -> Result<(Vec<T>, u64)> {
+        let values: Vec<BoxedParam> = list.filter.params.iter().map(param).collect();
+        let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|value| &**value).collect();
+        let count_sql = list.count_sql(Placeholders::Numbered);
+        let total = self
+            .statement(&count_sql)
+            .and_then(|statement| self.transaction.query_one(&statement, &params))
+            .and_then(|row| row.try_get::<_, i64>(0))
+            .map_err(|error| self.fail(error, context))?;
+        let page_sql = list.page_sql(Placeholders::Numbered, page);
+        let [limit, offset] = limit_offset(page);
+        let mut page_params = params;
+        page_params.push(&limit);
+        page_params.push(&offset);
+        let rows = self.query_all(&page_sql, &page_params, map, context)?;
+        let total = u64::try_from(total).map_err(|_| StorageError::msg("negative row count"))?;
+        Ok((rows, total))
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn insert_user(&mut self, row: &UserRow) -> Result<()> {
+        let user = &row.user;
+        self.execute(
+            INSERT_USER,
+            &[
+                user.id.as_uuid(),
+                &user.username.as_str(),
+                &user.email.as_str(),
+                &row.password_hash.as_str(),
+                &user.is_active,
+                &user.is_super_admin,
+                &failed_logins_param(row.failed_logins)?,
+                &row.locked_until,
+                &row.tokens_valid_after,
+                &user.created_at,
+                &user.updated_at,
+                &user.last_login_at,
+                &user.deactivated_at,
+            ],
+            "insert a user",
+        )
+        .map(drop)
+    }
+
+    fn get_user(&mut self, id: UserId) -> Result<Option<UserRow>> {
+        self.query_one(GET_USER, &[id.as_uuid()], rows::user, "get a user")
+    }
+
+    fn get_user_by_username(&mut self, username: &str) -> Result<Option<UserRow>> {
+        self.query_one(
+            GET_USER_BY_USERNAME,
+            &[&username],
+            rows::user,
+            "get a user by username",
+        )
+    }
+
+    fn get_user_by_email(&mut self, email: &str) -> Result<Option<UserRow>> {
+        self.query_one(
+            GET_USER_BY_EMAIL,
+            &[&email],
+            rows::user,
+            "get a user by email",
+        )
+    }
+
+    fn update_user(&mut self, row: &UserRow) -> Result<bool> {
+        let user = &row.user;
+        self.execute(
+            UPDATE_USER,
+            &[
+                user.id.as_uuid(),
+                &user.username.as_str(),
+                &user.email.as_str(),
+                &row.password_hash.as_str(),
+                &user.is_active,
+                &user.is_super_admin,
+                &failed_logins_param(row.failed_logins)?,
+                &row.locked_until,
+                &row.tokens_valid_after,
+                &user.updated_at,
+                &user.last_login_at,
+                &user.deactivated_at,
+            ],
+            "update a user",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn delete_user(&mut self, id: UserId) -> Result<bool> {
+        self.execute(DELETE_USER, &[id.as_uuid()], "delete a user")
+            .map(|changed| changed > 0)
+    }
+
+    fn list_users(&mut self, query: &UserQuery, page: PageRequest) -> Result<(Vec<User>, u64)> {
+        let list = lists::users(query, &USER_CONDITIONS);
+        self.page(&list, page, rows::public_user, "list users")
+    }
+
+    fn insert_profile(&mut self, profile: &Profile) -> Result<()> {
+        self.execute(
+            INSERT_PROFILE,
+            &[
+                profile.id.as_uuid(),
+                profile.user_id.as_uuid(),
+                &profile.first_name,
+                &profile.last_name,
+                &profile.date_of_birth,
+                &profile.gender,
+                &profile.location_id.map(uuid::Uuid::from),
+                &profile.bio,
+                &profile.profile_picture_url,
+                &profile.is_public,
+                &profile.allow_contact,
+                &profile.is_active,
+                &profile.created_at,
+                &profile.updated_at,
+                &profile.deactivated_at,
+            ],
+            "insert a profile",
+        )
+        .map(drop)
+    }
+
+    fn get_profile(&mut self, id: ProfileId) -> Result<Option<Profile>> {
+        self.query_one(GET_PROFILE, &[id.as_uuid()], rows::profile, "get a profile")
+    }
+
+    fn get_profile_by_user(&mut self, user_id: UserId) -> Result<Option<Profile>> {
+        self.query_one(
+            GET_PROFILE_BY_USER,
+            &[user_id.as_uuid()],
+            rows::profile,
+            "get a profile by user",
+        )
+    }
+
+    fn get_profile_details(
+        &mut self,
+        id: ProfileId,
+        children: ActiveFilter,
+    ) -> Result<Option<ProfileDetails>> {
+        let Some(profile) = self.get_profile(id)? else {
+            return Ok(None);
+        };
+        let location = match profile.location_id {
+            Some(location_id) => self.get_location(location_id)?,
+            None => None,
+        };
+        let contacts = self.list_contacts(id, children)?;
+        let jobs = self.list_jobs(id, children)?;
+        Ok(Some(ProfileDetails {
+            profile,
+            location,
+            contacts,
+            jobs,
+        }))
+    }
+
+    fn update_profile(&mut self, profile: &Profile) -> Result<bool> {
+        self.execute(
+            UPDATE_PROFILE,
+            &[
+                profile.id.as_uuid(),
+                &profile.first_name,
+                &profile.last_name,
+                &profile.date_of_birth,
+                &profile.gender,
+                &profile.location_id.map(uuid::Uuid::from),
+                &profile.bio,
+                &profile.profile_picture_url,
+                &profile.is_public,
+                &profile.allow_contact,
+                &profile.is_active,
+                &profile.updated_at,
+                &profile.deactivated_at,
+            ],
+            "update a profile",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn list_profiles(
+        &mut self,
+        query: &ProfileQuery,
+        visible_to: Option<UserId>,
+        page: PageRequest,
+    ) -> Result<(Vec<Profile>, u64)> {
+        let list = lists::profiles(query, visible_to, &PROFILE_CONDITIONS);
+        self.page(&list, page, rows::profile, "list profiles")
+    }
+
+    fn insert_location(&mut self, location: &Location) -> Result<()> {
+        self.execute(
+            INSERT_LOCATION,
+            &[
+                location.id.as_uuid(),
+                location.user_id.as_uuid(),
+                &location.country.as_str(),
+                &location.state_province,
+                &location.city,
+                &location.postal_code,
+                &location.is_active,
+                &location.created_at,
+                &location.updated_at,
+                &location.deactivated_at,
+            ],
+            "insert a location",
+        )
+        .map(drop)
+    }
+
+    fn get_location(&mut self, id: LocationId) -> Result<Option<Location>> {
+        self.query_one(
+            GET_LOCATION,
+            &[id.as_uuid()],
+            rows::location,
+            "get a location",
+        )
+    }
+
+    fn update_location(&mut self, location: &Location) -> Result<bool> {
+        self.execute(
+            UPDATE_LOCATION,
+            &[
+                location.id.as_uuid(),
+                &location.country.as_str(),
+                &location.state_province,
+                &location.city,
+                &location.postal_code,
+                &location.is_active,
+                &location.updated_at,
+                &location.deactivated_at,
+            ],
+            "update a location",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn list_locations(
+        &mut self,
+        query: &LocationQuery,
+        page: PageRequest,
+    ) -> Result<(Vec<Location>, u64)> {
+        let list = lists::locations(query, IS_ACTIVE);
+        self.page(&list, page, rows::location, "list locations")
+    }
+
+    fn insert_contact(&mut self, contact: &Contact) -> Result<()> {
+        self.execute(
+            INSERT_CONTACT,
+            &[
+                contact.id.as_uuid(),
+                contact.profile_id.as_uuid(),
+                &contact.kind.as_str(),
+                &contact.value,
+                &contact.is_primary,
+                &contact.is_active,
+                &contact.created_at,
+                &contact.updated_at,
+                &contact.deactivated_at,
+            ],
+            "insert a contact",
+        )
+        .map(drop)
+    }
+
+    fn get_contact(&mut self, id: ContactId) -> Result<Option<Contact>> {
+        self.query_one(GET_CONTACT, &[id.as_uuid()], rows::contact, "get a contact")
+    }
+
+    fn update_contact(&mut self, contact: &Contact) -> Result<bool> {
+        self.execute(
+            UPDATE_CONTACT,
+            &[
+                contact.id.as_uuid(),
+                &contact.kind.as_str(),
+                &contact.value,
+                &contact.is_primary,
+                &contact.is_active,
+                &contact.updated_at,
+                &contact.deactivated_at,
+            ],
+            "update a contact",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn list_contacts(
+        &mut self,
+        profile_id: ProfileId,
+        active: ActiveFilter,
+    ) -> Result<Vec<Contact>> {
+        self.query_all(
+            LIST_CONTACTS,
+            &[profile_id.as_uuid(), &lists::active_param(active)],
+            rows::contact,
+            "list contacts",
+        )
+    }
+
+    fn clear_primary_contact(
+        &mut self,
+        profile_id: ProfileId,
+        kind: ContactKind,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        if !self.read_only {
+            self.execute(
+                LOCK_PROFILE_CONTACTS,
+                &[profile_id.as_uuid()],
+                "lock the profile's contacts",
+            )?;
+        }
+        self.execute(
+            CLEAR_PRIMARY_CONTACT,
+            &[profile_id.as_uuid(), &kind.as_str(), &now],
+            "clear the primary contact",
+        )
+    }
+
+    fn insert_job(&mut self, job: &Job) -> Result<()> {
+        self.execute(
+            INSERT_JOB,
+            &[
+                job.id.as_uuid(),
+                job.profile_id.as_uuid(),
+                &job.title,
+                &job.company,
+                &job.industry,
+                &job.start_date,
+                &job.end_date,
+                &job.is_active,
+                &job.created_at,
+                &job.updated_at,
+                &job.deactivated_at,
+            ],
+            "insert a job",
+        )
+        .map(drop)
+    }
+
+    fn get_job(&mut self, id: JobId) -> Result<Option<Job>> {
+        self.query_one(GET_JOB, &[id.as_uuid()], rows::job, "get a job")
+    }
+
+    fn update_job(&mut self, job: &Job) -> Result<bool> {
+        self.execute(
+            UPDATE_JOB,
+            &[
+                job.id.as_uuid(),
+                &job.title,
+                &job.company,
+                &job.industry,
+                &job.start_date,
+                &job.end_date,
+                &job.is_active,
+                &job.updated_at,
+                &job.deactivated_at,
+            ],
+            "update a job",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn list_jobs(&mut self, profile_id: ProfileId, active: ActiveFilter) -> Result<Vec<Job>> {
+        self.query_all(
+            LIST_JOBS,
+            &[profile_id.as_uuid(), &lists::active_param(active)],
+            rows::job,
+            "list jobs",
+        )
+    }
+
+    fn insert_session(&mut self, session: &Session) -> Result<()> {
+        self.execute(
+            INSERT_SESSION,
+            &[
+                session.id.as_uuid(),
+                session.user_id.as_uuid(),
+                &session.created_at,
+                &session.last_used_at,
+                &session.expires_at,
+                &session.revoked_at,
+            ],
+            "insert a session",
+        )
+        .map(drop)
+    }
+
+    fn get_session(&mut self, id: SessionId) -> Result<Option<Session>> {
+        self.query_one(GET_SESSION, &[id.as_uuid()], rows::session, "get a session")
+    }
+
+    fn update_session(&mut self, session: &Session) -> Result<bool> {
+        self.execute(
+            UPDATE_SESSION,
+            &[
+                session.id.as_uuid(),
+                &session.last_used_at,
+                &session.expires_at,
+                &session.revoked_at,
+            ],
+            "update a session",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn list_sessions(
+        &mut self,
+        user_id: UserId,
+        active_at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Session>> {
+        self.query_all(
+            LIST_SESSIONS,
+            &[user_id.as_uuid(), &active_at],
+            rows::session,
+            "list sessions",
+        )
+    }
+
+    fn revoke_sessions(
+        &mut self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+        keep: Option<SessionId>,
+    ) -> Result<u64> {
+        self.execute(
+            REVOKE_SESSIONS,
+            &[user_id.as_uuid(), &now, &keep.map(uuid::Uuid::from)],
+            "revoke sessions",
+        )
+    }
+
+    fn insert_refresh_token(&mut self, token: &RefreshTokenRow) -> Result<()> {
+        let hash: &[u8] = &token.hash;
+        self.execute(
+            INSERT_REFRESH_TOKEN,
+            &[
+                &hash,
+                token.session_id.as_uuid(),
+                token.user_id.as_uuid(),
+                &token.issued_at,
+                &token.expires_at,
+                &token.used_at,
+            ],
+            "insert a refresh token",
+        )
+        .map(drop)
+    }
+
+    fn get_refresh_token(&mut self, hash: &[u8; 32]) -> Result<Option<RefreshTokenRow>> {
+        // A read-only transaction may not lock rows, and needs no lock.
+        let sql = if self.read_only {
+            GET_REFRESH_TOKEN
+        } else {
+            GET_REFRESH_TOKEN_FOR_UPDATE
+        };
+        let hash: &[u8] = hash;
+        self.query_one(sql, &[&hash], rows::refresh_token, "get a refresh token")
+    }
+
+    fn mark_refresh_token_used(&mut self, hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool> {
+        let hash: &[u8] = hash;
+        self.execute(
+            MARK_REFRESH_TOKEN_USED,
+            &[&hash, &now],
+            "mark a refresh token used",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn insert_event(&mut self, event: &SecurityEvent) -> Result<()> {
+        self.execute(
+            INSERT_EVENT,
+            &[
+                event.id.as_uuid(),
+                &event.kind.as_str(),
+                &event.user_id.map(uuid::Uuid::from),
+                &event.actor_id.map(uuid::Uuid::from),
+                &event.session_id.map(uuid::Uuid::from),
+                &event.occurred_at,
+            ],
+            "insert a security event",
+        )
+        .map(drop)
+    }
+
+    fn list_events(
+        &mut self,
+        query: &EventQuery,
+        page: PageRequest,
+    ) -> Result<(Vec<SecurityEvent>, u64)> {
+        self.page(
+            &lists::events(query),
+            page,
+            rows::event,
+            "list security events",
+        )
+    }
+
+    fn get_setting(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.query_one(GET_SETTING, &[&key], rows::setting_value, "get a setting")
+    }
+
+    fn insert_setting_if_absent(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.execute(
+            INSERT_SETTING_IF_ABSENT,
+            &[&key, &value],
+            "insert a setting",
+        )
+        .map(drop)
+    }
+}

@@ -1,0 +1,18 @@
+//! What the SQL backends have in common, written once: the column lists of
+//! every table, the mapping of a result row to a record, the conditions,
+//! counts and pages of the list queries, and the conversion of a backend's
+//! errors into the public error (which unique key names which field).
+//!
+//! A backend supplies only what is its own: its SQL fragments (as
+//! constants), how it decodes a column ([`rows::Columns`]), how it binds a
+//! value and how its driver reports a unique violation.
+
+#[macro_use]
+mod columns;
+pub(super) mod error;
+pub(super) mod lists;
+pub(super) mod rows;
+
+/// How many columns `profile_columns!` selects.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(super) const PROFILE_COLUMN_COUNT: usize = 15;

@@ -1,0 +1,341 @@
+//! The SQLite backend: an r2d2 pool of rusqlite connections, refinery
+//! migrations embedded from `migrations/sqlite`, one SQL statement per
+//! operation.
+//!
+//! Storage conventions (see the migration): ids are the 16 bytes of their
+//! UUID, times are integer microseconds since the Unix epoch (UTC), dates
+//! are `YYYY-MM-DD` text and booleans are 0/1.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use super::sql_common::error::{self, Backend, BackendError, ViolatedKey};
+use super::{Store, Tx};
+use crate::error::{Error, Result, StorageError};
+
+mod sql;
+#[cfg(test)]
+mod tests;
+mod tx;
+
+use tx::SqliteTx;
+
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+/// How long a connection waits for another one's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Prepared statements kept per connection: every static statement below
+/// plus the variants of the dynamic list queries.
+const STATEMENT_CACHE_CAPACITY: usize = 128;
+/// Connections in the pool.
+const POOL_SIZE: u32 = 8;
+
+/// A [`Store`] on SQLite: a file (WAL mode) or a private in-memory
+/// database.
+///
+/// ```
+/// use aai_accounts::store::{SqliteStore, Store};
+///
+/// let store = SqliteStore::open("sqlite::memory:")?;
+/// assert!(store.schema_version()? >= 1);
+/// # Ok::<(), aai_accounts::Error>(())
+/// ```
+pub struct SqliteStore {
+    pool: Pool<SqliteConnectionManager>,
+    target: Target,
+    /// Keeps an in-memory database alive while the store lives: SQLite
+    /// frees it when its last connection closes, and the pool may close
+    /// all of its own.
+    _keep_alive: Option<Mutex<Connection>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Memory,
+    File(PathBuf),
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("target", &self.target)
+            .field("pool", &self.pool.state())
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database named by `url` and
+    /// applies pending migrations.
+    ///
+    /// Accepted URLs: `sqlite::memory:` (a private in-memory database: each
+    /// call opens a new, empty one, shared by the store's connections and
+    /// freed with the store), `sqlite://relative/path.db`,
+    /// `sqlite:///absolute/path.db` and `sqlite:path.db`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the URL is not one of the forms above, and
+    /// [`Error::Storage`] when the database cannot be opened or migrated.
+    pub fn open(url: &str) -> Result<SqliteStore> {
+        match parse_url(url)? {
+            Target::Memory => SqliteStore::open_memory(),
+            Target::File(path) => SqliteStore::open_path(path),
+        }
+    }
+
+    /// Opens (creating it if needed) the database file at `path` and
+    /// applies pending migrations.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the file cannot be opened or migrated.
+    pub fn open_path(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        let path = path.as_ref().to_path_buf();
+        // Without SQLITE_OPEN_URI: a file path is never read as a URI.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        // Fail fast on an unusable path (the pool would retry until its
+        // timeout) and switch the file to WAL once, before the pool opens
+        // its connections.
+        let mut probe =
+            Connection::open_with_flags(&path, flags).map_err(storage("open the database"))?;
+        init_connection(&mut probe, true).map_err(storage("configure the database"))?;
+        drop(probe);
+        let manager = SqliteConnectionManager::file(&path)
+            .with_flags(flags)
+            .with_init(|conn| init_connection(conn, true));
+        SqliteStore::finish_open(manager, Target::File(path), None)
+    }
+
+    fn open_memory() -> Result<SqliteStore> {
+        // The `memdb` VFS shares a database between the connections of a
+        // process by name (the leading `/`), with ordinary locking: unlike
+        // `cache=shared`, a writer makes others wait (busy timeout) instead
+        // of failing at once with SQLITE_LOCKED.
+        let uri = format!("file:/aai-accounts-{}?vfs=memdb", uuid::Uuid::now_v7());
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut keep_alive = Connection::open_with_flags(&uri, flags)
+            .map_err(storage("open the in-memory database"))?;
+        init_connection(&mut keep_alive, false).map_err(storage("configure the database"))?;
+        let manager = SqliteConnectionManager::file(&uri)
+            .with_flags(flags)
+            .with_init(|conn| init_connection(conn, false));
+        SqliteStore::finish_open(manager, Target::Memory, Some(Mutex::new(keep_alive)))
+    }
+
+    fn finish_open(
+        manager: SqliteConnectionManager,
+        target: Target,
+        keep_alive: Option<Mutex<Connection>>,
+    ) -> Result<SqliteStore> {
+        let pool = Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            // A local file or memory connection does not go stale; checking
+            // on every checkout would parse a statement per transaction.
+            .test_on_check_out(false)
+            .build(manager)
+            .map_err(storage("create the connection pool"))?;
+        let mut conn = pool.get().map_err(storage("get a connection"))?;
+        embedded::migrations::runner()
+            .run(&mut *conn)
+            .map_err(storage("apply migrations"))?;
+        drop(conn);
+        Ok(SqliteStore {
+            pool,
+            target,
+            _keep_alive: keep_alive,
+        })
+    }
+
+    fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>> {
+        self.pool.get().map_err(storage("get a connection"))
+    }
+
+    fn transaction(
+        &self,
+        begin: &'static str,
+        commit: bool,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> Result<()> {
+        let conn = self.connection()?;
+        if !conn.is_autocommit() {
+            // A transaction left open by a failed rollback would make every
+            // later BEGIN on this pooled connection fail.
+            run(&conn, ROLLBACK).map_err(storage("end a stale transaction"))?;
+        }
+        run(&conn, begin).map_err(storage("begin a transaction"))?;
+        let outcome = f(&mut SqliteTx::new(&conn));
+        let end = match outcome {
+            Ok(()) if commit => run(&conn, COMMIT).map_err(storage("commit")),
+            // A read always rolls back, so nothing written by mistake
+            // inside it is kept.
+            Ok(()) => run(&conn, ROLLBACK).map_err(storage("end a read")),
+            Err(error) => Err(error),
+        };
+        if end.is_err() && !conn.is_autocommit() {
+            // Best effort: if this fails too, the next use of the
+            // connection rolls back before it begins (above).
+            let _ = run(&conn, ROLLBACK);
+        }
+        end
+    }
+}
+
+/// Runs a transaction-control statement through the statement cache
+/// (`execute_batch` would parse it again on every call).
+fn run(conn: &Connection, sql: &'static str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+const BEGIN_DEFERRED: &str = "BEGIN DEFERRED";
+const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+const COMMIT: &str = "COMMIT";
+const ROLLBACK: &str = "ROLLBACK";
+
+impl Store for SqliteStore {
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        // Deferred: a read takes no lock until its first statement, and in
+        // WAL mode it never blocks a writer. It always ends in a rollback,
+        // so nothing written by mistake inside a read is kept.
+        self.transaction(BEGIN_DEFERRED, false, f)
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        // Immediate: take the write lock up front, so two read-then-write
+        // transactions cannot both read and then fail to upgrade.
+        self.transaction(BEGIN_IMMEDIATE, true, f)
+    }
+
+    fn schema_version(&self) -> Result<u32> {
+        let mut conn = self.connection()?;
+        let last = embedded::migrations::runner()
+            .get_last_applied_migration(&mut *conn)
+            .map_err(storage("read the schema version"))?;
+        match last {
+            None => Ok(0),
+            Some(migration) => u32::try_from(migration.version())
+                .map_err(|_| StorageError::msg("negative schema version").into()),
+        }
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// Parses the accepted URL forms into a target.
+fn parse_url(url: &str) -> Result<Target> {
+    let unsupported = || {
+        Error::config(
+            "unsupported sqlite url: expected sqlite::memory:, sqlite://path, sqlite:///path or sqlite:path",
+        )
+    };
+    let rest = url.strip_prefix("sqlite:").ok_or_else(unsupported)?;
+    if rest == ":memory:" {
+        return Ok(Target::Memory);
+    }
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    // Query strings and fragments would be read as part of the file name;
+    // refuse them rather than create a surprising file.
+    if path.is_empty() || path.ends_with('/') || path.contains(['?', '#']) || path.starts_with(':')
+    {
+        return Err(unsupported());
+    }
+    Ok(Target::File(PathBuf::from(path)))
+}
+
+/// WAL pages between automatic checkpoints (SQLite's default is 1000).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
+/// Each file connection's page cache, in KiB.
+const CACHE_SIZE_KIB: i64 = 16 * 1024;
+/// The WAL file's size after a checkpoint.
+const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
+/// Sets the per-connection pragmas (and WAL on a file).
+fn init_connection(conn: &mut Connection, file: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    // WAL persists in the file; switching needs a lock, so only ask when
+    // it is not already on. An in-memory database keeps its rollback
+    // journal in memory (the memdb VFS would put it on disk otherwise).
+    let wanted = if file { "wal" } else { "memory" };
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case(wanted) {
+        conn.pragma_update_and_check(None, "journal_mode", wanted, |row| row.get::<_, String>(0))?;
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    if file {
+        // With `synchronous = NORMAL` a commit appends to the WAL without
+        // syncing; only a checkpoint syncs (the WAL, then the database), and
+        // it runs inside the commit that crosses the threshold. A syncing
+        // disk costs milliseconds per sync, so checkpoint every ~40 MiB of
+        // WAL instead of SQLite's default 4 MiB, and cut the file back to
+        // 64 MiB after each checkpoint.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        // Keep the upper levels of every index in each connection's page
+        // cache as the file grows (SQLite's default is 2 MiB). No memory
+        // map: an I/O error there is a SIGBUS, not an error.
+        conn.pragma_update(None, "cache_size", -CACHE_SIZE_KIB)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// The SQLite side of the shared error conversion.
+struct Sqlite;
+
+impl Backend for Sqlite {
+    const NAME: &'static str = "sqlite";
+
+    /// SQLite's message names the columns of the violated key:
+    /// `UNIQUE constraint failed: users.username`.
+    fn violated_key<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<ViolatedKey<'e>> {
+        let rusqlite::Error::SqliteFailure(failure, Some(message)) =
+            error.downcast_ref::<rusqlite::Error>()?
+        else {
+            return None;
+        };
+        if failure.code != ErrorCode::ConstraintViolation
+            || !matches!(
+                failure.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            )
+        {
+            return None;
+        }
+        Some(ViolatedKey::SqliteColumns(
+            message.split_once(':')?.1.trim(),
+        ))
+    }
+}
+
+impl From<rusqlite::Error> for BackendError {
+    fn from(error: rusqlite::Error) -> Self {
+        BackendError(Box::new(error))
+    }
+}
+
+/// Converts a backend error into the public error (see
+/// [`error::storage`]).
+fn storage<E>(context: &'static str) -> impl FnOnce(E) -> Error
+where
+    E: Into<BackendError>,
+{
+    error::storage::<Sqlite, E>(context)
+}

@@ -1,0 +1,347 @@
+//! Tests of the SQLite backend: the conformance suite on a fresh in-memory
+//! database and on a fresh file for each check, then what is SQLite's own
+//! (URLs, pragmas, locking, errors, query plans).
+
+use chrono::Utc;
+use rusqlite::types::Value;
+use rusqlite::Connection;
+
+use super::sql::*;
+use super::*;
+use crate::model::{
+    EventId, EventKind, EventQuery, PageRequest, SecurityEvent, Session, SessionId, UserId,
+};
+
+fn file_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_path(dir.path().join("accounts.db")).unwrap();
+    (dir, store)
+}
+
+fn pragma(conn: &Connection, name: &str) -> String {
+    conn.pragma_query_value(None, name, |row| {
+        row.get::<_, Value>(0).map(|value| match value {
+            Value::Integer(number) => number.to_string(),
+            Value::Text(text) => text,
+            other => format!("{other:?}"),
+        })
+    })
+    .unwrap()
+}
+
+/// The conformance suite, one test per check, each on a fresh in-memory
+/// database.
+mod conformance_in_memory {
+    crate::conformance_tests!(
+        |check| check.run(&super::SqliteStore::open("sqlite::memory:").unwrap())
+    );
+}
+
+/// The conformance suite, one test per check, each on a fresh file.
+mod conformance_on_a_file {
+    crate::conformance_tests!(|check| check.run(&super::file_store().1));
+}
+
+#[test]
+fn accepted_urls_name_memory_or_a_path() {
+    let cases = [
+        ("sqlite::memory:", Target::Memory),
+        (
+            "sqlite://data/accounts.db",
+            Target::File("data/accounts.db".into()),
+        ),
+        (
+            "sqlite:///var/lib/a.db",
+            Target::File("/var/lib/a.db".into()),
+        ),
+        ("sqlite:accounts.db", Target::File("accounts.db".into())),
+    ];
+    for (url, target) in cases {
+        assert_eq!(parse_url(url).unwrap(), target, "{url}");
+    }
+}
+
+#[test]
+fn other_urls_are_config_errors() {
+    for url in [
+        "",
+        "accounts.db",
+        "postgres://user@host/db",
+        "sqlite:",
+        "sqlite://",
+        "sqlite:///",
+        "sqlite::memory",
+        "sqlite:accounts.db?mode=ro",
+        "sqlite://data/#fragment",
+        "SQLITE::memory:",
+    ] {
+        let error = SqliteStore::open(url).unwrap_err();
+        assert!(matches!(error, Error::Config(_)), "{url}: {error:?}");
+    }
+}
+
+#[test]
+fn open_in_a_missing_directory_is_a_storage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing").join("accounts.db");
+    let error = SqliteStore::open_path(path).unwrap_err();
+    assert!(matches!(error, Error::Storage(_)), "{error:?}");
+}
+
+#[test]
+fn file_connections_use_wal_and_the_pragmas() {
+    let (_dir, store) = file_store();
+    let conn = store.pool.get().unwrap();
+    assert_eq!(pragma(&conn, "journal_mode"), "wal");
+    assert_eq!(pragma(&conn, "foreign_keys"), "1");
+    assert_eq!(pragma(&conn, "synchronous"), "1", "NORMAL");
+    assert_eq!(pragma(&conn, "busy_timeout"), "5000");
+}
+
+#[test]
+fn memory_connections_enforce_foreign_keys() {
+    let store = SqliteStore::open("sqlite::memory:").unwrap();
+    let conn = store.pool.get().unwrap();
+    assert_eq!(pragma(&conn, "foreign_keys"), "1");
+    drop(conn);
+    let error = store
+        .write(&mut |tx| {
+            tx.insert_session(&Session {
+                id: SessionId::new(),
+                user_id: UserId::new(),
+                created_at: Utc::now(),
+                last_used_at: Utc::now(),
+                expires_at: Utc::now(),
+                revoked_at: None,
+            })
+        })
+        .unwrap_err();
+    assert!(matches!(error, Error::Storage(_)), "{error:?}");
+}
+
+#[test]
+fn each_memory_store_is_a_fresh_database_shared_by_its_connections() {
+    let first = SqliteStore::open("sqlite::memory:").unwrap();
+    let second = SqliteStore::open("sqlite::memory:").unwrap();
+    let writer = first.pool.get().unwrap();
+    let reader = first.pool.get().unwrap();
+    writer
+        .execute("INSERT INTO settings (key, value) VALUES ('k', x'01')", [])
+        .unwrap();
+    let seen: Vec<u8> = reader
+        .query_row("SELECT value FROM settings WHERE key = 'k'", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(seen, vec![1]);
+    let elsewhere = second
+        .pool
+        .get()
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM settings", [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .unwrap();
+    assert_eq!(elsewhere, 0);
+}
+
+#[test]
+fn migrations_are_applied_once_and_data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.db");
+    let first = SqliteStore::open_path(&path).unwrap();
+    assert_eq!(first.schema_version().unwrap(), 1);
+    first
+        .write(&mut |tx| tx.insert_setting_if_absent("kept", b"yes"))
+        .unwrap();
+    drop(first);
+    let url = format!("sqlite://{}", path.display());
+    let second = SqliteStore::open(&url).unwrap();
+    assert_eq!(second.schema_version().unwrap(), 1);
+    let mut value = None;
+    second
+        .read(&mut |tx| {
+            value = tx.get_setting("kept")?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(value, Some(b"yes".to_vec()));
+}
+
+/// Writes a row the schema's checks would refuse, as a damaged or
+/// hand-edited file might hold.
+fn corrupt(store: &SqliteStore, sql: &str) {
+    let conn = store.pool.get().unwrap();
+    conn.execute_batch("PRAGMA ignore_check_constraints = ON")
+        .unwrap();
+    conn.execute_batch(sql).unwrap();
+    conn.execute_batch("PRAGMA ignore_check_constraints = OFF")
+        .unwrap();
+}
+
+#[test]
+fn corrupt_rows_are_storage_errors_not_panics() {
+    let store = SqliteStore::open("sqlite::memory:").unwrap();
+    corrupt(
+        &store,
+        "INSERT INTO security_events (id, kind, occurred_at) \
+         VALUES (x'00000000000000000000000000000001', 'no_such_kind', 0);
+         INSERT INTO users (id, username, email, password_hash, is_active, is_super_admin, \
+             failed_logins, tokens_valid_after, created_at, updated_at) \
+         VALUES (x'0102', 'short_id', 'short@example.com', 'h', 1, 0, 0, 0, 0, 0);
+         INSERT INTO users (id, username, email, password_hash, is_active, is_super_admin, \
+             failed_logins, tokens_valid_after, created_at, updated_at) \
+         VALUES (x'00000000000000000000000000000002', 'far_future', 'far@example.com', \
+             'h', 1, 0, 0, 0, 9223372036854775807, 0);",
+    );
+    let events = store.read(&mut |tx| {
+        tx.list_events(&EventQuery::default(), PageRequest::default())
+            .map(drop)
+    });
+    assert!(matches!(events, Err(Error::Storage(_))), "{events:?}");
+    for username in ["short_id", "far_future"] {
+        let user = store.read(&mut |tx| tx.get_user_by_username(username).map(drop));
+        assert!(
+            matches!(user, Err(Error::Storage(_))),
+            "{username}: {user:?}"
+        );
+    }
+}
+
+#[test]
+fn storage_errors_keep_their_source() {
+    let store = SqliteStore::open("sqlite::memory:").unwrap();
+    let conn = store.connection().unwrap();
+    let error = conn
+        .execute("INSERT INTO no_such_table VALUES (1)", [])
+        .map_err(storage("insert"))
+        .unwrap_err();
+    let Error::Storage(inner) = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(inner.to_string(), "sqlite: insert");
+    let source = std::error::Error::source(inner).unwrap();
+    assert!(source.to_string().contains("no_such_table"), "{source}");
+}
+
+#[test]
+fn a_reused_primary_key_is_a_conflict_on_id() {
+    let store = SqliteStore::open("sqlite::memory:").unwrap();
+    let session = Session {
+        id: SessionId::new(),
+        user_id: UserId::new(),
+        created_at: Utc::now(),
+        last_used_at: Utc::now(),
+        expires_at: Utc::now(),
+        revoked_at: None,
+    };
+    let event = SecurityEvent {
+        id: EventId::new(),
+        kind: EventKind::LoginFailed,
+        user_id: Some(session.user_id),
+        actor_id: None,
+        session_id: Some(session.id),
+        occurred_at: Utc::now(),
+    };
+    store.write(&mut |tx| tx.insert_event(&event)).unwrap();
+    let error = store.write(&mut |tx| tx.insert_event(&event)).unwrap_err();
+    assert!(
+        matches!(error, Error::Conflict { field: "id" }),
+        "{error:?}"
+    );
+}
+
+fn hammer(store: &SqliteStore) {
+    std::thread::scope(|scope| {
+        for thread in 0..8 {
+            scope.spawn(move || {
+                for index in 0..25 {
+                    let key = format!("hammer.{thread}.{index}");
+                    store
+                        .write(&mut |tx| {
+                            let _ = tx.get_setting(&key)?;
+                            tx.insert_setting_if_absent(&key, b"x")
+                        })
+                        .unwrap();
+                    store
+                        .read(&mut |tx| tx.get_setting(&key).map(drop))
+                        .unwrap();
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn concurrent_writers_wait_for_the_lock_instead_of_failing() {
+    hammer(&SqliteStore::open("sqlite::memory:").unwrap());
+    hammer(&file_store().1);
+}
+
+#[test]
+fn a_failed_commit_or_closure_leaves_the_connection_usable() {
+    let store = SqliteStore::open("sqlite::memory:").unwrap();
+    for _ in 0..(POOL_SIZE * 2) {
+        let result = store.write(&mut |tx| {
+            tx.insert_setting_if_absent("x", b"1")?;
+            Err(Error::Forbidden)
+        });
+        assert!(matches!(result, Err(Error::Forbidden)));
+    }
+    store
+        .write(&mut |tx| tx.insert_setting_if_absent("x", b"2"))
+        .unwrap();
+}
+
+/// The query plan of `sql`, one detail line per step.
+fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+    let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let rows = statement
+        .query_map([], |row| row.get::<_, String>(3))
+        .unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
+#[test]
+fn hot_queries_are_served_by_indexes() {
+    let store = SqliteStore::open("sqlite::memory:").unwrap();
+    let conn = store.connection().unwrap();
+    let listing = "p.is_active = 1 AND p.is_public = 1";
+    let queries = [
+        GET_USER.replace("?1", "x'00'"),
+        GET_USER_BY_USERNAME.replace("?1", "'ada'"),
+        GET_USER_BY_EMAIL.replace("?1", "'ada@example.com'"),
+        GET_PROFILE.replace("?1", "x'00'"),
+        GET_PROFILE_BY_USER.replace("?1", "x'00'"),
+        LIST_CONTACTS.replace("?1", "x'00'").replace("?2", "1"),
+        LIST_SESSIONS.replace("?1", "x'00'").replace("?2", "NULL"),
+        GET_REFRESH_TOKEN.replace("?1", "x'00'"),
+        "SELECT id FROM users WHERE is_active = 1 \
+         ORDER BY created_at DESC, id DESC LIMIT 20"
+            .to_owned(),
+        format!("SELECT COUNT(*) FROM profiles p WHERE {listing} AND p.country = 'FR'"),
+        format!(
+            "SELECT p.id FROM profiles p WHERE {listing} AND p.country = 'FR' \
+             ORDER BY p.created_at DESC, p.id DESC LIMIT 20 OFFSET 0"
+        ),
+        format!(
+            "SELECT p.id FROM profiles p WHERE {listing} AND {} \
+             ORDER BY p.created_at DESC, p.id DESC LIMIT 20",
+            PROFILE_COMPANY.replace('?', "'acme'")
+        ),
+        "SELECT id FROM security_events WHERE user_id = x'00' \
+         ORDER BY occurred_at DESC, id DESC LIMIT 20"
+            .to_owned(),
+        LIST_JOBS.replace("?1", "x'00'").replace("?2", "1"),
+        GET_PROFILE_WITH_LOCATION.replace("?1", "x'00'"),
+    ];
+    for sql in queries {
+        let steps = plan(&conn, &sql);
+        assert!(
+            steps
+                .iter()
+                .all(|step| !step.starts_with("SCAN") && !step.contains("TEMP B-TREE")),
+            "{sql}\n{steps:#?}"
+        );
+    }
+}

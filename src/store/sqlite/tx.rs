@@ -1,0 +1,649 @@
+//! The SQLite transaction: the [`Tx`] operations as statements on one
+//! connection inside the transaction [`SqliteStore`](super::SqliteStore)
+//! began.
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+
+use super::sql::*;
+use super::storage;
+use crate::error::{Result, StorageError};
+use crate::model::{
+    ActiveFilter, Contact, ContactId, ContactKind, EventQuery, Job, JobId, Location, LocationId,
+    LocationQuery, PageRequest, Profile, ProfileDetails, ProfileId, ProfileQuery, SecurityEvent,
+    Session, SessionId, User, UserId, UserQuery,
+};
+use crate::store::sql_common::lists::{
+    self, limit_offset, where_clause, List, Param, Placeholders,
+};
+use crate::store::sql_common::rows;
+use crate::store::{RefreshTokenRow, Tx, UserRow};
+
+/// How a statement's result rows become values.
+type Map<T> = fn(&rows::Row<'_, rusqlite::Error>) -> rusqlite::Result<T>;
+
+/// A changed-rows count as the trait returns it.
+fn row_count(changed: usize) -> u64 {
+    u64::try_from(changed).unwrap_or(u64::MAX)
+}
+
+/// The operations of one transaction on one connection.
+pub(super) struct SqliteTx<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> SqliteTx<'c> {
+    /// The operations on `conn`, where a transaction has begun.
+    pub(super) fn new(conn: &'c Connection) -> Self {
+        SqliteTx { conn }
+    }
+
+    fn execute(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        context: &'static str,
+    ) -> Result<usize> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.execute(params))
+            .map_err(storage(context))
+    }
+
+    fn query_one<T>(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        map: Map<T>,
+        context: &'static str,
+    ) -> Result<Option<T>> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut statement| statement.query_row(params, |row| map(row)).optional())
+            .map_err(storage(context))
+    }
+
+    fn query_all<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: Map<T>,
+        context: &'static str,
+    ) -> Result<Vec<T>> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut statement| {
+                statement
+                    .query_map(params, |row| map(row))?
+                    .collect::<rusqlite::Result<Vec<T>>>()
+            })
+            .map_err(storage(context))
+    }
+
+    /// Runs a counting statement whose conditions bind `params`.
+    fn count(&self, sql: &str, params: &[Param], context: &'static str) -> Result<u64> {
+        let total: i64 = self
+            .conn
+            .prepare_cached(sql)
+            .and_then(|mut statement| {
+                statement.query_row(params_from_iter(params.iter().map(param)), |row| row.get(0))
+            })
+            .map_err(storage(context))?;
+        u64::try_from(total).map_err(|_| StorageError::msg("negative row count").into())
+    }
+
+    /// One page of a list query, in list order.
+    fn page_rows<T>(
+        &self,
+        list: &List,
+        page: PageRequest,
+        map: Map<T>,
+        context: &'static str,
+    ) -> Result<Vec<T>> {
+        let [_, offset] = limit_offset(page);
+        let mut values: Vec<Value> = list.filter.params.iter().map(param).collect();
+        values.push(Value::Integer(offset));
+        let sql = list.page_sql(Placeholders::Anonymous, page);
+        self.query_all(&sql, params_from_iter(values.iter()), map, context)
+    }
+
+    /// Runs a list query twice: once counting, once for the page.
+    fn page<T>(
+        &self,
+        list: &List,
+        page: PageRequest,
+        map: Map<T>,
+        context: &'static str,
+    ) -> Result<(Vec<T>, u64)> {
+        let count_sql = list.count_sql(Placeholders::Anonymous);
+        let total = self.count(&count_sql, &list.filter.params, context)?;
+        let rows = self.page_rows(list, page, map, context)?;
+        Ok((rows, total))
+    }
+}
+
+impl Tx for SqliteTx<'_> {
+    fn insert_user(&mut self, row: &UserRow) -> Result<()> {
+        let user = &row.user;
+        self.execute(
+            INSERT_USER,
+            params![
+                user.id.as_bytes(),
+                user.username.as_str(),
+                user.email.as_str(),
+                row.password_hash.as_str(),
+                user.is_active,
+                user.is_super_admin,
+                row.failed_logins,
+                opt_micros(row.locked_until),
+                micros(row.tokens_valid_after),
+                micros(user.created_at),
+                micros(user.updated_at),
+                opt_micros(user.last_login_at),
+                opt_micros(user.deactivated_at),
+            ],
+            "insert a user",
+        )
+        .map(drop)
+    }
+
+    fn get_user(&mut self, id: UserId) -> Result<Option<UserRow>> {
+        self.query_one(GET_USER, [id.as_bytes()], rows::user, "get a user")
+    }
+
+    fn get_user_by_username(&mut self, username: &str) -> Result<Option<UserRow>> {
+        self.query_one(
+            GET_USER_BY_USERNAME,
+            [username],
+            rows::user,
+            "get a user by username",
+        )
+    }
+
+    fn get_user_by_email(&mut self, email: &str) -> Result<Option<UserRow>> {
+        self.query_one(
+            GET_USER_BY_EMAIL,
+            [email],
+            rows::user,
+            "get a user by email",
+        )
+    }
+
+    fn update_user(&mut self, row: &UserRow) -> Result<bool> {
+        let user = &row.user;
+        self.execute(
+            UPDATE_USER,
+            params![
+                user.id.as_bytes(),
+                user.username.as_str(),
+                user.email.as_str(),
+                row.password_hash.as_str(),
+                user.is_active,
+                user.is_super_admin,
+                row.failed_logins,
+                opt_micros(row.locked_until),
+                micros(row.tokens_valid_after),
+                micros(user.updated_at),
+                opt_micros(user.last_login_at),
+                opt_micros(user.deactivated_at),
+            ],
+            "update a user",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn delete_user(&mut self, id: UserId) -> Result<bool> {
+        self.execute(DELETE_USER, [id.as_bytes()], "delete a user")
+            .map(|changed| changed > 0)
+    }
+
+    fn list_users(&mut self, query: &UserQuery, page: PageRequest) -> Result<(Vec<User>, u64)> {
+        let list = lists::users(query, &USER_CONDITIONS);
+        self.page(&list, page, rows::public_user, "list users")
+    }
+
+    fn insert_profile(&mut self, profile: &Profile) -> Result<()> {
+        self.execute(
+            INSERT_PROFILE,
+            params![
+                profile.id.as_bytes(),
+                profile.user_id.as_bytes(),
+                profile.first_name,
+                profile.last_name,
+                date_text(profile.date_of_birth),
+                profile.gender,
+                profile.location_id.as_ref().map(LocationId::as_bytes),
+                profile.bio,
+                profile.profile_picture_url,
+                profile.is_public,
+                profile.allow_contact,
+                profile.is_active,
+                micros(profile.created_at),
+                micros(profile.updated_at),
+                opt_micros(profile.deactivated_at),
+            ],
+            "insert a profile",
+        )
+        .map(drop)
+    }
+
+    fn get_profile(&mut self, id: ProfileId) -> Result<Option<Profile>> {
+        self.query_one(GET_PROFILE, [id.as_bytes()], rows::profile, "get a profile")
+    }
+
+    fn get_profile_by_user(&mut self, user_id: UserId) -> Result<Option<Profile>> {
+        self.query_one(
+            GET_PROFILE_BY_USER,
+            [user_id.as_bytes()],
+            rows::profile,
+            "get a profile by user",
+        )
+    }
+
+    fn get_profile_details(
+        &mut self,
+        id: ProfileId,
+        children: ActiveFilter,
+    ) -> Result<Option<ProfileDetails>> {
+        let Some((profile, location)) = self.query_one(
+            GET_PROFILE_WITH_LOCATION,
+            [id.as_bytes()],
+            profile_with_location,
+            "get a profile with its location",
+        )?
+        else {
+            return Ok(None);
+        };
+        let contacts = self.list_contacts(id, children)?;
+        let jobs = self.list_jobs(id, children)?;
+        Ok(Some(ProfileDetails {
+            profile,
+            location,
+            contacts,
+            jobs,
+        }))
+    }
+
+    fn update_profile(&mut self, profile: &Profile) -> Result<bool> {
+        let changed = self.execute(
+            UPDATE_PROFILE_FIELDS,
+            params![
+                profile.id.as_bytes(),
+                profile.first_name,
+                profile.last_name,
+                date_text(profile.date_of_birth),
+                profile.gender,
+                profile.bio,
+                profile.profile_picture_url,
+                profile.allow_contact,
+                micros(profile.updated_at),
+                opt_micros(profile.deactivated_at),
+            ],
+            "update a profile",
+        )?;
+        if changed > 0 {
+            self.execute(
+                UPDATE_PROFILE_KEYS,
+                params![
+                    profile.id.as_bytes(),
+                    profile.location_id.as_ref().map(LocationId::as_bytes),
+                    profile.is_public,
+                    profile.is_active,
+                ],
+                "update a profile",
+            )?;
+        }
+        Ok(changed > 0)
+    }
+
+    fn list_profiles(
+        &mut self,
+        query: &ProfileQuery,
+        visible_to: Option<UserId>,
+        page: PageRequest,
+    ) -> Result<(Vec<Profile>, u64)> {
+        let context = "list profiles";
+        let list = lists::profiles(query, visible_to, &PROFILE_CONDITIONS);
+        let by_place_and_flags = query.name.is_none()
+            && query.city.is_none()
+            && query.company.is_none()
+            && query.industry.is_none()
+            && visible_to.is_none();
+        if !by_place_and_flags {
+            return self.page(&list, page, rows::profile, context);
+        }
+        let counted = lists::profile_flags(query, &PROFILE_COUNT_FLAGS);
+        let (where_sql, _) = where_clause(&counted.conditions, Placeholders::Anonymous);
+        let total = self.count(&profile_count_sql(&where_sql), &counted.params, context)?;
+        let rows = self.page_rows(&list, page, rows::profile, context)?;
+        Ok((rows, total))
+    }
+
+    fn insert_location(&mut self, location: &Location) -> Result<()> {
+        self.execute(
+            INSERT_LOCATION,
+            params![
+                location.id.as_bytes(),
+                location.user_id.as_bytes(),
+                location.country.as_str(),
+                location.state_province,
+                location.city,
+                location.postal_code,
+                location.is_active,
+                micros(location.created_at),
+                micros(location.updated_at),
+                opt_micros(location.deactivated_at),
+            ],
+            "insert a location",
+        )
+        .map(drop)
+    }
+
+    fn get_location(&mut self, id: LocationId) -> Result<Option<Location>> {
+        self.query_one(
+            GET_LOCATION,
+            [id.as_bytes()],
+            rows::location,
+            "get a location",
+        )
+    }
+
+    fn update_location(&mut self, location: &Location) -> Result<bool> {
+        self.execute(
+            UPDATE_LOCATION,
+            params![
+                location.id.as_bytes(),
+                location.country.as_str(),
+                location.state_province,
+                location.city,
+                location.postal_code,
+                location.is_active,
+                micros(location.updated_at),
+                opt_micros(location.deactivated_at),
+            ],
+            "update a location",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn list_locations(
+        &mut self,
+        query: &LocationQuery,
+        page: PageRequest,
+    ) -> Result<(Vec<Location>, u64)> {
+        let list = lists::locations(query, IS_ACTIVE);
+        self.page(&list, page, rows::location, "list locations")
+    }
+
+    fn insert_contact(&mut self, contact: &Contact) -> Result<()> {
+        self.execute(
+            INSERT_CONTACT,
+            params![
+                contact.id.as_bytes(),
+                contact.profile_id.as_bytes(),
+                contact.kind.as_str(),
+                contact.value,
+                contact.is_primary,
+                contact.is_active,
+                micros(contact.created_at),
+                micros(contact.updated_at),
+                opt_micros(contact.deactivated_at),
+            ],
+            "insert a contact",
+        )
+        .map(drop)
+    }
+
+    fn get_contact(&mut self, id: ContactId) -> Result<Option<Contact>> {
+        self.query_one(GET_CONTACT, [id.as_bytes()], rows::contact, "get a contact")
+    }
+
+    fn update_contact(&mut self, contact: &Contact) -> Result<bool> {
+        self.execute(
+            UPDATE_CONTACT,
+            params![
+                contact.id.as_bytes(),
+                contact.kind.as_str(),
+                contact.value,
+                contact.is_primary,
+                contact.is_active,
+                micros(contact.updated_at),
+                opt_micros(contact.deactivated_at),
+            ],
+            "update a contact",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn list_contacts(
+        &mut self,
+        profile_id: ProfileId,
+        active: ActiveFilter,
+    ) -> Result<Vec<Contact>> {
+        // A profile's few contacts are ordered here: an SQL sort would set
+        // up a sorter costing more than the query.
+        let mut contacts = self.query_all(
+            LIST_CONTACTS,
+            params![profile_id.as_bytes(), lists::active_param(active)],
+            rows::contact,
+            "list contacts",
+        )?;
+        contacts.sort_unstable_by(Contact::list_order);
+        Ok(contacts)
+    }
+
+    fn clear_primary_contact(
+        &mut self,
+        profile_id: ProfileId,
+        kind: ContactKind,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.execute(
+            CLEAR_PRIMARY_CONTACT,
+            params![profile_id.as_bytes(), kind.as_str(), micros(now)],
+            "clear the primary contact",
+        )
+        .map(row_count)
+    }
+
+    fn insert_job(&mut self, job: &Job) -> Result<()> {
+        self.execute(
+            INSERT_JOB,
+            params![
+                job.id.as_bytes(),
+                job.profile_id.as_bytes(),
+                job.title,
+                job.company,
+                job.industry,
+                date_text(job.start_date),
+                date_text(job.end_date),
+                job.is_active,
+                micros(job.created_at),
+                micros(job.updated_at),
+                opt_micros(job.deactivated_at),
+            ],
+            "insert a job",
+        )
+        .map(drop)
+    }
+
+    fn get_job(&mut self, id: JobId) -> Result<Option<Job>> {
+        self.query_one(GET_JOB, [id.as_bytes()], rows::job, "get a job")
+    }
+
+    fn update_job(&mut self, job: &Job) -> Result<bool> {
+        self.execute(
+            UPDATE_JOB,
+            params![
+                job.id.as_bytes(),
+                job.title,
+                job.company,
+                job.industry,
+                date_text(job.start_date),
+                date_text(job.end_date),
+                job.is_active,
+                micros(job.updated_at),
+                opt_micros(job.deactivated_at),
+            ],
+            "update a job",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn list_jobs(&mut self, profile_id: ProfileId, active: ActiveFilter) -> Result<Vec<Job>> {
+        // Current first, then newest start (none last), newest, highest id:
+        // ordered here, as the contacts are.
+        let mut jobs = self.query_all(
+            LIST_JOBS,
+            params![profile_id.as_bytes(), lists::active_param(active)],
+            rows::job,
+            "list jobs",
+        )?;
+        jobs.sort_unstable_by(Job::list_order);
+        Ok(jobs)
+    }
+
+    fn insert_session(&mut self, session: &Session) -> Result<()> {
+        self.execute(
+            INSERT_SESSION,
+            params![
+                session.id.as_bytes(),
+                session.user_id.as_bytes(),
+                micros(session.created_at),
+                micros(session.last_used_at),
+                micros(session.expires_at),
+                opt_micros(session.revoked_at),
+            ],
+            "insert a session",
+        )
+        .map(drop)
+    }
+
+    fn get_session(&mut self, id: SessionId) -> Result<Option<Session>> {
+        self.query_one(GET_SESSION, [id.as_bytes()], rows::session, "get a session")
+    }
+
+    fn update_session(&mut self, session: &Session) -> Result<bool> {
+        self.execute(
+            UPDATE_SESSION,
+            params![
+                session.id.as_bytes(),
+                micros(session.last_used_at),
+                micros(session.expires_at),
+                opt_micros(session.revoked_at),
+            ],
+            "update a session",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn list_sessions(
+        &mut self,
+        user_id: UserId,
+        active_at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Session>> {
+        self.query_all(
+            LIST_SESSIONS,
+            params![user_id.as_bytes(), opt_micros(active_at)],
+            rows::session,
+            "list sessions",
+        )
+    }
+
+    fn revoke_sessions(
+        &mut self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+        keep: Option<SessionId>,
+    ) -> Result<u64> {
+        self.execute(
+            REVOKE_SESSIONS,
+            params![
+                user_id.as_bytes(),
+                micros(now),
+                keep.as_ref().map(SessionId::as_bytes),
+            ],
+            "revoke sessions",
+        )
+        .map(row_count)
+    }
+
+    fn insert_refresh_token(&mut self, token: &RefreshTokenRow) -> Result<()> {
+        self.execute(
+            INSERT_REFRESH_TOKEN,
+            params![
+                token.hash,
+                token.session_id.as_bytes(),
+                token.user_id.as_bytes(),
+                micros(token.issued_at),
+                micros(token.expires_at),
+                opt_micros(token.used_at),
+            ],
+            "insert a refresh token",
+        )
+        .map(drop)
+    }
+
+    fn get_refresh_token(&mut self, hash: &[u8; 32]) -> Result<Option<RefreshTokenRow>> {
+        // No row lock in SQLite: a write transaction already holds the
+        // database's write lock (BEGIN IMMEDIATE).
+        self.query_one(
+            GET_REFRESH_TOKEN,
+            [hash],
+            rows::refresh_token,
+            "get a refresh token",
+        )
+    }
+
+    fn mark_refresh_token_used(&mut self, hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool> {
+        self.execute(
+            MARK_REFRESH_TOKEN_USED,
+            params![hash, micros(now)],
+            "mark a refresh token used",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn insert_event(&mut self, event: &SecurityEvent) -> Result<()> {
+        self.execute(
+            INSERT_EVENT,
+            params![
+                event.id.as_bytes(),
+                event.kind.as_str(),
+                event.user_id.as_ref().map(UserId::as_bytes),
+                event.actor_id.as_ref().map(UserId::as_bytes),
+                event.session_id.as_ref().map(SessionId::as_bytes),
+                micros(event.occurred_at),
+            ],
+            "insert a security event",
+        )
+        .map(drop)
+    }
+
+    fn list_events(
+        &mut self,
+        query: &EventQuery,
+        page: PageRequest,
+    ) -> Result<(Vec<SecurityEvent>, u64)> {
+        self.page(
+            &lists::events(query),
+            page,
+            rows::event,
+            "list security events",
+        )
+    }
+
+    fn get_setting(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.query_one(GET_SETTING, [key], rows::setting_value, "get a setting")
+    }
+
+    fn insert_setting_if_absent(&mut self, key: &str, value: &[u8]) -> Result<()> {
+        self.execute(
+            INSERT_SETTING_IF_ABSENT,
+            params![key, value],
+            "insert a setting",
+        )
+        .map(drop)
+    }
+}
