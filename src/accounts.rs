@@ -13,6 +13,7 @@ mod sessions;
 mod users;
 
 use std::fmt;
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -29,7 +30,7 @@ pub use users::Users;
 
 pub(crate) use authentication::whole_second;
 
-use crate::auth::password::PasswordHasher;
+use crate::auth::hashing::{HashingLoad, Passwords};
 use crate::auth::policy::{Actor, Principal};
 use crate::auth::tokens::TokenService;
 use crate::clock::{self, Clock};
@@ -62,11 +63,17 @@ pub struct Accounts {
 struct Inner {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    passwords: PasswordHasher,
+    passwords: Passwords,
     tokens: TokenService,
     access_ttl: Duration,
     refresh_ttl: Duration,
+    session_lifetime: Duration,
+    device_token_ttl: Duration,
+    event_retention: Duration,
     lockout: LockoutPolicy,
+    /// When the last anonymous failed-login event was written (UTC
+    /// microseconds), so that unknown logins write at most one a minute.
+    last_unknown_login_event: AtomicI64,
 }
 
 impl fmt::Debug for Accounts {
@@ -77,9 +84,25 @@ impl fmt::Debug for Accounts {
             .field("tokens", &self.inner.tokens)
             .field("access_ttl", &self.inner.access_ttl)
             .field("refresh_ttl", &self.inner.refresh_ttl)
+            .field("session_lifetime", &self.inner.session_lifetime)
+            .field("device_token_ttl", &self.inner.device_token_ttl)
             .field("lockout", &self.inner.lockout)
             .finish_non_exhaustive()
     }
+}
+
+/// What [`Accounts::prune`] deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Pruned {
+    /// Expired sessions, with their refresh tokens.
+    pub sessions: u64,
+    /// Expired refresh tokens of sessions still alive (spent ones are kept
+    /// until then to detect their reuse).
+    pub refresh_tokens: u64,
+    /// Expired device tokens.
+    pub device_tokens: u64,
+    /// Security events older than the retention.
+    pub events: u64,
 }
 
 const _: () = {
@@ -244,9 +267,9 @@ impl Accounts {
     /// #     password: "correct horse battery staple".into(),
     /// # })?;
     /// # let ada = accounts.authenticate(&registration.tokens.access_token)?;
-    /// let sessions = accounts.sessions().list(&ada, registration.user.id)?;
-    /// assert_eq!(sessions.len(), 1); // the one registration started
-    /// accounts.sessions().revoke(&ada, sessions[0].id)?;
+    /// let sessions = accounts.sessions().list(&ada, registration.user.id, PageRequest::default())?;
+    /// assert_eq!(sessions.total, 1); // the one registration started
+    /// accounts.sessions().revoke(&ada, sessions.data[0].id)?;
     /// assert!(accounts.authenticate(&registration.tokens.access_token).is_err());
     /// # Ok::<(), aai_accounts::Error>(())
     /// ```
@@ -289,6 +312,42 @@ impl Accounts {
     /// [`Error::Storage`] when it does not.
     pub fn check_health(&self) -> Result<()> {
         self.inner.store.check_health()
+    }
+
+    /// The password-hashing pool's state: running and waiting computations
+    /// (for readiness checks and metrics).
+    pub fn hashing_load(&self) -> HashingLoad {
+        self.inner.passwords.load()
+    }
+
+    /// Deletes what has expired by `now`: sessions (with their refresh
+    /// tokens) past their expiry, device tokens past theirs, and security
+    /// events older than the retention (see
+    /// [`AccountsBuilder::event_retention`], default 400 days). Run it
+    /// from a periodic job (`cli prune`); it takes one write transaction.
+    ///
+    /// ```
+    /// # use aai_accounts::*;
+    /// let accounts = Accounts::open("sqlite::memory:")?;
+    /// let pruned = accounts.prune(chrono::Utc::now())?;
+    /// assert_eq!(pruned.sessions, 0);
+    /// # Ok::<(), aai_accounts::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the database fails (nothing is deleted
+    /// then).
+    pub fn prune(&self, now: DateTime<Utc>) -> Result<Pruned> {
+        let events_before = now - self.inner.event_retention;
+        self.write(|tx| {
+            Ok(Pruned {
+                sessions: tx.delete_expired_sessions(now)?,
+                refresh_tokens: tx.delete_expired_refresh_tokens(now)?,
+                device_tokens: tx.delete_expired_device_tokens(now)?,
+                events: tx.delete_events_before(events_before)?,
+            })
+        })
     }
 
     /// The public keys that verify access tokens, as a JWKS document
@@ -339,7 +398,7 @@ impl Accounts {
     ) -> Result<T> {
         let now = self.now();
         self.read(|tx| {
-            let actor = Actor::resolve(tx, principal, now)?;
+            let actor = Actor::resolve(tx, principal)?;
             f(tx, actor, now)
         })
     }
@@ -352,7 +411,7 @@ impl Accounts {
     ) -> Result<T> {
         let now = self.now();
         self.write(|tx| {
-            let actor = Actor::resolve(tx, principal, now)?;
+            let actor = Actor::resolve(tx, principal)?;
             f(tx, actor, now)
         })
     }

@@ -57,6 +57,11 @@ pub enum Error {
     /// The actor may not make this change.
     #[error("forbidden")]
     Forbidden,
+    /// Too many password computations are running and waiting: try again
+    /// shortly (HTTP 503 with `Retry-After`). See
+    /// [`HashingLimits`](crate::HashingLimits).
+    #[error("busy: too many password checks in progress")]
+    Busy,
     /// The storage backend failed. The message says only that; the
     /// backend's description is the [`source`](std::error::Error::source),
     /// so an error chain prints each cause once.
@@ -85,6 +90,7 @@ impl Error {
             Error::Unauthenticated(_) => "unauthenticated",
             Error::RefreshTokenReused => "refresh_token_reused",
             Error::Forbidden => "forbidden",
+            Error::Busy => "busy",
             Error::Storage(_) => "storage",
             Error::Config(_) => "config",
         }
@@ -106,6 +112,7 @@ impl Error {
             }
             Error::AccountLocked { .. } => 423,
             Error::AccountInactive | Error::Forbidden => 403,
+            Error::Busy => 503,
             Error::Storage(_) | Error::Config(_) => 500,
         }
     }
@@ -234,6 +241,7 @@ mod tests {
             Error::Unauthenticated(TokenError::Expired),
             Error::RefreshTokenReused,
             Error::Forbidden,
+            Error::Busy,
             Error::Storage(StorageError::msg("database is gone")),
             Error::config("bad url"),
         ];

@@ -18,12 +18,13 @@ pub mod model;
 pub mod store;
 
 pub use accounts::{
-    Accounts, AccountsBuilder, Contacts, Events, Jobs, Locations, LockoutPolicy, Profiles,
+    Accounts, AccountsBuilder, Contacts, Events, Jobs, Locations, LockoutPolicy, Profiles, Pruned,
     Registration, Sessions, TokenPair, Users,
 };
 pub use auth::policy::Principal;
 pub use auth::{
-    Claims, KeyAlgorithm, PasswordHasher, PasswordParams, SigningKey, Verification, VerificationKey,
+    Claims, HashingLimits, HashingLoad, KeyAlgorithm, PasswordHasher, PasswordParams, SigningKey,
+    Verification, VerificationKey,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result, StorageError, TokenError};

@@ -518,11 +518,13 @@ fn sessions_are_listed_and_revoked_by_their_owner() {
         let sessions = h
             .accounts
             .sessions()
-            .list(&ada.principal, ada.user.id)
+            .list(&ada.principal, ada.user.id, PageRequest::default())
             .unwrap();
-        assert_eq!(sessions.len(), 2);
+        assert_eq!(sessions.data.len(), 2);
         assert!(matches!(
-            h.accounts.sessions().list(&bob.principal, ada.user.id),
+            h.accounts
+                .sessions()
+                .list(&bob.principal, ada.user.id, PageRequest::default()),
             Err(Error::NotFound { .. })
         ));
         let second_session = h
@@ -543,9 +545,9 @@ fn sessions_are_listed_and_revoked_by_their_owner() {
         assert_eq!(
             h.accounts
                 .sessions()
-                .list(&ada.principal, ada.user.id)
+                .list(&ada.principal, ada.user.id, PageRequest::default())
                 .unwrap()
-                .len(),
+                .total,
             1
         );
     });

@@ -401,7 +401,12 @@ fn rows() -> Vec<(&'static str, Op, [Expect; 5])> {
         ),
         (
             "sessions.list",
-            |w, p| ok(w.h.accounts.sessions().list(p, w.owner.user.id)),
+            |w, p| {
+                ok(w.h
+                    .accounts
+                    .sessions()
+                    .list(p, w.owner.user.id, PageRequest::default()))
+            },
             [A, N, A, I, A],
         ),
         (

@@ -9,7 +9,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use aai_accounts::store::{RefreshTokenRow, SqliteStore, Store, Tx, UserRow};
+use aai_accounts::store::{DeviceTokenRow, RefreshTokenRow, SqliteStore, Store, Tx, UserRow};
 use aai_accounts::{
     ActiveFilter, Contact, ContactId, ContactKind, ContactPatch, Credentials, Error, EventQuery,
     ImportUser, Job, JobId, JobPatch, Location, LocationId, LocationPatch, LocationQuery,
@@ -130,11 +130,20 @@ impl Tx for FailingTx<'_> {
         insert_session(session: &Session) -> ();
         get_session(id: SessionId) -> Option<Session>;
         update_session(session: &Session) -> bool;
-        list_sessions(user_id: UserId, active_at: Option<DateTime<Utc>>) -> Vec<Session>;
+        list_sessions(user_id: UserId, active_at: Option<DateTime<Utc>>, page: PageRequest) -> (Vec<Session>, u64);
+        delete_expired_sessions(now: DateTime<Utc>) -> u64;
         revoke_sessions(user_id: UserId, now: DateTime<Utc>, keep: Option<SessionId>) -> u64;
         insert_refresh_token(token: &RefreshTokenRow) -> ();
         get_refresh_token(hash: &[u8; 32]) -> Option<RefreshTokenRow>;
         mark_refresh_token_used(hash: &[u8; 32], now: DateTime<Utc>) -> bool;
+        delete_expired_refresh_tokens(now: DateTime<Utc>) -> u64;
+        insert_device_token(row: &DeviceTokenRow) -> ();
+        get_device_token(hash: &[u8; 32]) -> Option<DeviceTokenRow>;
+        update_device_token(row: &DeviceTokenRow) -> bool;
+        delete_device_tokens(user_id: UserId) -> u64;
+        unlock_device_tokens(user_id: UserId) -> u64;
+        delete_expired_device_tokens(now: DateTime<Utc>) -> u64;
+        delete_events_before(before: DateTime<Utc>) -> u64;
         insert_event(event: &SecurityEvent) -> ();
         list_events(query: &EventQuery, page: PageRequest) -> (Vec<SecurityEvent>, u64);
         get_setting(key: &str) -> Option<Vec<u8>>;

@@ -2,6 +2,8 @@
 //! password changes.
 
 use std::fmt;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,7 @@ use crate::model::{
     Credentials, EventId, EventKind, NewUser, Password, SecurityEvent, Session, SessionId, User,
     UserId, ValidationErrors,
 };
-use crate::store::{RefreshTokenRow, Tx, UserRow};
+use crate::store::{DeviceTokenRow, RefreshTokenRow, Tx, UserRow};
 
 /// An OAuth2 token response: a short-lived access token (JWT) and an
 /// opaque refresh token. Redacted in `Debug`.
@@ -31,6 +33,11 @@ pub struct TokenPair {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// After a login or registration: the device token that makes this
+    /// client trusted for the account in later logins (see
+    /// [`Accounts::login`]). Keep it like a cookie; absent after a refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
 }
 
 impl fmt::Debug for TokenPair {
@@ -40,6 +47,10 @@ impl fmt::Debug for TokenPair {
             .field("refresh_token", &"<redacted>")
             .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
+            .field(
+                "device_token",
+                &self.device_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -87,15 +98,21 @@ impl LockoutPolicy {
     }
 }
 
+/// Failed logins of unknown accounts are recorded at most this often (one
+/// anonymous event per process).
+const UNKNOWN_LOGIN_EVENT_INTERVAL_MICROS: i64 = 60_000_000;
+
 impl Accounts {
     /// Creates a user and starts their first session.
     ///
     /// The password is hashed with argon2id before the database is touched.
+    /// The returned tokens include a device token, as after a login.
     ///
     /// # Errors
     ///
     /// [`Error::Validation`] naming every invalid field;
-    /// [`Error::Conflict`] with field `username` or `email` when taken.
+    /// [`Error::Conflict`] with field `username` or `email` when taken;
+    /// [`Error::Busy`] when the hashing pool is full.
     pub fn register(&self, new_user: NewUser) -> Result<Registration> {
         let (username, email) = new_user.validate()?;
         let password_hash = self.inner.passwords.hash(&new_user.password)?;
@@ -120,7 +137,8 @@ impl Accounts {
             };
             tx.insert_user(&row)?;
             record(tx, EventKind::UserRegistered, row.user.id, None, None, now)?;
-            let (tokens, _) = self.start_session(tx, &row.user, now)?;
+            let (mut tokens, _) = self.start_session(tx, &row.user, now)?;
+            tokens.device_token = Some(self.new_device_token(tx, row.user.id, now)?);
             Ok(Registration {
                 user: row.user,
                 tokens,
@@ -131,44 +149,97 @@ impl Accounts {
     /// Logs in with a username or an email (ignoring case) and a password,
     /// starting a new session.
     ///
-    /// An unknown login still spends one hash verification, so timing does
-    /// not tell which logins exist. Consecutive failures lock the account
-    /// (see [`LockoutPolicy`]); a success resets the count, records
-    /// `last_login_at` and upgrades an outdated or imported hash to the
-    /// current argon2id parameters.
+    /// Every success returns a device token ([`TokenPair::device_token`]);
+    /// a client that presents it with later logins
+    /// ([`Credentials::device_token`]) is *trusted* for that account:
+    ///
+    /// - Failures from a trusted client count on that device's own counter
+    ///   and lock only that device ([`LockoutPolicy`]); it learns the lock
+    ///   ([`Error::AccountLocked`]).
+    /// - Failures from any other client count on the account's untrusted
+    ///   counter, whose lock refuses only clients without a valid device
+    ///   token of the account. Such clients are never told about it: an
+    ///   unknown login, a wrong password and a locked account all answer
+    ///   [`Error::InvalidCredentials`] after the same work (one
+    ///   verification of the current parameters, padded to the slowest
+    ///   verification seen), so the answer tells an outsider nothing.
+    ///
+    /// So someone guessing passwords can lock out other guessers, never the
+    /// user on a device they logged in from before; and a lock never ends
+    /// or blocks a session (see [`Accounts::authenticate`]). A success
+    /// resets the counter it would have counted on, records
+    /// `last_login_at` and upgrades an outdated or imported hash.
+    ///
+    /// Failed logins of unknown accounts are recorded as one anonymous
+    /// event per minute at most, so that they cannot be used to fill the
+    /// database.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidCredentials`] for an unknown login or a wrong
-    /// password; [`Error::AccountLocked`] while locked (also when this
-    /// failure locked it); [`Error::AccountInactive`] for a deactivated
-    /// account with the right password.
+    /// [`Error::InvalidCredentials`] for an unknown login, a wrong
+    /// password, or (from an untrusted client) a locked account;
+    /// [`Error::AccountLocked`] for a trusted client whose device is
+    /// locked; [`Error::AccountInactive`] for a deactivated account with the
+    /// right password; [`Error::Busy`] when the hashing pool is full.
     pub fn login(&self, credentials: Credentials) -> Result<TokenPair> {
+        let started = Instant::now();
+        let outcome = self.try_login(&credentials);
+        if matches!(
+            outcome,
+            Err(Error::InvalidCredentials | Error::AccountLocked { .. })
+        ) {
+            self.inner.passwords.pad_refusal(started);
+        }
+        outcome
+    }
+
+    fn try_login(&self, credentials: &Credentials) -> Result<TokenPair> {
         let now = self.now();
         let login = credentials.login.trim();
-        let found = if validate::matches_nothing([Some(login)]) {
-            None
+        let device_hash = credentials
+            .device_token
+            .as_deref()
+            .and_then(tokens::opaque_token_hash);
+        let (found, device) = if validate::matches_nothing([Some(login)]) {
+            (None, None)
         } else {
             self.read(|tx| {
-                if login.contains('@') {
-                    tx.get_user_by_email(&login.to_lowercase())
+                let found = if login.contains('@') {
+                    tx.get_user_by_email(&login.to_lowercase())?
                 } else {
-                    tx.get_user_by_username(login)
-                }
+                    tx.get_user_by_username(login)?
+                };
+                let device = match (&found, &device_hash) {
+                    (Some(row), Some(hash)) => trusted_device(tx, hash, row.user.id, now)?,
+                    _ => None,
+                };
+                Ok((found, device))
             })?
         };
         let Some(row) = found else {
-            self.inner.passwords.verify_dummy(&credentials.password);
-            self.write(|tx| record_anonymous(tx, EventKind::LoginFailed, now))?;
+            self.inner.passwords.verify_dummy(&credentials.password)?;
+            self.record_unknown_login(now)?;
             return Err(Error::InvalidCredentials);
         };
-        if let Some(until) = row.locked_until.filter(|until| *until > now) {
-            return Err(Error::AccountLocked { until });
+        match &device {
+            Some(device) => {
+                if let Some(until) = locked(device.locked_until, now) {
+                    return Err(Error::AccountLocked { until });
+                }
+            }
+            None => {
+                if locked(row.locked_until, now).is_some() {
+                    // Untrusted clients learn nothing of the lock, and the
+                    // password is not even checked (no oracle while locked).
+                    self.inner.passwords.verify_dummy(&credentials.password)?;
+                    return Err(Error::InvalidCredentials);
+                }
+            }
         }
         let verification = self
             .inner
             .passwords
-            .verify(&credentials.password, &row.password_hash);
+            .verify(&credentials.password, &row.password_hash)?;
         let upgraded_hash = match verification {
             Verification::Valid { needs_rehash: true } if row.user.is_active => {
                 Some(self.inner.passwords.hash(&credentials.password)?)
@@ -183,37 +254,79 @@ impl Accounts {
             if current.password_hash != row.password_hash {
                 return commit_and_refuse(Error::InvalidCredentials);
             }
-            if let Some(until) = current.locked_until.filter(|until| *until > now) {
-                return commit_and_refuse(Error::AccountLocked { until });
-            }
             let user_id = current.user.id;
-            if verification == Verification::Invalid {
-                current.failed_logins = current.failed_logins.saturating_add(1);
-                record(tx, EventKind::LoginFailed, user_id, None, None, now)?;
-                let outcome = match self.inner.lockout.lock_duration(current.failed_logins) {
-                    Some(duration) => {
-                        let until = now + duration;
-                        current.locked_until = Some(until);
-                        record(tx, EventKind::AccountLocked, user_id, None, None, now)?;
-                        Error::AccountLocked { until }
+            let mut device = match &device_hash {
+                Some(hash) if device.is_some() => trusted_device(tx, hash, user_id, now)?,
+                _ => None,
+            };
+            // Locks set by concurrent failures since the first read.
+            match &device {
+                Some(device) => {
+                    if let Some(until) = locked(device.locked_until, now) {
+                        return commit_and_refuse(Error::AccountLocked { until });
                     }
-                    None => Error::InvalidCredentials,
+                }
+                None if locked(current.locked_until, now).is_some() => {
+                    return commit_and_refuse(Error::InvalidCredentials);
+                }
+                None => {}
+            }
+            if verification == Verification::Invalid {
+                record(tx, EventKind::LoginFailed, user_id, None, None, now)?;
+                let refusal = match &mut device {
+                    Some(device) => {
+                        let lock = self.count_failure(
+                            tx,
+                            &mut device.failed_logins,
+                            &mut device.locked_until,
+                            user_id,
+                            now,
+                        )?;
+                        tx.update_device_token(device)?;
+                        lock.map_or(Error::InvalidCredentials, |until| Error::AccountLocked {
+                            until,
+                        })
+                    }
+                    None => {
+                        self.count_failure(
+                            tx,
+                            &mut current.failed_logins,
+                            &mut current.locked_until,
+                            user_id,
+                            now,
+                        )?;
+                        tx.update_user(&current)?;
+                        Error::InvalidCredentials
+                    }
                 };
-                tx.update_user(&current)?;
-                return commit_and_refuse(outcome);
+                return commit_and_refuse(refusal);
             }
             if !current.user.is_active {
                 record(tx, EventKind::LoginFailed, user_id, None, None, now)?;
                 return commit_and_refuse(Error::AccountInactive);
             }
-            current.failed_logins = 0;
-            current.locked_until = None;
+            let device_token = match &mut device {
+                Some(device) => {
+                    device.failed_logins = 0;
+                    device.locked_until = None;
+                    device.last_used_at = now;
+                    device.expires_at = now + self.inner.device_token_ttl;
+                    tx.update_device_token(device)?;
+                    credentials.device_token.clone()
+                }
+                None => {
+                    current.failed_logins = 0;
+                    current.locked_until = None;
+                    Some(self.new_device_token(tx, user_id, now)?)
+                }
+            };
             current.user.last_login_at = Some(now);
             if let Some(hash) = &upgraded_hash {
                 current.password_hash = hash.clone();
             }
             tx.update_user(&current)?;
-            let (tokens, session_id) = self.start_session(tx, &current.user, now)?;
+            let (mut tokens, session_id) = self.start_session(tx, &current.user, now)?;
+            tokens.device_token = device_token;
             record(
                 tx,
                 EventKind::LoginSucceeded,
@@ -224,6 +337,64 @@ impl Accounts {
             )?;
             Ok(Ok(tokens))
         })
+    }
+
+    /// Counts one failed password check on a counter (the account's
+    /// untrusted one or a device's), locking it when the policy says so;
+    /// returns the new lock's end.
+    fn count_failure(
+        &self,
+        tx: &mut dyn Tx,
+        failed_logins: &mut u32,
+        locked_until: &mut Option<DateTime<Utc>>,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        *failed_logins = failed_logins.saturating_add(1);
+        let Some(duration) = self.inner.lockout.lock_duration(*failed_logins) else {
+            return Ok(None);
+        };
+        let until = now + duration;
+        *locked_until = Some(until);
+        record(tx, EventKind::AccountLocked, user_id, None, None, now)?;
+        Ok(Some(until))
+    }
+
+    /// A new device token for the user, stored hashed.
+    fn new_device_token(
+        &self,
+        tx: &mut dyn Tx,
+        user_id: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<String> {
+        let (token, hash) = tokens::new_opaque_token()?;
+        tx.insert_device_token(&DeviceTokenRow {
+            hash,
+            user_id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: now + self.inner.device_token_ttl,
+            failed_logins: 0,
+            locked_until: None,
+        })?;
+        Ok(token)
+    }
+
+    /// Records a failed login of an unknown account, at most once a minute
+    /// per process: such attempts cost no database write each.
+    fn record_unknown_login(&self, now: DateTime<Utc>) -> Result<()> {
+        let now_micros = now.timestamp_micros();
+        let last = self.inner.last_unknown_login_event.load(Ordering::Relaxed);
+        if now_micros.saturating_sub(last) < UNKNOWN_LOGIN_EVENT_INTERVAL_MICROS
+            || self
+                .inner
+                .last_unknown_login_event
+                .compare_exchange(last, now_micros, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
+        }
+        self.write(|tx| record_anonymous(tx, EventKind::LoginFailed, now))
     }
 
     /// Verifies an access token's signature, type, issuer, audience and
@@ -243,36 +414,45 @@ impl Accounts {
     /// signed without touching the database (for example to extend a
     /// short-lived token while the session is in use). Its `adm` claim is
     /// the principal's role as of authentication; [`Accounts::authenticate`]
-    /// still checks the session and the user on every use.
+    /// still checks the session and the user on every use. It never
+    /// outlives the session's absolute lifetime.
     ///
     /// # Errors
     ///
-    /// [`Error::Forbidden`] for the system principal, which has no session.
+    /// [`Error::Forbidden`] for the system principal, which has no session;
+    /// [`Error::Unauthenticated`] when the session has reached its absolute
+    /// lifetime.
     pub fn reissue_access_token(&self, principal: &Principal) -> Result<String> {
         let (Some(user_id), Some(session_id)) = (principal.user_id(), principal.session_id())
         else {
             return Err(Error::Forbidden);
         };
+        let now = self.inner.clock.now();
+        let mut ttl = self.inner.access_ttl;
+        if let Some(ends_at) = principal.session_ends_at() {
+            ttl = ttl.min(ends_at - now);
+            if ttl < Duration::seconds(1) {
+                return Err(Error::Unauthenticated(TokenError::Expired));
+            }
+        }
         self.inner
             .tokens
-            .issue_access(
-                user_id,
-                session_id,
-                principal.is_super_admin(),
-                self.inner.clock.now(),
-                self.inner.access_ttl,
-            )
+            .issue_access(user_id, session_id, principal.is_super_admin(), now, ttl)
             .map(|(token, _)| token)
     }
 
     /// Verifies an access token and checks the database: the user still
-    /// exists, is active and not locked, the token was issued after the
-    /// user's last "log out everywhere", and its session is not revoked.
+    /// exists and is active, the token was issued after the user's last
+    /// "log out everywhere", and its session is neither revoked nor past its
+    /// absolute lifetime.
+    ///
+    /// A lock does not matter here: it gates password logins from untrusted
+    /// clients, never the sessions a user already has.
     ///
     /// # Errors
     ///
     /// [`Error::Unauthenticated`] for a bad, expired or revoked token;
-    /// [`Error::AccountInactive`] or [`Error::AccountLocked`] for the user.
+    /// [`Error::AccountInactive`] for a deactivated user.
     pub fn authenticate(&self, access_token: &str) -> Result<Principal> {
         let claims = self.verify_access_token(access_token)?;
         let now = self.now();
@@ -283,22 +463,22 @@ impl Accounts {
             if !row.user.is_active {
                 return Err(Error::AccountInactive);
             }
-            if let Some(until) = row.locked_until.filter(|until| *until > now) {
-                return Err(Error::AccountLocked { until });
-            }
             if claims.iat < row.tokens_valid_after.timestamp() {
                 return Err(Error::Unauthenticated(TokenError::Revoked));
             }
-            let session = tx.get_session(claims.sid)?;
-            if session
-                .is_none_or(|session| session.revoked_at.is_some() || session.user_id != claims.sub)
-            {
-                return Err(Error::Unauthenticated(TokenError::Revoked));
+            let session = tx
+                .get_session(claims.sid)?
+                .filter(|session| session.revoked_at.is_none() && session.user_id == claims.sub)
+                .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+            let ends_at = self.session_ends_at(&session);
+            if ends_at <= now {
+                return Err(Error::Unauthenticated(TokenError::Expired));
             }
             Ok(Principal::user(
                 claims.sub,
                 Some(claims.sid),
                 row.user.is_super_admin,
+                Some(ends_at),
             ))
         })
     }
@@ -306,15 +486,16 @@ impl Accounts {
     /// Trades a refresh token for a new pair, rotating it: the presented
     /// token is spent. Presenting a spent token again revokes its whole
     /// session, since one of the two presenters is not who they claim.
+    /// A lock does not refuse a refresh.
     ///
     /// # Errors
     ///
     /// [`Error::RefreshTokenReused`] for a spent token (the session is
     /// revoked); [`Error::Unauthenticated`] for a malformed, unknown,
-    /// expired or revoked one; [`Error::AccountInactive`] or
-    /// [`Error::AccountLocked`] for the user.
+    /// expired or revoked one, or a session past its absolute lifetime;
+    /// [`Error::AccountInactive`] for a deactivated user.
     pub fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
-        let hash = tokens::refresh_token_hash(refresh_token)
+        let hash = tokens::opaque_token_hash(refresh_token)
             .ok_or(Error::Unauthenticated(TokenError::Malformed))?;
         let now = self.now();
         self.write_committing_refusals(|tx| {
@@ -334,10 +515,10 @@ impl Accounts {
             if token.used_at.is_some() {
                 return reused(tx, &mut session);
             }
-            // Refusals leave the token unspent: a client refused while its
-            // account is locked retries with the same token afterwards,
-            // which must not look like a reuse.
-            if token.expires_at <= now {
+            // Refusals leave the token unspent: a client refused for a
+            // passing reason retries with the same token afterwards, which
+            // must not look like a reuse.
+            if token.expires_at <= now || self.session_ends_at(&session) <= now {
                 return commit_and_refuse(Error::Unauthenticated(TokenError::Expired));
             }
             let Some(row) = tx.get_user(token.user_id)? else {
@@ -345,9 +526,6 @@ impl Accounts {
             };
             if !row.user.is_active {
                 return commit_and_refuse(Error::AccountInactive);
-            }
-            if let Some(until) = row.locked_until.filter(|until| *until > now) {
-                return commit_and_refuse(Error::AccountLocked { until });
             }
             // Of two concurrent rotations only one marks the token used; the
             // other is a reuse like any later one.
@@ -365,7 +543,7 @@ impl Accounts {
     ///
     /// [`Error::Unauthenticated`] for a malformed or unknown token.
     pub fn logout(&self, refresh_token: &str) -> Result<()> {
-        let hash = tokens::refresh_token_hash(refresh_token)
+        let hash = tokens::opaque_token_hash(refresh_token)
             .ok_or(Error::Unauthenticated(TokenError::Malformed))?;
         let now = self.now();
         self.write(|tx| {
@@ -380,8 +558,10 @@ impl Accounts {
         })
     }
 
-    /// Ends every session of the acting user and invalidates every access
-    /// token issued so far. Returns how many sessions were ended.
+    /// Ends every session of the acting user, invalidates every access
+    /// token issued so far and forgets every device token (each device is
+    /// untrusted until its next successful login). Returns how many
+    /// sessions were ended.
     ///
     /// # Errors
     ///
@@ -391,8 +571,9 @@ impl Accounts {
         let now = self.now();
         let user_id = principal.user_id().ok_or(Error::Forbidden)?;
         self.write(|tx| {
-            let mut row = Actor::resolve_row(tx, principal, now)?;
+            let mut row = Actor::resolve_row(tx, principal)?;
             let revoked = tx.revoke_sessions(user_id, now, None)?;
+            tx.delete_device_tokens(user_id)?;
             row.tokens_valid_after = whole_second(now);
             row.user.updated_at = now;
             tx.update_user(&row)?;
@@ -402,13 +583,19 @@ impl Accounts {
     }
 
     /// Changes the acting user's password after checking the current one,
-    /// and ends their other sessions.
+    /// ends their other sessions and forgets their device tokens.
+    ///
+    /// A wrong current password counts as a failed login of an untrusted
+    /// client (an event, and the account's untrusted counter and lock), so
+    /// a stolen session cannot guess the password for free. The lock does
+    /// not refuse this call: it never blocks a live session.
     ///
     /// # Errors
     ///
     /// [`Error::Validation`] naming `new_password`;
     /// [`Error::InvalidCredentials`] when `current` is wrong;
-    /// [`Error::Forbidden`] for the system principal.
+    /// [`Error::Forbidden`] for the system principal; [`Error::Busy`] when
+    /// the hashing pool is full.
     pub fn change_password(
         &self,
         principal: &Principal,
@@ -420,14 +607,35 @@ impl Accounts {
         errors.check("new_password", new.check());
         errors.into_result()?;
         let user_id = principal.user_id().ok_or(Error::Forbidden)?;
+        let started = Instant::now();
         let now = self.now();
-        let row = self.read(|tx| Actor::resolve_row(tx, principal, now))?;
-        if self.inner.passwords.verify(&current, &row.password_hash) == Verification::Invalid {
+        let row = self.read(|tx| Actor::resolve_row(tx, principal))?;
+        if self.inner.passwords.verify(&current, &row.password_hash)? == Verification::Invalid {
+            self.write(|tx| {
+                let mut current_row = Actor::resolve_row(tx, principal)?;
+                record(
+                    tx,
+                    EventKind::LoginFailed,
+                    user_id,
+                    None,
+                    principal.session_id(),
+                    now,
+                )?;
+                self.count_failure(
+                    tx,
+                    &mut current_row.failed_logins,
+                    &mut current_row.locked_until,
+                    user_id,
+                    now,
+                )?;
+                tx.update_user(&current_row).map(drop)
+            })?;
+            self.inner.passwords.pad_refusal(started);
             return Err(Error::InvalidCredentials);
         }
         let new_hash = self.inner.passwords.hash(&new)?;
         self.write(|tx| {
-            let mut current_row = Actor::resolve_row(tx, principal, now)?;
+            let mut current_row = Actor::resolve_row(tx, principal)?;
             if current_row.password_hash != row.password_hash {
                 return Err(Error::InvalidCredentials);
             }
@@ -435,6 +643,7 @@ impl Accounts {
             current_row.user.updated_at = now;
             tx.update_user(&current_row)?;
             tx.revoke_sessions(user_id, now, principal.session_id())?;
+            tx.delete_device_tokens(user_id)?;
             record(
                 tx,
                 EventKind::PasswordChanged,
@@ -482,7 +691,7 @@ impl Accounts {
             user_id: user.id,
             created_at: now,
             last_used_at: now,
-            expires_at: now + self.inner.refresh_ttl,
+            expires_at: (now + self.inner.refresh_ttl).min(now + self.inner.session_lifetime),
             revoked_at: None,
         };
         tx.insert_session(&session)?;
@@ -498,8 +707,9 @@ impl Accounts {
         session: &mut Session,
         now: DateTime<Utc>,
     ) -> Result<TokenPair> {
-        let (refresh_token, hash) = tokens::new_refresh_token()?;
-        let expires_at = now + self.inner.refresh_ttl;
+        let (refresh_token, hash) = tokens::new_opaque_token()?;
+        let ends_at = self.session_ends_at(session);
+        let expires_at = (now + self.inner.refresh_ttl).min(ends_at);
         tx.insert_refresh_token(&RefreshTokenRow {
             hash,
             session_id: session.id,
@@ -513,19 +723,27 @@ impl Accounts {
             session.expires_at = expires_at;
             tx.update_session(session)?;
         }
+        let access_ttl = self.inner.access_ttl.min(ends_at - now);
         let (access_token, _) = self.inner.tokens.issue_access(
             user.id,
             session.id,
             user.is_super_admin,
             now,
-            self.inner.access_ttl,
+            access_ttl,
         )?;
         Ok(TokenPair {
             access_token,
             refresh_token,
             token_type: "bearer".to_owned(),
-            expires_in: u64::try_from(self.inner.access_ttl.num_seconds()).unwrap_or(0),
+            expires_in: u64::try_from(access_ttl.num_seconds()).unwrap_or(0),
+            device_token: None,
         })
+    }
+
+    /// When a session reaches its absolute lifetime, however often it is
+    /// refreshed.
+    fn session_ends_at(&self, session: &Session) -> DateTime<Utc> {
+        session.created_at + self.inner.session_lifetime
     }
 }
 
@@ -545,6 +763,24 @@ fn record_anonymous(tx: &mut dyn Tx, kind: EventKind, now: DateTime<Utc>) -> Res
         session_id: None,
         occurred_at: now,
     })
+}
+
+/// The end of a lock that is still in force at `now`.
+fn locked(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    until.filter(|until| *until > now)
+}
+
+/// The device token with this digest when it belongs to `user_id` and has
+/// not expired: the client presenting it is trusted for that account.
+fn trusted_device(
+    tx: &mut dyn Tx,
+    hash: &[u8; 32],
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<Option<DeviceTokenRow>> {
+    Ok(tx
+        .get_device_token(hash)?
+        .filter(|device| device.user_id == user_id && device.expires_at > now))
 }
 
 #[cfg(test)]
@@ -569,6 +805,7 @@ mod tests {
             refresh_token: "secret-refresh".into(),
             token_type: "bearer".into(),
             expires_in: 1800,
+            device_token: Some("secret-device".into()),
         };
         let debug = format!("{pair:?}");
         assert!(!debug.contains("secret"), "{debug}");

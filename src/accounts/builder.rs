@@ -1,12 +1,14 @@
 //! [`AccountsBuilder`]: configures and opens [`Accounts`].
 
 use std::fmt;
+use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
 use chrono::Duration;
 
 use super::{Accounts, Inner, LockoutPolicy};
-use crate::auth::password::{PasswordHasher, PasswordParams};
+use crate::auth::hashing::{HashingLimits, Passwords};
+use crate::auth::password::PasswordParams;
 use crate::auth::tokens::{self, SigningKey, TokenService, VerificationKey};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -33,10 +35,14 @@ pub struct AccountsBuilder {
     verification_keys: Vec<VerificationKey>,
     access_ttl: Duration,
     refresh_ttl: Duration,
+    session_lifetime: Duration,
+    device_token_ttl: Duration,
+    event_retention: Duration,
     issuer: String,
     audience: String,
     clock: Arc<dyn Clock>,
     password_params: PasswordParams,
+    hashing: HashingLimits,
     lockout: LockoutPolicy,
 }
 
@@ -52,9 +58,13 @@ impl fmt::Debug for AccountsBuilder {
             .field("verification_keys", &self.verification_keys)
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
+            .field("session_lifetime", &self.session_lifetime)
+            .field("device_token_ttl", &self.device_token_ttl)
+            .field("event_retention", &self.event_retention)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("password_params", &self.password_params)
+            .field("hashing", &self.hashing)
             .field("lockout", &self.lockout)
             .finish_non_exhaustive()
     }
@@ -87,10 +97,14 @@ impl Default for AccountsBuilder {
             verification_keys: Vec::new(),
             access_ttl: Duration::minutes(30),
             refresh_ttl: Duration::days(7),
+            session_lifetime: Duration::days(30),
+            device_token_ttl: Duration::days(180),
+            event_retention: Duration::days(400),
             issuer: "aai-accounts".to_owned(),
             audience: "aai-accounts".to_owned(),
             clock: Arc::new(SystemClock),
             password_params: PasswordParams::default(),
+            hashing: HashingLimits::default(),
             lockout: LockoutPolicy::default(),
         }
     }
@@ -142,6 +156,28 @@ impl AccountsBuilder {
         self
     }
 
+    /// The absolute lifetime of a session (default 30 days): however often
+    /// it is refreshed, no token of it is accepted afterwards and the user
+    /// logs in again.
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = lifetime;
+        self
+    }
+
+    /// How long a device token stays valid after its last successful login
+    /// (default 180 days).
+    pub fn device_token_ttl(mut self, ttl: Duration) -> Self {
+        self.device_token_ttl = ttl;
+        self
+    }
+
+    /// How long [`Accounts::prune`] keeps security events (default 400
+    /// days: a year and a margin, for yearly audits).
+    pub fn event_retention(mut self, retention: Duration) -> Self {
+        self.event_retention = retention;
+        self
+    }
+
     /// The `iss` claim of issued and accepted tokens (default
     /// `aai-accounts`).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
@@ -169,6 +205,16 @@ impl AccountsBuilder {
         self
     }
 
+    /// How many password hashes and verifications may run at once, and
+    /// how many callers may wait for one (default: one per core, 64
+    /// waiting). Beyond that, calls fail fast with [`Error::Busy`]. Memory
+    /// spent on hashing is at most `concurrency x` the argon2 memory cost
+    /// (19 MiB by default).
+    pub fn hashing_limits(mut self, limits: HashingLimits) -> Self {
+        self.hashing = limits;
+        self
+    }
+
     /// The lockout policy (default: 5 failures, 1 minute doubling up to 1
     /// hour).
     pub fn lockout(mut self, policy: LockoutPolicy) -> Self {
@@ -186,7 +232,16 @@ impl AccountsBuilder {
     /// not positive or the password parameters are invalid;
     /// [`Error::Storage`] when the database cannot be opened or migrated.
     pub fn build(self) -> Result<Accounts> {
-        if self.access_ttl <= Duration::zero() || self.refresh_ttl <= Duration::zero() {
+        if [
+            self.access_ttl,
+            self.refresh_ttl,
+            self.session_lifetime,
+            self.device_token_ttl,
+            self.event_retention,
+        ]
+        .iter()
+        .any(|ttl| *ttl <= Duration::zero())
+        {
             return Err(Error::config("token lifetimes must be positive"));
         }
         if self.lockout.base <= Duration::zero() || self.lockout.max < self.lockout.base {
@@ -219,11 +274,15 @@ impl AccountsBuilder {
             inner: Arc::new(Inner {
                 store,
                 clock: self.clock,
-                passwords: PasswordHasher::new(self.password_params)?,
+                passwords: Passwords::new(self.password_params, self.hashing)?,
                 tokens,
                 access_ttl: self.access_ttl,
                 refresh_ttl: self.refresh_ttl,
+                session_lifetime: self.session_lifetime,
+                device_token_ttl: self.device_token_ttl,
+                event_retention: self.event_retention,
                 lockout: self.lockout,
+                last_unknown_login_event: AtomicI64::new(i64::MIN),
             }),
         })
     }

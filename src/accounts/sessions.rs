@@ -3,7 +3,7 @@
 use super::{revoke_session, Accounts};
 use crate::auth::policy::Principal;
 use crate::error::{Error, Result};
-use crate::model::{EventKind, Session, SessionId, UserId};
+use crate::model::{EventKind, Page, PageRequest, Session, SessionId, UserId};
 
 /// Sessions, reached through [`Accounts::sessions`].
 #[derive(Debug, Clone, Copy)]
@@ -16,16 +16,24 @@ impl<'a> Sessions<'a> {
         Sessions { accounts }
     }
 
-    /// A user's active sessions, newest first: one's own, or anyone's for a
-    /// super admin.
+    /// A page of a user's active sessions, newest first: one's own, or
+    /// anyone's for a super admin.
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] when a non-admin asks about another user.
-    pub fn list(&self, principal: &Principal, user_id: UserId) -> Result<Vec<Session>> {
+    /// [`Error::Validation`] for a bad page request; [`Error::NotFound`]
+    /// when a non-admin asks about another user.
+    pub fn list(
+        &self,
+        principal: &Principal,
+        user_id: UserId,
+        page: PageRequest,
+    ) -> Result<Page<Session>> {
+        page.validate()?;
         self.accounts.read_as(principal, |tx, actor, now| {
             actor.check_read("user", user_id, true)?;
-            tx.list_sessions(user_id, Some(now))
+            let (sessions, total) = tx.list_sessions(user_id, Some(now), page)?;
+            Ok(Page::new(sessions, total, page))
         })
     }
 

@@ -47,14 +47,13 @@ impl<'a> Users<'a> {
     /// [`Error::NotFound`] when it does not exist or the actor may not see
     /// it (another user, or a deactivated one for non-admins).
     pub fn get(&self, principal: &Principal, id: UserId) -> Result<User> {
-        let now = self.accounts.now();
         self.accounts.read(|tx| {
             if principal.user_id() == Some(id) {
                 // Reading oneself: the row that resolves the principal is
                 // the answer (one query instead of two).
-                return Ok(Actor::resolve_row(tx, principal, now)?.user);
+                return Ok(Actor::resolve_row(tx, principal)?.user);
             }
-            let actor = Actor::resolve(tx, principal, now)?;
+            let actor = Actor::resolve(tx, principal)?;
             Ok(readable_user(tx, &actor, id)?.user)
         })
     }
@@ -148,6 +147,7 @@ impl<'a> Users<'a> {
                 }
             }
             tx.revoke_sessions(id, now, None)?;
+            tx.delete_device_tokens(id)?;
             record(tx, EventKind::UserDeactivated, id, Some(&actor), None, now)?;
             Ok(row.user)
         })
@@ -177,6 +177,49 @@ impl<'a> Users<'a> {
                 }
             }
             record(tx, EventKind::UserRestored, id, Some(&actor), None, now)?;
+            Ok(row.user)
+        })
+    }
+
+    /// Lifts every lock of a user (super admins only): the account's lock
+    /// on untrusted clients and each device's, with their failure counts.
+    /// Unlocking an unlocked account changes nothing but still records the
+    /// event.
+    ///
+    /// ```
+    /// # use aai_accounts::*;
+    /// # let accounts = Accounts::open("sqlite::memory:")?;
+    /// # let ada = accounts.register(NewUser {
+    /// #     username: "ada".into(),
+    /// #     email: "ada@example.com".into(),
+    /// #     password: "correct horse battery staple".into(),
+    /// # })?.user;
+    /// for _ in 0..5 {
+    ///     let _ = accounts.login(Credentials::new("ada", "wrong password"));
+    /// }
+    /// // Locked for clients without a device token: even the right password
+    /// // answers "invalid credentials" to them.
+    /// let right = || Credentials::new("ada", "correct horse battery staple");
+    /// assert!(matches!(accounts.login(right()), Err(Error::InvalidCredentials)));
+    /// accounts.users().unlock(&Principal::system(), ada.id)?;
+    /// assert!(accounts.login(right()).is_ok());
+    /// # Ok::<(), aai_accounts::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`].
+    pub fn unlock(&self, principal: &Principal, id: UserId) -> Result<User> {
+        self.accounts.write_as(principal, |tx, actor, now| {
+            actor.require_admin()?;
+            let mut row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+            if row.failed_logins != 0 || row.locked_until.is_some() {
+                row.failed_logins = 0;
+                row.locked_until = None;
+                tx.update_user(&row)?;
+            }
+            tx.unlock_device_tokens(id)?;
+            record(tx, EventKind::AccountUnlocked, id, Some(&actor), None, now)?;
             Ok(row.user)
         })
     }

@@ -142,6 +142,11 @@ impl PasswordHasher {
         })
     }
 
+    /// The parameters new hashes are made with.
+    pub fn params(&self) -> PasswordParams {
+        self.params
+    }
+
     /// Hashes a password with argon2id, the configured parameters and a
     /// fresh 16-byte random salt, as a PHC string.
     ///

@@ -31,6 +31,8 @@ enum Kind {
         user_id: UserId,
         session_id: Option<SessionId>,
         is_super_admin: bool,
+        /// When the session reaches its absolute lifetime.
+        session_ends_at: Option<DateTime<Utc>>,
     },
 }
 
@@ -46,13 +48,26 @@ impl Principal {
         user_id: UserId,
         session_id: Option<SessionId>,
         is_super_admin: bool,
+        session_ends_at: Option<DateTime<Utc>>,
     ) -> Self {
         Principal {
             kind: Kind::User {
                 user_id,
                 session_id,
                 is_super_admin,
+                session_ends_at,
             },
+        }
+    }
+
+    /// When the principal's session reaches its absolute lifetime: no
+    /// access token of it is accepted afterwards, however fresh.
+    pub fn session_ends_at(&self) -> Option<DateTime<Utc>> {
+        match self.kind {
+            Kind::System => None,
+            Kind::User {
+                session_ends_at, ..
+            } => session_ends_at,
         }
     }
 
@@ -96,17 +111,14 @@ pub(crate) enum Actor {
 }
 
 impl Actor {
-    /// Resolves a principal: its user must still exist, be active and not
-    /// be locked; the role is the current one.
-    pub(crate) fn resolve(
-        tx: &mut dyn Tx,
-        principal: &Principal,
-        now: DateTime<Utc>,
-    ) -> Result<Actor> {
+    /// Resolves a principal: its user must still exist and be active; the
+    /// role is the current one. A lock does not matter here: it gates
+    /// password logins, never the sessions a user already has.
+    pub(crate) fn resolve(tx: &mut dyn Tx, principal: &Principal) -> Result<Actor> {
         match principal.kind {
             Kind::System => Ok(Actor::System),
             Kind::User { .. } => {
-                let row = Actor::resolve_row(tx, principal, now)?;
+                let row = Actor::resolve_row(tx, principal)?;
                 Ok(Actor::User {
                     id: row.user.id,
                     is_admin: row.user.is_super_admin,
@@ -117,11 +129,7 @@ impl Actor {
 
     /// The acting user's row, checked as [`Actor::resolve`] checks it;
     /// `NotFound` for the system principal, which is no user.
-    pub(crate) fn resolve_row(
-        tx: &mut dyn Tx,
-        principal: &Principal,
-        now: DateTime<Utc>,
-    ) -> Result<UserRow> {
+    pub(crate) fn resolve_row(tx: &mut dyn Tx, principal: &Principal) -> Result<UserRow> {
         let Kind::User { user_id, .. } = principal.kind else {
             return Err(Error::not_found("user"));
         };
@@ -130,9 +138,6 @@ impl Actor {
             .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
         if !row.user.is_active {
             return Err(Error::AccountInactive);
-        }
-        if let Some(until) = row.locked_until.filter(|until| *until > now) {
-            return Err(Error::AccountLocked { until });
         }
         Ok(row)
     }

@@ -28,7 +28,7 @@ pub(crate) const ACCESS_TOKEN_TYPE: &str = "access";
 pub(crate) const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 /// Length of a refresh token: 32 bytes in unpadded base64url.
-pub(crate) const REFRESH_TOKEN_LEN: usize = 43;
+pub(crate) const OPAQUE_TOKEN_LEN: usize = 43;
 
 /// Domain separation for the default `kid` of HS256 keys.
 const HS256_KID_DOMAIN: &[u8] = b"aai-accounts/hs256-kid/v1\0";
@@ -680,23 +680,23 @@ fn token_error(error: jsonwebtoken::errors::Error) -> TokenError {
     }
 }
 
-/// A new refresh token (32 random bytes, unpadded base64url: 43
+/// A new opaque token (refresh and device tokens: 32 random bytes, unpadded base64url: 43
 /// characters) and the SHA-256 of its text, which is all that is stored.
 ///
 /// # Errors
 ///
 /// [`Error::Config`] when the system random number generator fails.
-pub(crate) fn new_refresh_token() -> Result<(String, [u8; 32])> {
+pub(crate) fn new_opaque_token() -> Result<(String, [u8; 32])> {
     let token = URL_SAFE_NO_PAD.encode(random_secret()?);
     let hash = Sha256::digest(token.as_bytes()).into();
     Ok((token, hash))
 }
 
-/// The SHA-256 of a presented refresh token, or `None` when it is not 43
+/// The SHA-256 of a presented opaque token, or `None` when it is not 43
 /// base64url characters decoding to 32 bytes (so garbage never reaches the
 /// database).
-pub(crate) fn refresh_token_hash(token: &str) -> Option<[u8; 32]> {
-    if token.len() != REFRESH_TOKEN_LEN {
+pub(crate) fn opaque_token_hash(token: &str) -> Option<[u8; 32]> {
+    if token.len() != OPAQUE_TOKEN_LEN {
         return None;
     }
     // Decoding rejects non-alphabet characters and non-zero trailing bits,

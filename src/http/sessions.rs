@@ -6,14 +6,18 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
-use super::extract::{ApiPath, ApiQuery, Auth};
+use super::extract::{page_request, ApiPath, ApiQuery, Auth};
 use super::AppState;
-use crate::{Session, SessionId, UserId};
+use crate::{Page, Session, SessionId, UserId};
 
 /// Whose sessions to list.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct SessionParams {
+    /// The 1-based page (default 1).
+    page: Option<u32>,
+    /// Items per page, 1 to 100 (default 20).
+    size: Option<u32>,
     /// Another user's sessions (super admins only); one's own by default.
     #[param(value_type = Option<String>, format = Uuid)]
     user_id: Option<UserId>,
@@ -26,7 +30,7 @@ pub(crate) struct SessionParams {
     security(("bearer" = []), ("oauth2" = [])),
     params(SessionParams),
     responses(
-        (status = 200, description = "Success", body = Vec<Session>),
+        (status = 200, description = "Success", body = Page<Session>),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 404, description = "Another user's sessions, for a non-admin", body = ErrorBody),
         (status = 422, description = "Bad query parameters", body = ValidationBody),
@@ -36,14 +40,15 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiQuery(params): ApiQuery<SessionParams>,
-) -> Result<Json<Vec<Session>>, ApiError> {
+) -> Result<Json<Page<Session>>, ApiError> {
+    let page = page_request(params.page, params.size)?;
     state
         .call(move |accounts| {
             let user_id = match params.user_id.or(principal.user_id()) {
                 Some(user_id) => user_id,
                 None => return Err(crate::Error::NotFound { entity: "user" }),
             };
-            accounts.sessions().list(&principal, user_id)
+            accounts.sessions().list(&principal, user_id, page)
         })
         .await
         .map(Json)

@@ -44,8 +44,11 @@ pub enum EventKind {
     LoginSucceeded,
     /// A login failed (wrong password, unknown login, inactive account).
     LoginFailed,
-    /// Too many failures locked the account.
+    /// Too many failures locked the account for untrusted clients, or one
+    /// device (the event's session is then empty either way).
     AccountLocked,
+    /// An admin lifted the account's locks.
+    AccountUnlocked,
     /// The password was changed.
     PasswordChanged,
     /// An already rotated refresh token was presented; its session was
@@ -67,12 +70,13 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::UserRegistered,
         EventKind::UserImported,
         EventKind::LoginSucceeded,
         EventKind::LoginFailed,
         EventKind::AccountLocked,
+        EventKind::AccountUnlocked,
         EventKind::PasswordChanged,
         EventKind::RefreshTokenReused,
         EventKind::SessionRevoked,
@@ -91,6 +95,7 @@ impl EventKind {
             EventKind::LoginSucceeded => "login_succeeded",
             EventKind::LoginFailed => "login_failed",
             EventKind::AccountLocked => "account_locked",
+            EventKind::AccountUnlocked => "account_unlocked",
             EventKind::PasswordChanged => "password_changed",
             EventKind::RefreshTokenReused => "refresh_token_reused",
             EventKind::SessionRevoked => "session_revoked",

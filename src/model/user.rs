@@ -316,22 +316,61 @@ impl NewUser {
     }
 }
 
-/// What `login` takes: a username or an email, and the password.
-#[derive(Debug, Clone, Deserialize)]
+/// What `login` takes: a username or an email, the password, and the
+/// device token an earlier login of this account returned, if the client
+/// kept it.
+///
+/// A valid device token makes the client *trusted* for that account: its
+/// failed attempts count on the device's own counter, and the lock that
+/// failures from untrusted clients set does not refuse it (OWASP's "device
+/// cookies"). `Debug` redacts the password and the device token.
+///
+/// ```
+/// use aai_accounts::Credentials;
+/// let credentials = Credentials::new("ada", "correct horse battery staple")
+///     .with_device_token(Some("kept-from-the-last-login".to_owned()));
+/// assert!(!format!("{credentials:?}").contains("kept"));
+/// ```
+#[derive(Clone, Deserialize)]
 pub struct Credentials {
     /// A username or an email address, matched ignoring case.
     pub login: String,
     /// The password.
     pub password: Password,
+    /// The device token of an earlier successful login of this account.
+    #[serde(default)]
+    pub device_token: Option<String>,
 }
 
 impl Credentials {
-    /// Credentials from a login and a password.
+    /// Credentials from a login and a password, from a client without a
+    /// device token.
     pub fn new(login: impl Into<String>, password: impl Into<Password>) -> Self {
         Credentials {
             login: login.into(),
             password: password.into(),
+            device_token: None,
         }
+    }
+
+    /// The same credentials presented with a device token.
+    #[must_use]
+    pub fn with_device_token(mut self, device_token: Option<String>) -> Self {
+        self.device_token = device_token;
+        self
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("login", &self.login)
+            .field("password", &self.password)
+            .field(
+                "device_token",
+                &self.device_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
     }
 }
 

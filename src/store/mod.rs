@@ -37,6 +37,11 @@ use crate::model::{
     Session, SessionId, User, UserId, UserQuery,
 };
 
+/// The schema version this crate's migrations reach (the same on every
+/// backend): what [`Store::schema_version`] reports once `open` has
+/// migrated a database.
+pub const SCHEMA_VERSION: u32 = 2;
+
 /// A storage backend.
 ///
 /// Implementations run each closure inside one database transaction and
@@ -119,6 +124,27 @@ pub struct UserRow {
     /// Access tokens issued before this instant (whole seconds) are
     /// rejected.
     pub tokens_valid_after: DateTime<Utc>,
+}
+
+/// A device token row: a device (a client that kept the token of an
+/// earlier successful login) with its own failed-login counter and lock.
+/// The token itself is never stored, only its SHA-256 digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceTokenRow {
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// The account it makes the device trusted for.
+    pub user_id: UserId,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// Its last successful login.
+    pub last_used_at: DateTime<Utc>,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
+    /// Consecutive failed logins from this device.
+    pub failed_logins: u32,
+    /// Logins from this device are refused until then.
+    pub locked_until: Option<DateTime<Utc>>,
 }
 
 /// A refresh token row. The token itself is never stored, only its
@@ -364,8 +390,8 @@ pub trait Tx {
     ///
     /// [`Error::Storage`] when the backend fails.
     fn update_session(&mut self, session: &Session) -> Result<bool>;
-    /// A user's sessions, newest first; with `active_at`, only those not
-    /// revoked and not expired at that instant.
+    /// A page of a user's sessions, newest first, and their total; with
+    /// `active_at`, only those not revoked and not expired at that instant.
     ///
     /// # Errors
     ///
@@ -374,7 +400,15 @@ pub trait Tx {
         &mut self,
         user_id: UserId,
         active_at: Option<DateTime<Utc>>,
-    ) -> Result<Vec<Session>>;
+        page: PageRequest,
+    ) -> Result<(Vec<Session>, u64)>;
+    /// Deletes the sessions that expired at or before `now`, with their
+    /// refresh tokens; returns how many sessions.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_expired_sessions(&mut self, now: DateTime<Utc>) -> Result<u64>;
     /// Revokes every unrevoked session of a user at `now`, except `keep`;
     /// returns how many were revoked.
     ///
@@ -408,6 +442,53 @@ pub trait Tx {
     ///
     /// [`Error::Storage`] when the backend fails.
     fn mark_refresh_token_used(&mut self, hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool>;
+    /// Deletes the refresh tokens that expired at or before `now`; returns
+    /// how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_expired_refresh_tokens(&mut self, now: DateTime<Utc>) -> Result<u64>;
+
+    /// Inserts a device token.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_device_token(&mut self, row: &DeviceTokenRow) -> Result<()>;
+    /// A device token by its digest.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_device_token(&mut self, hash: &[u8; 32]) -> Result<Option<DeviceTokenRow>>;
+    /// Writes a device token's `last_used_at`, `expires_at`,
+    /// `failed_logins` and `locked_until`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn update_device_token(&mut self, row: &DeviceTokenRow) -> Result<bool>;
+    /// Deletes every device token of a user; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_device_tokens(&mut self, user_id: UserId) -> Result<u64>;
+    /// Clears the failure count and lock of every device token of a user;
+    /// returns how many changed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn unlock_device_tokens(&mut self, user_id: UserId) -> Result<u64>;
+    /// Deletes the device tokens that expired at or before `now`; returns
+    /// how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_expired_device_tokens(&mut self, now: DateTime<Utc>) -> Result<u64>;
 
     /// Appends a security event.
     ///
@@ -415,6 +496,13 @@ pub trait Tx {
     ///
     /// [`Error::Storage`] when the backend fails.
     fn insert_event(&mut self, event: &SecurityEvent) -> Result<()>;
+    /// Deletes the security events that occurred before `before`; returns
+    /// how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_events_before(&mut self, before: DateTime<Utc>) -> Result<u64>;
     /// A page of security events matching `query`, newest first.
     ///
     /// # Errors

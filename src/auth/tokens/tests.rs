@@ -729,8 +729,8 @@ fn bad_pems_are_config_errors() {
 }
 
 #[test]
-fn new_refresh_token_is_43_base64url_chars_with_its_sha256() {
-    let (token, hash) = new_refresh_token().unwrap();
+fn new_opaque_token_is_43_base64url_chars_with_its_sha256() {
+    let (token, hash) = new_opaque_token().unwrap();
     assert_eq!(token.len(), 43);
     assert!(token
         .bytes()
@@ -741,21 +741,21 @@ fn new_refresh_token_is_43_base64url_chars_with_its_sha256() {
 }
 
 #[test]
-fn new_refresh_tokens_are_unique() {
+fn new_opaque_tokens_are_unique() {
     let tokens: std::collections::HashSet<String> =
-        (0..100).map(|_| new_refresh_token().unwrap().0).collect();
+        (0..100).map(|_| new_opaque_token().unwrap().0).collect();
     assert_eq!(tokens.len(), 100);
 }
 
 #[test]
 fn refresh_token_hash_matches_the_issued_hash() {
-    let (token, hash) = new_refresh_token().unwrap();
-    assert_eq!(refresh_token_hash(&token), Some(hash));
+    let (token, hash) = new_opaque_token().unwrap();
+    assert_eq!(opaque_token_hash(&token), Some(hash));
 }
 
 #[test]
 fn refresh_token_hash_rejects_anything_but_a_refresh_token() {
-    let (token, _) = new_refresh_token().unwrap();
+    let (token, _) = new_opaque_token().unwrap();
     let bad = [
         String::new(),
         token[..42].to_owned(),
@@ -769,9 +769,9 @@ fn refresh_token_hash_rejects_anything_but_a_refresh_token() {
         "x".repeat(1 << 16),
     ];
     for input in bad {
-        assert_eq!(refresh_token_hash(&input), None, "{input:?}");
+        assert_eq!(opaque_token_hash(&input), None, "{input:?}");
     }
-    assert!(refresh_token_hash(&format!("{}E", "A".repeat(42))).is_some());
+    assert!(opaque_token_hash(&format!("{}E", "A".repeat(42))).is_some());
 }
 
 #[test]

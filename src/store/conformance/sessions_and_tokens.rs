@@ -5,7 +5,7 @@ use std::sync::Barrier;
 use chrono::{DateTime, Utc};
 
 use super::fixtures::*;
-use crate::model::Session;
+use crate::model::{PageRequest, Session};
 use crate::store::{RefreshTokenRow, Store};
 
 /// Every column of a session survives a round trip and an update.
@@ -61,7 +61,10 @@ pub fn list_sessions_active_at(store: &dyn Store) {
         Ok(())
     });
     let list = |active_at: Option<DateTime<Utc>>| {
-        read_ok(store, |tx| tx.list_sessions(owner.user.id, active_at))
+        read_ok(store, |tx| {
+            tx.list_sessions(owner.user.id, active_at, PageRequest::default())
+        })
+        .0
     };
     assert_eq!(list(None), vec![s3.clone(), s2.clone(), s1.clone()]);
     assert_eq!(list(Some(at(10))), vec![s2.clone(), s1.clone()]);
@@ -71,6 +74,10 @@ pub fn list_sessions_active_at(store: &dyn Store) {
         "expired at its expiry"
     );
     assert_eq!(list(Some(at(100))), vec![]);
+    let (second_page, total) = read_ok(store, |tx| {
+        tx.list_sessions(owner.user.id, None, PageRequest::new(2, 2))
+    });
+    assert_eq!((second_page, total), (vec![s1.clone()], 3));
 }
 
 /// `revoke_sessions` revokes every unrevoked session of the user but the

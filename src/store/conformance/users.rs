@@ -74,7 +74,10 @@ pub fn missing_rows_are_none_or_false(store: &dyn Store) {
         assert_eq!(tx.list_jobs(profile.id, ActiveFilter::All)?, vec![]);
         assert_eq!(tx.get_session(session.id)?, None);
         assert!(!tx.update_session(&session)?);
-        assert_eq!(tx.list_sessions(ghost.user.id, None)?, vec![]);
+        assert_eq!(
+            tx.list_sessions(ghost.user.id, None, PageRequest::default())?,
+            (vec![], 0)
+        );
         assert_eq!(tx.revoke_sessions(ghost.user.id, at(1), None)?, 0);
         assert_eq!(tx.get_refresh_token(&refresh.hash)?, None);
         assert!(!tx.mark_refresh_token_used(&refresh.hash, at(1))?);

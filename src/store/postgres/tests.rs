@@ -95,7 +95,10 @@ fn open_url_dispatches_postgres_urls() {
     let schema = PostgresTestSchema::create(&base).unwrap();
     let store = crate::store::open_url(schema.url()).unwrap();
     assert_eq!(store.backend_name(), "postgres");
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        crate::store::SCHEMA_VERSION
+    );
 }
 
 #[test]
@@ -292,13 +295,19 @@ fn migrations_are_applied_once_and_data_survives_reopening() {
     else {
         return;
     };
-    assert_eq!(first.schema_version().unwrap(), 1);
+    assert_eq!(
+        first.schema_version().unwrap(),
+        crate::store::SCHEMA_VERSION
+    );
     first
         .write(&mut |tx| tx.insert_setting_if_absent("kept", b"yes"))
         .unwrap();
     drop(first);
     let second = PostgresStore::open(schema.url()).unwrap();
-    assert_eq!(second.schema_version().unwrap(), 1);
+    assert_eq!(
+        second.schema_version().unwrap(),
+        crate::store::SCHEMA_VERSION
+    );
     let mut value = None;
     second
         .read(&mut |tx| {
@@ -321,7 +330,10 @@ fn stores_opened_at_once_on_a_fresh_schema_migrate_it_once() {
             scope.spawn(|| {
                 start.wait();
                 let store = PostgresStore::open(schema.url()).unwrap();
-                assert_eq!(store.schema_version().unwrap(), 1);
+                assert_eq!(
+                    store.schema_version().unwrap(),
+                    crate::store::SCHEMA_VERSION
+                );
             });
         }
     });

@@ -18,7 +18,7 @@ use crate::model::{
 };
 use crate::store::sql_common::lists::{self, limit_offset, List, Placeholders};
 use crate::store::sql_common::rows;
-use crate::store::{RefreshTokenRow, Tx, UserRow};
+use crate::store::{DeviceTokenRow, RefreshTokenRow, Tx, UserRow};
 
 /// Prepared statements kept per connection: every static statement plus
 /// the variants of the dynamic list queries. Past this the cache is
@@ -548,13 +548,18 @@ impl Tx for PgTx<'_> {
         &mut self,
         user_id: UserId,
         active_at: Option<DateTime<Utc>>,
-    ) -> Result<Vec<Session>> {
-        self.query_all(
-            LIST_SESSIONS,
-            &[user_id.as_uuid(), &active_at],
+        page: PageRequest,
+    ) -> Result<(Vec<Session>, u64)> {
+        self.page(
+            &lists::sessions(user_id, active_at),
+            page,
             rows::session,
             "list sessions",
         )
+    }
+
+    fn delete_expired_sessions(&mut self, now: DateTime<Utc>) -> Result<u64> {
+        self.execute(DELETE_EXPIRED_SESSIONS, &[&now], "delete expired sessions")
     }
 
     fn revoke_sessions(
@@ -606,6 +611,87 @@ impl Tx for PgTx<'_> {
             "mark a refresh token used",
         )
         .map(|changed| changed > 0)
+    }
+
+    fn delete_expired_refresh_tokens(&mut self, now: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_EXPIRED_REFRESH_TOKENS,
+            &[&now],
+            "delete expired refresh tokens",
+        )
+    }
+
+    fn insert_device_token(&mut self, row: &DeviceTokenRow) -> Result<()> {
+        self.execute(
+            INSERT_DEVICE_TOKEN,
+            &[
+                &row.hash.as_slice(),
+                row.user_id.as_uuid(),
+                &row.created_at,
+                &row.last_used_at,
+                &row.expires_at,
+                &failed_logins_param(row.failed_logins)?,
+                &row.locked_until,
+            ],
+            "insert a device token",
+        )
+        .map(drop)
+    }
+
+    fn get_device_token(&mut self, hash: &[u8; 32]) -> Result<Option<DeviceTokenRow>> {
+        self.query_one(
+            GET_DEVICE_TOKEN,
+            &[&hash.as_slice()],
+            rows::device_token,
+            "get a device token",
+        )
+    }
+
+    fn update_device_token(&mut self, row: &DeviceTokenRow) -> Result<bool> {
+        self.execute(
+            UPDATE_DEVICE_TOKEN,
+            &[
+                &row.hash.as_slice(),
+                &row.last_used_at,
+                &row.expires_at,
+                &failed_logins_param(row.failed_logins)?,
+                &row.locked_until,
+            ],
+            "update a device token",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn delete_device_tokens(&mut self, user_id: UserId) -> Result<u64> {
+        self.execute(
+            DELETE_DEVICE_TOKENS,
+            &[user_id.as_uuid()],
+            "delete device tokens",
+        )
+    }
+
+    fn unlock_device_tokens(&mut self, user_id: UserId) -> Result<u64> {
+        self.execute(
+            UNLOCK_DEVICE_TOKENS,
+            &[user_id.as_uuid()],
+            "unlock device tokens",
+        )
+    }
+
+    fn delete_expired_device_tokens(&mut self, now: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_EXPIRED_DEVICE_TOKENS,
+            &[&now],
+            "delete expired device tokens",
+        )
+    }
+
+    fn delete_events_before(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_EVENTS_BEFORE,
+            &[&before],
+            "delete old security events",
+        )
     }
 
     fn insert_event(&mut self, event: &SecurityEvent) -> Result<()> {

@@ -42,6 +42,11 @@ macro_rules! refresh_token_columns {
         "hash, session_id, user_id, issued_at, expires_at, used_at"
     };
 }
+macro_rules! device_token_columns {
+    () => {
+        "hash, user_id, created_at, last_used_at, expires_at, failed_logins, locked_until"
+    };
+}
 macro_rules! event_columns {
     () => {
         "id, kind, user_id, actor_id, session_id, occurred_at"

@@ -39,6 +39,8 @@ pub(in crate::store) enum Param {
     Text(String),
     /// An id.
     Id(uuid::Uuid),
+    /// An instant.
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 /// The conditions of a list query (fixed fragments with `?` placeholders)
@@ -280,6 +282,25 @@ pub(in crate::store) fn locations(query: &LocationQuery, active: [&'static str; 
     List {
         columns: location_columns!(),
         from: "locations",
+        filter,
+        order: "created_at DESC, id DESC",
+    }
+}
+
+/// A user's sessions, newest first; with `active_at`, only those neither
+/// revoked nor expired then.
+pub(in crate::store) fn sessions(
+    user_id: crate::model::UserId,
+    active_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> List {
+    let mut filter = Filter::default();
+    filter.bind("user_id = ?", [Param::Id(user_id.into())]);
+    if let Some(at) = active_at {
+        filter.bind("revoked_at IS NULL AND expires_at > ?", [Param::Time(at)]);
+    }
+    List {
+        columns: session_columns!(),
+        from: "sessions",
         filter,
         order: "created_at DESC, id DESC",
     }

@@ -8,7 +8,7 @@ use crate::model::{
     Contact, ContactId, ContactKind, CountryCode, Email, EventId, EventKind, Job, JobId, Location,
     LocationId, Profile, ProfileId, SecurityEvent, Session, SessionId, User, UserId, Username,
 };
-use crate::store::{PasswordHash, RefreshTokenRow, UserRow};
+use crate::store::{DeviceTokenRow, PasswordHash, RefreshTokenRow, UserRow};
 
 /// One result row, decoded column by column with the backend's storage
 /// conventions. `Error` is what the backend's row mapping fails with.
@@ -171,6 +171,19 @@ pub(in crate::store) fn refresh_token<E>(row: &Row<'_, E>) -> Result<RefreshToke
         issued_at: row.time(3)?,
         expires_at: row.time(4)?,
         used_at: row.opt_time(5)?,
+    })
+}
+
+/// A device token (`device_token_columns!`).
+pub(in crate::store) fn device_token<E>(row: &Row<'_, E>) -> Result<DeviceTokenRow, E> {
+    Ok(DeviceTokenRow {
+        hash: row.digest(0)?,
+        user_id: UserId::from_uuid(row.id(1)?),
+        created_at: row.time(2)?,
+        last_used_at: row.time(3)?,
+        expires_at: row.time(4)?,
+        failed_logins: row.count(5)?,
+        locked_until: row.opt_time(6)?,
     })
 }
 

@@ -153,13 +153,7 @@ pub(super) const GET_SESSION: &str = concat!(
 );
 pub(super) const UPDATE_SESSION: &str = "UPDATE sessions SET last_used_at = ?2, expires_at = ?3, \
      revoked_at = ?4 WHERE id = ?1";
-pub(super) const LIST_SESSIONS: &str = concat!(
-    "SELECT ",
-    session_columns!(),
-    " FROM sessions WHERE user_id = ?1 \
-     AND (?2 IS NULL OR (revoked_at IS NULL AND expires_at > ?2)) \
-     ORDER BY created_at DESC, id DESC"
-);
+pub(super) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= ?1";
 pub(super) const REVOKE_SESSIONS: &str = "UPDATE sessions SET revoked_at = ?2 \
      WHERE user_id = ?1 AND revoked_at IS NULL AND (?3 IS NULL OR id <> ?3)";
 
@@ -176,6 +170,29 @@ pub(super) const GET_REFRESH_TOKEN: &str = concat!(
 pub(super) const MARK_REFRESH_TOKEN_USED: &str =
     "UPDATE refresh_tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL";
 
+pub(super) const DELETE_EXPIRED_REFRESH_TOKENS: &str =
+    "DELETE FROM refresh_tokens WHERE expires_at <= ?1";
+
+pub(super) const INSERT_DEVICE_TOKEN: &str = concat!(
+    "INSERT INTO device_tokens (",
+    device_token_columns!(),
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+);
+pub(super) const GET_DEVICE_TOKEN: &str = concat!(
+    "SELECT ",
+    device_token_columns!(),
+    " FROM device_tokens WHERE hash = ?1"
+);
+pub(super) const UPDATE_DEVICE_TOKEN: &str = "UPDATE device_tokens SET last_used_at = ?2, \
+     expires_at = ?3, failed_logins = ?4, locked_until = ?5 WHERE hash = ?1";
+pub(super) const DELETE_DEVICE_TOKENS: &str = "DELETE FROM device_tokens WHERE user_id = ?1";
+pub(super) const UNLOCK_DEVICE_TOKENS: &str = "UPDATE device_tokens \
+     SET failed_logins = 0, locked_until = NULL \
+     WHERE user_id = ?1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)";
+pub(super) const DELETE_EXPIRED_DEVICE_TOKENS: &str =
+    "DELETE FROM device_tokens WHERE expires_at <= ?1";
+
+pub(super) const DELETE_EVENTS_BEFORE: &str = "DELETE FROM security_events WHERE occurred_at < ?1";
 pub(super) const INSERT_EVENT: &str = concat!(
     "INSERT INTO security_events (",
     event_columns!(),
@@ -251,6 +268,7 @@ pub(super) fn param(param: &Param) -> Value {
     match param {
         Param::Text(text) => Value::Text(text.clone()),
         Param::Id(id) => Value::Blob(id.as_bytes().to_vec()),
+        Param::Time(time) => Value::Integer(micros(*time)),
     }
 }
 

@@ -150,14 +150,20 @@ fn migrations_are_applied_once_and_data_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("accounts.db");
     let first = SqliteStore::open_path(&path).unwrap();
-    assert_eq!(first.schema_version().unwrap(), 1);
+    assert_eq!(
+        first.schema_version().unwrap(),
+        crate::store::SCHEMA_VERSION
+    );
     first
         .write(&mut |tx| tx.insert_setting_if_absent("kept", b"yes"))
         .unwrap();
     drop(first);
     let url = format!("sqlite://{}", path.display());
     let second = SqliteStore::open(&url).unwrap();
-    assert_eq!(second.schema_version().unwrap(), 1);
+    assert_eq!(
+        second.schema_version().unwrap(),
+        crate::store::SCHEMA_VERSION
+    );
     let mut value = None;
     second
         .read(&mut |tx| {
@@ -314,7 +320,15 @@ fn hot_queries_are_served_by_indexes() {
         GET_PROFILE.replace("?1", "x'00'"),
         GET_PROFILE_BY_USER.replace("?1", "x'00'"),
         LIST_CONTACTS.replace("?1", "x'00'").replace("?2", "1"),
-        LIST_SESSIONS.replace("?1", "x'00'").replace("?2", "NULL"),
+        "SELECT id FROM sessions WHERE user_id = x'00' AND revoked_at IS NULL \
+         AND expires_at > 0 ORDER BY created_at DESC, id DESC LIMIT 20"
+            .to_owned(),
+        GET_DEVICE_TOKEN.replace("?1", "x'00'"),
+        DELETE_DEVICE_TOKENS.replace("?1", "x'00'"),
+        DELETE_EXPIRED_SESSIONS.replace("?1", "0"),
+        DELETE_EXPIRED_REFRESH_TOKENS.replace("?1", "0"),
+        DELETE_EXPIRED_DEVICE_TOKENS.replace("?1", "0"),
+        DELETE_EVENTS_BEFORE.replace("?1", "0"),
         GET_REFRESH_TOKEN.replace("?1", "x'00'"),
         "SELECT id FROM users WHERE is_active = 1 \
          ORDER BY created_at DESC, id DESC LIMIT 20"

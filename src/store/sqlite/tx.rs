@@ -18,7 +18,7 @@ use crate::store::sql_common::lists::{
     self, limit_offset, where_clause, List, Param, Placeholders,
 };
 use crate::store::sql_common::rows;
-use crate::store::{RefreshTokenRow, Tx, UserRow};
+use crate::store::{DeviceTokenRow, RefreshTokenRow, Tx, UserRow};
 
 /// How a statement's result rows become values.
 type Map<T> = fn(&rows::Row<'_, rusqlite::Error>) -> rusqlite::Result<T>;
@@ -542,13 +542,23 @@ impl Tx for SqliteTx<'_> {
         &mut self,
         user_id: UserId,
         active_at: Option<DateTime<Utc>>,
-    ) -> Result<Vec<Session>> {
-        self.query_all(
-            LIST_SESSIONS,
-            params![user_id.as_bytes(), opt_micros(active_at)],
+        page: PageRequest,
+    ) -> Result<(Vec<Session>, u64)> {
+        self.page(
+            &lists::sessions(user_id, active_at),
+            page,
             rows::session,
             "list sessions",
         )
+    }
+
+    fn delete_expired_sessions(&mut self, now: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_EXPIRED_SESSIONS,
+            [micros(now)],
+            "delete expired sessions",
+        )
+        .map(row_count)
     }
 
     fn revoke_sessions(
@@ -603,6 +613,92 @@ impl Tx for SqliteTx<'_> {
             "mark a refresh token used",
         )
         .map(|changed| changed > 0)
+    }
+
+    fn delete_expired_refresh_tokens(&mut self, now: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_EXPIRED_REFRESH_TOKENS,
+            [micros(now)],
+            "delete expired refresh tokens",
+        )
+        .map(row_count)
+    }
+
+    fn insert_device_token(&mut self, row: &DeviceTokenRow) -> Result<()> {
+        self.execute(
+            INSERT_DEVICE_TOKEN,
+            params![
+                row.hash,
+                row.user_id.as_bytes(),
+                micros(row.created_at),
+                micros(row.last_used_at),
+                micros(row.expires_at),
+                row.failed_logins,
+                opt_micros(row.locked_until),
+            ],
+            "insert a device token",
+        )
+        .map(drop)
+    }
+
+    fn get_device_token(&mut self, hash: &[u8; 32]) -> Result<Option<DeviceTokenRow>> {
+        self.query_one(
+            GET_DEVICE_TOKEN,
+            [hash],
+            rows::device_token,
+            "get a device token",
+        )
+    }
+
+    fn update_device_token(&mut self, row: &DeviceTokenRow) -> Result<bool> {
+        self.execute(
+            UPDATE_DEVICE_TOKEN,
+            params![
+                row.hash,
+                micros(row.last_used_at),
+                micros(row.expires_at),
+                row.failed_logins,
+                opt_micros(row.locked_until),
+            ],
+            "update a device token",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn delete_device_tokens(&mut self, user_id: UserId) -> Result<u64> {
+        self.execute(
+            DELETE_DEVICE_TOKENS,
+            [user_id.as_bytes()],
+            "delete device tokens",
+        )
+        .map(row_count)
+    }
+
+    fn unlock_device_tokens(&mut self, user_id: UserId) -> Result<u64> {
+        self.execute(
+            UNLOCK_DEVICE_TOKENS,
+            [user_id.as_bytes()],
+            "unlock device tokens",
+        )
+        .map(row_count)
+    }
+
+    fn delete_expired_device_tokens(&mut self, now: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_EXPIRED_DEVICE_TOKENS,
+            [micros(now)],
+            "delete expired device tokens",
+        )
+        .map(row_count)
+    }
+
+    fn delete_events_before(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_EVENTS_BEFORE,
+            [micros(before)],
+            "delete old security events",
+        )
+        .map(row_count)
     }
 
     fn insert_event(&mut self, event: &SecurityEvent) -> Result<()> {
