@@ -81,3 +81,29 @@ pub fn settings_insert_if_absent_keeps_the_first(store: &dyn Store) {
         Some(vec![])
     );
 }
+
+/// Events that occurred strictly before an instant are deleted; the
+/// instant's own and later ones stay.
+pub fn events_before_an_instant_are_deleted(store: &dyn Store) {
+    let subject = UserId::new();
+    let events = [
+        event(EventKind::LoginFailed, Some(subject), at(-1_000_000)),
+        event(EventKind::LoginFailed, Some(subject), at(-999_999)),
+        event(EventKind::LoginSucceeded, Some(subject), at(-999_998)),
+    ];
+    write_ok(store, |tx| {
+        for event in &events {
+            tx.insert_event(event)?;
+        }
+        Ok(())
+    });
+    let deleted = write_ok(store, |tx| tx.delete_events_before(at(-999_999)));
+    assert!(deleted >= 1, "{deleted}");
+    let query = EventQuery {
+        user_id: Some(subject),
+        kind: None,
+    };
+    let (left, total) = read_ok(store, |tx| tx.list_events(&query, PageRequest::default()));
+    assert_eq!(total, 2);
+    assert_eq!(left, vec![events[2].clone(), events[1].clone()]);
+}

@@ -36,6 +36,8 @@ mod locations;
 mod profiles;
 mod sessions_and_tokens;
 mod transactions;
+#[cfg(test)]
+pub(crate) mod upgrade;
 mod users;
 
 pub use contacts_and_jobs::*;
@@ -90,6 +92,10 @@ macro_rules! __conformance_checks {
             revoke_sessions_keeps_one,
             refresh_token_round_trip_and_single_use,
             concurrent_refresh_token_use_has_one_winner,
+            device_token_round_trip_unlock_and_delete,
+            device_tokens_go_with_their_user,
+            pruning_deletes_only_what_expired,
+            events_before_an_instant_are_deleted,
             events_round_trip_filters_and_pages,
             settings_insert_if_absent_keeps_the_first,
         }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::fixtures::*;
 use crate::model::{PageRequest, Session};
-use crate::store::{RefreshTokenRow, Store};
+use crate::store::{DeviceTokenRow, RefreshTokenRow, Store};
 
 /// Every column of a session survives a round trip and an update.
 pub fn session_round_trip_and_update(store: &dyn Store) {
@@ -185,4 +185,140 @@ pub fn concurrent_refresh_token_use_has_one_winner(store: &dyn Store) {
             .count()
     });
     assert_eq!(winners, 1);
+}
+
+/// A device token for `user_id` with a digest unique to this run.
+fn device_token(user_id: crate::model::UserId, expires_at: DateTime<Utc>) -> DeviceTokenRow {
+    let session = session(user_id, at(0), expires_at);
+    DeviceTokenRow {
+        hash: refresh_token(&session).hash,
+        user_id,
+        created_at: at(1),
+        last_used_at: at(1),
+        expires_at,
+        failed_logins: 0,
+        locked_until: None,
+    }
+}
+
+/// A device token round-trips; its counter, lock and expiry update; a
+/// user's device tokens are unlocked and deleted together, and no one
+/// else's.
+pub fn device_token_round_trip_unlock_and_delete(store: &dyn Store) {
+    let owner = insert_user(store, "device");
+    let other = insert_user(store, "otherdevice");
+    let first = device_token(owner.user.id, at(100));
+    let second = device_token(owner.user.id, at(200));
+    let foreign = DeviceTokenRow {
+        failed_logins: 2,
+        ..device_token(other.user.id, at(300))
+    };
+    write_ok(store, |tx| {
+        for row in [&first, &second, &foreign] {
+            tx.insert_device_token(row)?;
+        }
+        Ok(())
+    });
+    assert_eq!(
+        read_ok(store, |tx| tx.get_device_token(&first.hash)),
+        Some(first.clone())
+    );
+    let locked = DeviceTokenRow {
+        last_used_at: at(5),
+        expires_at: at(150),
+        failed_logins: 5,
+        locked_until: Some(at(65)),
+        ..first.clone()
+    };
+    assert!(write_ok(store, |tx| tx.update_device_token(&locked)));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_device_token(&first.hash)),
+        Some(locked.clone())
+    );
+    assert_eq!(
+        write_ok(store, |tx| tx.unlock_device_tokens(owner.user.id)),
+        1
+    );
+    assert_eq!(
+        read_ok(store, |tx| tx.get_device_token(&first.hash)),
+        Some(DeviceTokenRow {
+            failed_logins: 0,
+            locked_until: None,
+            ..locked
+        })
+    );
+    assert_eq!(
+        read_ok(store, |tx| tx.get_device_token(&foreign.hash)),
+        Some(foreign.clone()),
+        "another user's device is not unlocked"
+    );
+    assert_eq!(
+        write_ok(store, |tx| tx.delete_device_tokens(owner.user.id)),
+        2
+    );
+    assert_eq!(read_ok(store, |tx| tx.get_device_token(&second.hash)), None);
+    assert!(!write_ok(store, |tx| tx.update_device_token(&second)));
+    assert!(read_ok(store, |tx| tx.get_device_token(&foreign.hash)).is_some());
+}
+
+/// Deleting a user deletes their device tokens.
+pub fn device_tokens_go_with_their_user(store: &dyn Store) {
+    let owner = insert_user(store, "devicecascade");
+    let row = device_token(owner.user.id, at(100));
+    write_ok(store, |tx| tx.insert_device_token(&row));
+    assert!(write_ok(store, |tx| tx.delete_user(owner.user.id)));
+    assert_eq!(read_ok(store, |tx| tx.get_device_token(&row.hash)), None);
+}
+
+/// Pruning deletes sessions (with their refresh tokens), refresh tokens and
+/// device tokens that expired at or before the instant, and nothing else.
+pub fn pruning_deletes_only_what_expired(store: &dyn Store) {
+    let owner = insert_user(store, "prune");
+    let far = at(1_000_000_000);
+    let expired = session(owner.user.id, at(1), at(10));
+    let alive = session(owner.user.id, at(1), far);
+    let expired_session_token = refresh_token(&expired);
+    let expired_token = RefreshTokenRow {
+        expires_at: at(10),
+        ..refresh_token(&alive)
+    };
+    let alive_token = RefreshTokenRow {
+        expires_at: far,
+        ..refresh_token(&alive)
+    };
+    let old_device = device_token(owner.user.id, at(10));
+    let new_device = device_token(owner.user.id, far);
+    write_ok(store, |tx| {
+        tx.insert_session(&expired)?;
+        tx.insert_session(&alive)?;
+        tx.insert_refresh_token(&expired_session_token)?;
+        tx.insert_refresh_token(&expired_token)?;
+        tx.insert_refresh_token(&alive_token)?;
+        tx.insert_device_token(&old_device)?;
+        tx.insert_device_token(&new_device)
+    });
+    let (sessions, tokens, devices) = write_ok(store, |tx| {
+        Ok((
+            tx.delete_expired_sessions(at(10))?,
+            tx.delete_expired_refresh_tokens(at(10))?,
+            tx.delete_expired_device_tokens(at(10))?,
+        ))
+    });
+    assert!(sessions >= 1 && tokens >= 1 && devices >= 1);
+    read_ok(store, |tx| {
+        assert_eq!(tx.get_session(expired.id)?, None);
+        assert_eq!(tx.get_refresh_token(&expired_session_token.hash)?, None);
+        assert_eq!(tx.get_refresh_token(&expired_token.hash)?, None);
+        assert_eq!(tx.get_device_token(&old_device.hash)?, None);
+        assert_eq!(tx.get_session(alive.id)?, Some(alive.clone()));
+        assert_eq!(
+            tx.get_refresh_token(&alive_token.hash)?,
+            Some(alive_token.clone())
+        );
+        assert_eq!(
+            tx.get_device_token(&new_device.hash)?,
+            Some(new_device.clone())
+        );
+        Ok(())
+    });
 }

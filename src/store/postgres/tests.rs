@@ -626,3 +626,25 @@ fn hot_queries_are_served_by_indexes() {
         assert!(uses_index && !plan.contains("Seq Scan"), "{sql}\n{plan}");
     }
 }
+
+#[test]
+fn a_database_of_the_previous_schema_upgrades_keeping_its_data() {
+    use crate::store::conformance::upgrade;
+    let Some(base) = base_url("a_database_of_the_previous_schema_upgrades_keeping_its_data") else {
+        return;
+    };
+    let schema = PostgresTestSchema::create(&base).unwrap();
+    let mut client = parse_url(schema.url()).unwrap().connect(NoTls).unwrap();
+    embedded_postgres::migrations::runner()
+        .set_target(refinery::Target::Version(upgrade::PREVIOUS_VERSION))
+        .run(&mut client)
+        .unwrap();
+    let mut statements = HashMap::new();
+    let mut tx = tx::PgTx::new(client.transaction().unwrap(), &mut statements, false);
+    let world = upgrade::write_previous_world(&mut tx);
+    let (transaction, _, failed) = tx.finish();
+    assert!(!failed);
+    transaction.commit().unwrap();
+    drop(client);
+    upgrade::check_upgraded(schema.url(), &world);
+}

@@ -359,3 +359,20 @@ fn hot_queries_are_served_by_indexes() {
         );
     }
 }
+
+#[test]
+fn a_database_of_the_previous_schema_upgrades_keeping_its_data() {
+    use crate::store::conformance::upgrade;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.db");
+    let mut conn = Connection::open(&path).unwrap();
+    embedded::migrations::runner()
+        .set_target(refinery::Target::Version(upgrade::PREVIOUS_VERSION))
+        .run(&mut conn)
+        .unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    let world = upgrade::write_previous_world(&mut super::tx::SqliteTx::new(&conn));
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
+    upgrade::check_upgraded(&format!("sqlite://{}", path.display()), &world);
+}

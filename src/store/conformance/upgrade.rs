@@ -1,0 +1,105 @@
+//! Upgrading a database written by the previous schema version: a world
+//! written with V1's tables only, then opened by this version (which
+//! migrates it) and used. Each backend's tests write the world on a
+//! database migrated to V1 and call [`check_upgraded`].
+
+use chrono::Duration;
+
+use super::fixtures::*;
+use crate::auth::tokens;
+use crate::model::{EventKind, Password, SecurityEvent, Session, SessionId};
+use crate::store::{RefreshTokenRow, Tx, UserRow};
+use crate::{Accounts, Credentials, PageRequest, PasswordHasher, PasswordParams, Principal};
+
+/// The schema version the last release shipped (V2 and later are new in
+/// this one): the world is written with it.
+pub(crate) const PREVIOUS_VERSION: i32 = 1;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// What the previous version wrote: a user with a password, a live
+/// session and its refresh token, and an event.
+pub(crate) struct PreviousWorld {
+    user: UserRow,
+    refresh_token: String,
+}
+
+/// Writes the world through `tx`, using only tables of V1.
+pub(crate) fn write_previous_world(tx: &mut dyn Tx) -> PreviousWorld {
+    let hasher = PasswordHasher::new(PasswordParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    })
+    .unwrap();
+    let mut user = user("upgraded");
+    user.password_hash = hasher.hash(&Password::from(PASSWORD)).unwrap();
+    // Created a day ago: the session is well within its lifetimes.
+    let created = chrono::Utc::now() - Duration::days(1);
+    let created = chrono::SubsecRound::trunc_subsecs(created, 6);
+    user.user.created_at = created;
+    user.user.updated_at = created;
+    tx.insert_user(&user).unwrap();
+    let session = Session {
+        id: SessionId::new(),
+        user_id: user.user.id,
+        created_at: created,
+        last_used_at: created,
+        expires_at: created + Duration::days(7),
+        revoked_at: None,
+    };
+    tx.insert_session(&session).unwrap();
+    let (refresh_token, hash) = tokens::new_opaque_token().unwrap();
+    tx.insert_refresh_token(&RefreshTokenRow {
+        hash,
+        session_id: session.id,
+        user_id: user.user.id,
+        issued_at: created,
+        expires_at: created + Duration::days(7),
+        used_at: None,
+    })
+    .unwrap();
+    tx.insert_event(&SecurityEvent {
+        session_id: Some(session.id),
+        ..event(EventKind::LoginSucceeded, Some(user.user.id), created)
+    })
+    .unwrap();
+    PreviousWorld {
+        user,
+        refresh_token,
+    }
+}
+
+/// Opens the upgraded database at `url` with this version and checks that
+/// the previous version's data is whole and usable, and the new tables
+/// work.
+pub(crate) fn check_upgraded(url: &str, world: &PreviousWorld) {
+    let accounts = Accounts::open(url).unwrap();
+    assert_eq!(
+        accounts.schema_version().unwrap(),
+        crate::store::SCHEMA_VERSION
+    );
+    let system = Principal::system();
+    let user = accounts.users().get(&system, world.user.user.id).unwrap();
+    assert_eq!(user, world.user.user);
+    // The old session refreshes (refresh tokens and sessions kept) ...
+    let pair = accounts.refresh(&world.refresh_token).unwrap();
+    accounts.authenticate(&pair.access_token).unwrap();
+    // ... the old password logs in and gets a device token (a V2 table) ...
+    let login = Credentials::new(world.user.user.username.as_str(), PASSWORD);
+    let tokens = accounts.login(login).unwrap();
+    assert!(tokens.device_token.is_some());
+    // ... and the old event is still listed.
+    let events = accounts
+        .events()
+        .list(
+            &system,
+            &crate::EventQuery {
+                user_id: Some(user.id),
+                kind: Some(EventKind::LoginSucceeded),
+            },
+            PageRequest::default(),
+        )
+        .unwrap();
+    assert_eq!(events.total, 2);
+}
