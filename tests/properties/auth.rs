@@ -2,7 +2,7 @@
 
 use aai_accounts::{Credentials, LockoutPolicy, NewUser};
 
-use crate::model::{expected_authentication, outcome, username, MSession, MUser};
+use crate::model::{expected_authentication, outcome, username, MDevice, MSession, MUser};
 use crate::operations::{Actor, Op};
 use crate::runner::Run;
 use crate::PASSWORDS;
@@ -41,6 +41,15 @@ impl Run<'_> {
                 password: 0,
                 failures: 0,
                 locked_until: None,
+                device: registration
+                    .tokens
+                    .device_token
+                    .clone()
+                    .map(|token| MDevice {
+                        token,
+                        failures: 0,
+                        locked_until: None,
+                    }),
                 sessions: vec![MSession {
                     refresh: registration.tokens.refresh_token,
                     spent: Vec::new(),
@@ -53,10 +62,18 @@ impl Run<'_> {
         }
     }
 
-    pub(crate) fn login(&mut self, op: &Op, user: usize, right: bool, by_email: bool, times: u8) {
+    pub(crate) fn login(
+        &mut self,
+        op: &Op,
+        user: usize,
+        right: bool,
+        by_email: bool,
+        times: u8,
+        device: bool,
+    ) {
         let times = if right { 1 } else { times };
         for _ in 0..times {
-            self.attempt_login(op, user, right, by_email);
+            self.attempt_login(op, user, right, by_email, device);
         }
     }
 
@@ -66,7 +83,7 @@ impl Run<'_> {
         let Some(model) = self.model.users[user].as_mut() else {
             return;
         };
-        let (active, locked) = (model.active, model.locked(now));
+        let active = model.active;
         let count = model.sessions.len();
         let session = &mut model.sessions[session % count];
         let reuse = stale && !session.spent.is_empty();
@@ -83,11 +100,8 @@ impl Run<'_> {
             Err("refresh_token_reused")
         } else if !active {
             Err("account_inactive")
-        } else if locked {
-            // Refused, and not spent: once the lock ends, the
-            // same token still works.
-            Err("account_locked")
         } else {
+            // A lock never refuses a refresh.
             Ok(())
         };
         let actual = outcome(&result);
@@ -128,16 +142,16 @@ impl Run<'_> {
     }
 
     pub(crate) fn logout_all(&mut self, op: &Op, user: usize) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let Some(principal) = self.model.principal(Actor::User(user)) else {
             return;
         };
-        let expected = self.model.resolve(Actor::User(user), now).map(drop);
+        let expected = self.model.resolve(Actor::User(user)).map(drop);
         let result = self.as_user(user, || accounts.logout_all(&principal));
         self.check(op, expected, outcome(&result));
         if result.is_ok() {
             let model = self.model.users[user].as_mut().unwrap();
+            model.forget_device();
             for session in &mut model.sessions {
                 session.revoked = true;
             }
@@ -158,7 +172,7 @@ impl Run<'_> {
         };
         let expected = self
             .model
-            .resolve(Actor::User(user), now)
+            .resolve(Actor::User(user))
             .map(drop)
             .and(if right {
                 Ok(())
@@ -167,8 +181,16 @@ impl Run<'_> {
             });
         let result = self.as_user(user, || accounts.change_password(&principal, current, next));
         self.check(op, expected, outcome(&result));
+        let model = self.model.users[user].as_mut().unwrap();
+        if expected == Err("invalid_credentials") {
+            // A wrong current password is a failed untrusted login.
+            model.failures += 1;
+            if let Some(duration) = LockoutPolicy::default().lock_duration(model.failures) {
+                model.locked_until = Some(now + duration);
+            }
+        }
         if result.is_ok() {
-            let model = self.model.users[user].as_mut().unwrap();
+            model.forget_device();
             model.password = 1 - model.password;
             for session in &mut model.sessions {
                 session.revoked |= !session.is_principal;
@@ -176,7 +198,14 @@ impl Run<'_> {
         }
     }
 
-    pub(crate) fn attempt_login(&mut self, op: &Op, user: usize, right: bool, by_email: bool) {
+    pub(crate) fn attempt_login(
+        &mut self,
+        op: &Op,
+        user: usize,
+        right: bool,
+        by_email: bool,
+        device: bool,
+    ) {
         let now = self.now();
         let accounts = &self.h.accounts;
         let Some(model) = self.model.users[user].as_mut() else {
@@ -192,27 +221,72 @@ impl Run<'_> {
         } else {
             "not the password at all"
         };
-        let result = accounts.login(Credentials::new(login, password));
-        let expected = if model.locked(now) {
-            Err("account_locked")
-        } else if !right {
-            model.failures += 1;
-            match LockoutPolicy::default().lock_duration(model.failures) {
-                Some(duration) => {
-                    model.locked_until = Some(now + duration);
-                    Err("account_locked")
-                }
-                None => Err("invalid_credentials"),
-            }
-        } else if !model.active {
-            Err("account_inactive")
+        let presented = if device {
+            model.device.as_ref().map(|device| device.token.clone())
         } else {
-            model.failures = 0;
-            model.locked_until = None;
-            Ok(())
+            None
+        };
+        let result =
+            accounts.login(Credentials::new(login, password).with_device_token(presented.clone()));
+        let policy = LockoutPolicy::default();
+        let expected = match model.device.as_mut().filter(|_| presented.is_some()) {
+            // A trusted client: its device's own count and lock, which it
+            // is told about.
+            Some(device) => {
+                if device.locked_until.is_some_and(|until| until > now) {
+                    Err("account_locked")
+                } else if !right {
+                    device.failures += 1;
+                    match policy.lock_duration(device.failures) {
+                        Some(duration) => {
+                            device.locked_until = Some(now + duration);
+                            Err("account_locked")
+                        }
+                        None => Err("invalid_credentials"),
+                    }
+                } else if !model.active {
+                    Err("account_inactive")
+                } else {
+                    device.failures = 0;
+                    device.locked_until = None;
+                    Ok(())
+                }
+            }
+            // An untrusted client: the account's count and a silent lock.
+            None => {
+                if model.locked(now) {
+                    Err("invalid_credentials")
+                } else if !right {
+                    model.failures += 1;
+                    if let Some(duration) = policy.lock_duration(model.failures) {
+                        model.locked_until = Some(now + duration);
+                    }
+                    Err("invalid_credentials")
+                } else if !model.active {
+                    Err("account_inactive")
+                } else {
+                    model.failures = 0;
+                    model.locked_until = None;
+                    Ok(())
+                }
+            }
         };
         let actual = outcome(&result);
         if let Ok(tokens) = result {
+            let token = tokens
+                .device_token
+                .clone()
+                .expect("a login returns a device token");
+            match presented {
+                Some(presented) => assert_eq!(token, presented, "a known device keeps its token"),
+                None => {
+                    model.device = Some(MDevice {
+                        token,
+                        failures: 0,
+                        locked_until: None,
+                    });
+                }
+            }
             model.sessions.push(MSession {
                 refresh: tokens.refresh_token,
                 spent: Vec::new(),

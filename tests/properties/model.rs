@@ -27,14 +27,32 @@ pub(crate) struct MUser {
     pub(crate) active: bool,
     pub(crate) deactivated_at: Option<DateTime<Utc>>,
     pub(crate) password: usize,
+    /// The untrusted clients' failure count and lock.
     pub(crate) failures: u32,
     pub(crate) locked_until: Option<DateTime<Utc>>,
+    /// The device token of the last successful login, with its own count
+    /// and lock.
+    pub(crate) device: Option<MDevice>,
     pub(crate) sessions: Vec<MSession>,
 }
 
+#[derive(Debug)]
+pub(crate) struct MDevice {
+    pub(crate) token: String,
+    pub(crate) failures: u32,
+    pub(crate) locked_until: Option<DateTime<Utc>>,
+}
+
 impl MUser {
+    /// Whether untrusted clients are locked out.
     pub(crate) fn locked(&self, now: DateTime<Utc>) -> bool {
         self.locked_until.is_some_and(|until| until > now)
+    }
+
+    /// Forgets the device token (logout everywhere, password change,
+    /// deactivation).
+    pub(crate) fn forget_device(&mut self) {
+        self.device = None;
     }
 }
 
@@ -95,22 +113,17 @@ impl Model {
         }
     }
 
-    /// `Actor::resolve`: the acting user must be active and not locked.
-    pub(crate) fn resolve(
-        &self,
-        actor: Actor,
-        now: DateTime<Utc>,
-    ) -> Result<Resolved, &'static str> {
+    /// `Actor::resolve`: the acting user must be active (a lock does not
+    /// matter).
+    pub(crate) fn resolve(&self, actor: Actor) -> Result<Resolved, &'static str> {
         match actor {
             Actor::Admin | Actor::System => Ok(Resolved::Admin),
             Actor::User(index) => {
                 let user = self.user(index).expect("resolved actors exist");
-                if !user.active {
-                    Err("account_inactive")
-                } else if user.locked(now) {
-                    Err("account_locked")
-                } else {
+                if user.active {
                     Ok(Resolved::User(user.id))
+                } else {
+                    Err("account_inactive")
                 }
             }
         }
@@ -178,8 +191,6 @@ pub(crate) fn expected_authentication(
         Err("unauthenticated")
     } else if !user.active {
         Err("account_inactive")
-    } else if user.locked(now) {
-        Err("account_locked")
     } else if session.revoked {
         Err("unauthenticated")
     } else {

@@ -18,12 +18,15 @@ pub(crate) enum Op {
     Register {
         user: usize,
     },
-    /// Logs in with the right password, or fails `times` times in a row.
+    /// Logs in with the right password, or fails `times` times in a row;
+    /// with the device token of the user's last successful login or
+    /// without one.
     Login {
         user: usize,
         right: bool,
         by_email: bool,
         times: u8,
+        device: bool,
     },
     /// Refreshes a session with its latest token, or with a spent one.
     Refresh {
@@ -123,8 +126,10 @@ pub(crate) fn op() -> impl Strategy<Value = Op> {
     let user = 0..USERS;
     prop_oneof![
         1 => user.clone().prop_map(|user| Op::Register { user }),
-        4 => (user.clone(), any::<bool>(), any::<bool>(), 1..=5u8)
-            .prop_map(|(user, right, by_email, times)| Op::Login { user, right, by_email, times }),
+        4 => (user.clone(), any::<bool>(), any::<bool>(), 1..=5u8, any::<bool>())
+            .prop_map(|(user, right, by_email, times, device)| {
+                Op::Login { user, right, by_email, times, device }
+            }),
         3 => (user.clone(), 0..4usize, any::<bool>())
             .prop_map(|(user, session, stale)| Op::Refresh { user, session, stale }),
         2 => (user.clone(), 0..4usize).prop_map(|(user, session)| Op::Authenticate { user, session }),

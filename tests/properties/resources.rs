@@ -26,7 +26,7 @@ impl Run<'_> {
         let target_id = target_user.id;
         let expected = self
             .model
-            .resolve(actor, now)
+            .resolve(actor)
             .and_then(|resolved| check_write(resolved, target_id, target_user.active));
         let was_active = target_user.active;
         let result = self.as_actor(actor, || accounts.users().deactivate(&principal, target_id));
@@ -35,6 +35,7 @@ impl Run<'_> {
             let model = self.model.users[target].as_mut().unwrap();
             model.active = false;
             model.deactivated_at = Some(now);
+            model.forget_device();
             for session in &mut model.sessions {
                 session.revoked = true;
             }
@@ -48,7 +49,6 @@ impl Run<'_> {
     }
 
     pub(crate) fn restore_user(&mut self, op: &Op, actor: Actor, target: usize) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let (Some(principal), Some(target_user)) =
             (self.model.principal(actor), self.model.user(target))
@@ -60,7 +60,7 @@ impl Run<'_> {
             target_user.active,
             target_user.deactivated_at,
         );
-        let expected = self.model.resolve(actor, now).and_then(require_admin);
+        let expected = self.model.resolve(actor).and_then(require_admin);
         let result = self.as_actor(actor, || accounts.users().restore(&principal, target_id));
         self.check(op, expected, outcome(&result));
         if result.is_ok() && !was_active {
@@ -86,7 +86,6 @@ impl Run<'_> {
         allow_contact: bool,
         contacts: &[(usize, bool)],
     ) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let (Some(principal), Some(owner)) = (self.model.principal(actor), self.model.user(target))
         else {
@@ -101,7 +100,7 @@ impl Run<'_> {
             Err("validation")
         } else {
             self.model
-                .resolve(actor, now)
+                .resolve(actor)
                 .and_then(|resolved| match resolved {
                     Resolved::User(id) if id != owner_id => Err("forbidden"),
                     _ if !owner.active => Err("not_found"),
@@ -163,7 +162,6 @@ impl Run<'_> {
         public: Option<bool>,
         allow_contact: Option<bool>,
     ) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let Some((principal, index)) = self.target_profile(actor, target) else {
             return;
@@ -171,7 +169,7 @@ impl Run<'_> {
         let profile = &self.model.profiles[index];
         let expected = self
             .model
-            .resolve(actor, now)
+            .resolve(actor)
             .and_then(|resolved| check_write(resolved, profile.owner, profile.active));
         let patch = ProfilePatch {
             is_public: public,
@@ -198,7 +196,7 @@ impl Run<'_> {
         let profile = &self.model.profiles[index];
         let expected = self
             .model
-            .resolve(actor, now)
+            .resolve(actor)
             .and_then(|resolved| check_write(resolved, profile.owner, profile.active));
         let id = profile.id;
         let result = self.as_actor(actor, || accounts.profiles().deactivate(&principal, id));
@@ -211,7 +209,6 @@ impl Run<'_> {
     }
 
     pub(crate) fn restore_profile(&mut self, op: &Op, actor: Actor, target: usize) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let Some((principal, index)) = self.target_profile(actor, target) else {
             return;
@@ -219,7 +216,7 @@ impl Run<'_> {
         let profile = &self.model.profiles[index];
         let expected = self
             .model
-            .resolve(actor, now)
+            .resolve(actor)
             .and_then(require_admin)
             .and_then(|()| {
                 if !profile.active && self.model.has_active_profile(profile.owner) {
@@ -246,7 +243,6 @@ impl Run<'_> {
         kind: usize,
         primary: bool,
     ) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let Some((principal, index)) = self.target_profile(actor, target) else {
             return;
@@ -254,7 +250,7 @@ impl Run<'_> {
         let profile = &self.model.profiles[index];
         let expected = self
             .model
-            .resolve(actor, now)
+            .resolve(actor)
             .and_then(|resolved| check_write(resolved, profile.owner, profile.active));
         let kind = KINDS[kind];
         let new = NewContact {
@@ -275,7 +271,6 @@ impl Run<'_> {
     }
 
     pub(crate) fn set_primary(&mut self, op: &Op, actor: Actor, target: usize, contact: usize) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let Some((principal, index, position)) = self.target_contact(actor, target, contact) else {
             return;
@@ -284,7 +279,7 @@ impl Run<'_> {
         let contact = profile.contacts[position].clone();
         let expected = self
             .model
-            .resolve(actor, now)
+            .resolve(actor)
             .and_then(|resolved| {
                 check_write(resolved, profile.owner, profile.active && contact.active)
             })
@@ -313,14 +308,13 @@ impl Run<'_> {
         target: usize,
         contact: usize,
     ) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let Some((principal, index, position)) = self.target_contact(actor, target, contact) else {
             return;
         };
         let profile = &self.model.profiles[index];
         let contact = &profile.contacts[position];
-        let expected = self.model.resolve(actor, now).and_then(|resolved| {
+        let expected = self.model.resolve(actor).and_then(|resolved| {
             check_write(resolved, profile.owner, profile.active && contact.active)
         });
         let id = contact.id;
@@ -336,7 +330,6 @@ impl Run<'_> {
     }
 
     pub(crate) fn add_job(&mut self, op: &Op, actor: Actor, target: usize) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let Some((principal, index)) = self.target_profile(actor, target) else {
             return;
@@ -344,7 +337,7 @@ impl Run<'_> {
         let profile = &self.model.profiles[index];
         let expected = self
             .model
-            .resolve(actor, now)
+            .resolve(actor)
             .and_then(|resolved| check_write(resolved, profile.owner, profile.active));
         let id = profile.id;
         let result = self.as_actor(actor, || accounts.jobs().add(&principal, id, job()));
@@ -355,7 +348,6 @@ impl Run<'_> {
     }
 
     pub(crate) fn deactivate_job(&mut self, op: &Op, actor: Actor, target: usize, job: usize) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let Some((principal, index)) = self.target_profile(actor, target) else {
             return;
@@ -366,7 +358,7 @@ impl Run<'_> {
         }
         let position = job % profile.jobs.len();
         let (id, job_active) = profile.jobs[position];
-        let expected = self.model.resolve(actor, now).and_then(|resolved| {
+        let expected = self.model.resolve(actor).and_then(|resolved| {
             check_write(resolved, profile.owner, profile.active && job_active)
         });
         let result = self.as_actor(actor, || accounts.jobs().deactivate(&principal, id));
@@ -377,12 +369,11 @@ impl Run<'_> {
     }
 
     pub(crate) fn search(&mut self, op: &Op, actor: Actor, size: u32, public_only: bool) {
-        let now = self.now();
         let accounts = &self.h.accounts;
         let Some(principal) = self.model.principal(actor) else {
             return;
         };
-        let resolved = self.model.resolve(actor, now);
+        let resolved = self.model.resolve(actor);
         let query = ProfileQuery {
             is_public: public_only.then_some(true),
             ..ProfileQuery::default()

@@ -40,7 +40,8 @@ impl Run<'_> {
                 right,
                 by_email,
                 times,
-            } => self.login(op, *user, *right, *by_email, *times),
+                device,
+            } => self.login(op, *user, *right, *by_email, *times, *device),
             Op::Refresh {
                 user,
                 session,

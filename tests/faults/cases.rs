@@ -1,0 +1,410 @@
+//! Every write path of the facade, with the outcome it has when nothing
+//! fails.
+
+use super::*;
+
+/// Every facade method that writes, with the outcome it has once no fault
+/// interferes.
+pub(crate) fn cases() -> Vec<(&'static str, Call, &'static str)> {
+    vec![
+        (
+            "register",
+            |w| {
+                ok(w.h.accounts.register(NewUser {
+                    username: "carol".into(),
+                    email: "carol@example.com".into(),
+                    password: PASSWORD.into(),
+                }))
+            },
+            "ok",
+        ),
+        (
+            "login",
+            |w| ok(w.h.accounts.login(Credentials::new("ada", PASSWORD))),
+            "ok",
+        ),
+        (
+            "login with a wrong password",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .login(Credentials::new("ada", "wrong password")))
+            },
+            "invalid_credentials",
+        ),
+        (
+            "login of an unknown user",
+            |w| ok(w.h.accounts.login(Credentials::new("nobody", PASSWORD))),
+            "invalid_credentials",
+        ),
+        (
+            "login of a deactivated user",
+            |w| ok(w.h.accounts.login(Credentials::new("gone", PASSWORD))),
+            "account_inactive",
+        ),
+        (
+            // The untrusted lock is silent: the same answer as any failure.
+            "login that locks untrusted clients",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .login(Credentials::new("bob", "wrong password")))
+            },
+            "invalid_credentials",
+        ),
+        (
+            "login from a device that locks it",
+            |w| {
+                let device = w.bob.registration.tokens.device_token.clone();
+                let credentials =
+                    Credentials::new("bob", "wrong password").with_device_token(device);
+                ok(w.h.accounts.login(credentials))
+            },
+            "account_locked",
+        ),
+        (
+            "login from a known device",
+            |w| {
+                let device = w.bob.registration.tokens.device_token.clone();
+                ok(w.h
+                    .accounts
+                    .login(Credentials::new("bob", PASSWORD).with_device_token(device)))
+            },
+            "ok",
+        ),
+        (
+            "change password with a wrong current one",
+            |w| {
+                w.h.accounts
+                    .change_password(&w.ada.principal, "wrong password", "a new password")
+            },
+            "invalid_credentials",
+        ),
+        (
+            "users unlock",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .unlock(&w.admin.principal, w.bob.user.id))
+            },
+            "ok",
+        ),
+        (
+            "prune",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .prune(w.h.clock_now() + chrono::Duration::days(500)))
+            },
+            "ok",
+        ),
+        (
+            "login upgrading an imported bcrypt hash",
+            |w| ok(w.h.accounts.login(Credentials::new("legacy", PASSWORD))),
+            "ok",
+        ),
+        (
+            "refresh",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .refresh(&w.ada.registration.tokens.refresh_token))
+            },
+            "ok",
+        ),
+        (
+            "logout",
+            |w| {
+                w.h.accounts
+                    .logout(&w.ada.registration.tokens.refresh_token)
+            },
+            "ok",
+        ),
+        (
+            "logout_all",
+            |w| ok(w.h.accounts.logout_all(&w.ada.principal)),
+            "ok",
+        ),
+        (
+            "change_password",
+            |w| {
+                w.h.accounts
+                    .change_password(&w.ada.principal, PASSWORD, "a brand new passphrase")
+            },
+            "ok",
+        ),
+        (
+            "issue_tokens",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .issue_tokens(&Principal::system(), w.bob.user.id))
+            },
+            "ok",
+        ),
+        (
+            "users update",
+            |w| {
+                ok(w.h.accounts.users().update(
+                    &w.ada.principal,
+                    w.ada.user.id,
+                    UserPatch {
+                        username: Some("ada2".into()),
+                        email: Some("ada2@example.com".into()),
+                        is_super_admin: None,
+                    },
+                ))
+            },
+            "ok",
+        ),
+        (
+            "users deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .deactivate(&w.admin.principal, w.ada.user.id))
+            },
+            "ok",
+        ),
+        (
+            "users restore",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .restore(&w.admin.principal, w.gone.user.id))
+            },
+            "ok",
+        ),
+        (
+            "users set_super_admin",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .set_super_admin(&w.admin.principal, w.bob.user.id, true))
+            },
+            "ok",
+        ),
+        (
+            "users purge",
+            |w| {
+                w.h.accounts
+                    .users()
+                    .purge(&w.admin.principal, w.ada.user.id)
+            },
+            "ok",
+        ),
+        (
+            "users import",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .import(&Principal::system(), legacy_user("imported")))
+            },
+            "ok",
+        ),
+        (
+            "profiles create",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .profiles()
+                    .create(&w.bob.principal, full_profile()))
+            },
+            "ok",
+        ),
+        (
+            "profiles update",
+            |w| {
+                ok(w.h.accounts.profiles().update(
+                    &w.ada.principal,
+                    w.profile.profile.id,
+                    ProfilePatch {
+                        bio: Some("hello".to_owned()).into(),
+                        location_id: aai_accounts::Patch::Set(w.extra_location),
+                        is_public: Some(false),
+                        ..ProfilePatch::default()
+                    },
+                ))
+            },
+            "ok",
+        ),
+        (
+            "profiles deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .profiles()
+                    .deactivate(&w.ada.principal, w.profile.profile.id))
+            },
+            "ok",
+        ),
+        (
+            "profiles restore",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .profiles()
+                    .restore(&w.admin.principal, w.gone_profile))
+            },
+            "ok",
+        ),
+        (
+            "locations create",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .locations()
+                    .create(&w.ada.principal, w.ada.user.id, location("IT")))
+            },
+            "ok",
+        ),
+        (
+            "locations update",
+            |w| {
+                ok(w.h.accounts.locations().update(
+                    &w.ada.principal,
+                    w.extra_location,
+                    LocationPatch {
+                        country: Some("AT".into()),
+                        ..LocationPatch::default()
+                    },
+                ))
+            },
+            "ok",
+        ),
+        (
+            "locations deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .locations()
+                    .deactivate(&w.ada.principal, w.extra_location))
+            },
+            "ok",
+        ),
+        (
+            "contacts add a primary",
+            |w| {
+                ok(w.h.accounts.contacts().add(
+                    &w.ada.principal,
+                    w.profile.profile.id,
+                    NewContact::new(ContactKind::Email, "new@example.com").primary(),
+                ))
+            },
+            "ok",
+        ),
+        (
+            "contacts update to primary",
+            |w| {
+                let secondary = secondary_email(w);
+                ok(w.h.accounts.contacts().update(
+                    &w.ada.principal,
+                    secondary,
+                    ContactPatch {
+                        value: Some("other@example.com".into()),
+                        is_primary: Some(true),
+                        ..ContactPatch::default()
+                    },
+                ))
+            },
+            "ok",
+        ),
+        (
+            "contacts set_primary",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .contacts()
+                    .set_primary(&w.ada.principal, secondary_email(w)))
+            },
+            "ok",
+        ),
+        (
+            "contacts deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .contacts()
+                    .deactivate(&w.ada.principal, w.profile.contacts[0].id))
+            },
+            "ok",
+        ),
+        (
+            "contacts restore",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .contacts()
+                    .restore(&w.admin.principal, w.inactive_contact))
+            },
+            "ok",
+        ),
+        (
+            "jobs add",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .jobs()
+                    .add(&w.ada.principal, w.profile.profile.id, job("New")))
+            },
+            "ok",
+        ),
+        (
+            "jobs update",
+            |w| {
+                ok(w.h.accounts.jobs().update(
+                    &w.ada.principal,
+                    w.profile.jobs[0].id,
+                    JobPatch {
+                        title: Some("Lead".into()),
+                        ..JobPatch::default()
+                    },
+                ))
+            },
+            "ok",
+        ),
+        (
+            "jobs deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .jobs()
+                    .deactivate(&w.ada.principal, w.profile.jobs[0].id))
+            },
+            "ok",
+        ),
+        (
+            "jobs restore",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .jobs()
+                    .restore(&w.admin.principal, w.inactive_job))
+            },
+            "ok",
+        ),
+        (
+            "sessions revoke",
+            |w| {
+                let session = w.ada.principal.session_id().unwrap();
+                ok(w.h.accounts.sessions().revoke(&w.ada.principal, session))
+            },
+            "ok",
+        ),
+    ]
+}
+
+/// Ada's non-primary email contact.
+fn secondary_email(w: &World) -> ContactId {
+    w.profile
+        .contacts
+        .iter()
+        .find(|c| c.kind == ContactKind::Email && !c.is_primary)
+        .unwrap()
+        .id
+}
