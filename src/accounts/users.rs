@@ -314,9 +314,11 @@ impl<'a> Users<'a> {
                 );
                 None
             }
-            Some(profile) => ProfileAggregate::validate(profile, now.date_naive())
-                .map_err(|nested| errors.nest("profile", nested))
-                .ok(),
+            Some(profile) => {
+                ProfileAggregate::validate(profile, now.date_naive(), self.accounts.limits())
+                    .map_err(|nested| errors.nest("profile", nested))
+                    .ok()
+            }
             None => None,
         };
         errors.into_result()?;
