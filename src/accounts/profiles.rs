@@ -144,12 +144,15 @@ impl ProfileAggregate {
     }
 
     /// Writes the profile of `user_id` with its location, contacts and
-    /// jobs.
+    /// jobs; with `deactivated_at`, the profile is written inactive since
+    /// then (that of an inactive user: a profile is active only while its
+    /// owner is).
     pub(crate) fn insert(
         &self,
         tx: &mut dyn Tx,
         user_id: UserId,
         now: DateTime<Utc>,
+        deactivated_at: Option<DateTime<Utc>>,
     ) -> Result<ProfileDetails> {
         let new = &self.new;
         let location = match (&self.location, new.location_id) {
@@ -187,10 +190,10 @@ impl ProfileAggregate {
             profile_picture_url: new.profile_picture_url.clone(),
             is_public: new.is_public,
             allow_contact: new.allow_contact,
-            is_active: true,
+            is_active: deactivated_at.is_none(),
             created_at: now,
             updated_at: now,
-            deactivated_at: None,
+            deactivated_at,
         };
         tx.insert_profile(&profile)?;
         let contacts = new
@@ -268,7 +271,7 @@ impl<'a> Profiles<'a> {
             if !owner.user.is_active {
                 return Err(Error::not_found("user"));
             }
-            aggregate.insert(tx, user_id, now)
+            aggregate.insert(tx, user_id, now, None)
         })
     }
 
@@ -353,17 +356,31 @@ impl<'a> Profiles<'a> {
         })
     }
 
-    /// Restores a deactivated profile (super admins only).
+    /// Restores a deactivated profile (super admins only). A profile is
+    /// active only while its owner is: restore a deactivated user with
+    /// [`Users::restore`](crate::Users::restore), which restores the
+    /// profile deactivated with the account.
     ///
     /// # Errors
     ///
     /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`];
     /// [`Error::Conflict`] with field `user_id` when the user has another
-    /// active profile by now.
+    /// active profile by now, or is deactivated.
     pub fn restore(&self, principal: &Principal, id: ProfileId) -> Result<Profile> {
         self.accounts.write_as(principal, |tx, actor, now| {
             actor.require_admin()?;
             let mut profile = tx.get_profile(id)?.ok_or(Error::not_found("profile"))?;
+            if profile.is_active {
+                return Ok(profile);
+            }
+            // The foreign key makes a missing owner impossible; either way
+            // it is no active owner.
+            let owner_is_active = tx
+                .get_user(profile.user_id)?
+                .is_some_and(|owner| owner.user.is_active);
+            if !owner_is_active {
+                return Err(Error::Conflict { field: "user_id" });
+            }
             if profile.set_active(true, now) {
                 tx.update_profile(&profile)?;
             }
