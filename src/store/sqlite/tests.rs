@@ -88,6 +88,31 @@ fn open_in_a_missing_directory_is_a_storage_error() {
     assert!(matches!(error, Error::Storage(_)), "{error:?}");
 }
 
+/// The database holds the signing key: its file and the `-wal` and `-shm`
+/// files next to it are the owner's alone, whatever the umask.
+#[cfg(unix)]
+#[test]
+fn database_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let (dir, store) = file_store();
+    crate::store::write(&store, |tx| {
+        tx.insert_setting_if_absent("permissions.check", b"secret")
+    })
+    .unwrap();
+    // Another connection reading keeps the shared memory and the log.
+    let conn = store.pool.get().unwrap();
+    assert_eq!(pragma(&conn, "journal_mode"), "wal");
+    for name in ["accounts.db", "accounts.db-wal", "accounts.db-shm"] {
+        let path = dir.path().join(name);
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|error| panic!("{name}: {error}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+    }
+}
+
 #[test]
 fn file_connections_use_wal_and_the_pragmas() {
     let (_dir, store) = file_store();
