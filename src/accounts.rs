@@ -34,8 +34,10 @@ use crate::auth::hashing::{HashingLoad, Passwords};
 use crate::auth::policy::{Actor, Principal};
 use crate::auth::tokens::TokenService;
 use crate::clock::{self, Clock};
-use crate::error::Result;
-use crate::model::{EventId, EventKind, SecurityEvent, Session, SessionId, UserId};
+use crate::error::{Error, Result};
+use crate::model::{
+    EventId, EventKind, SecurityEvent, Session, SessionId, UserId, ValidationErrors,
+};
 use crate::store::{self, Store, Tx};
 
 /// The account system: shared, thread-safe, cheap to clone (an `Arc`
@@ -115,13 +117,11 @@ impl Limits {
     /// `jobs`) beyond `max`.
     pub(crate) fn check(field: &str, count: usize, max: usize) -> Result<()> {
         if count > max {
-            return Err(crate::error::Error::Validation(
-                crate::model::ValidationErrors::single(
-                    field,
-                    "too_many",
-                    format!("a profile has at most {max} active {field}"),
-                ),
-            ));
+            return Err(Error::Validation(ValidationErrors::single(
+                field,
+                "too_many",
+                format!("a profile has at most {max} active {field}"),
+            )));
         }
         Ok(())
     }
