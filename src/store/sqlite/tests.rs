@@ -385,6 +385,16 @@ fn hot_queries_are_served_by_indexes() {
     }
 }
 
+/// The country copied onto the profile named `first_name`.
+fn profile_country(conn: &Connection, first_name: &str) -> Option<String> {
+    conn.query_row(
+        "SELECT country FROM profiles WHERE first_name = ?1",
+        [first_name],
+        |row| row.get(0),
+    )
+    .unwrap()
+}
+
 /// Migration V3 repairs what V2 let through: a profile left active by an
 /// inactive owner is deactivated with them, and profiles of deactivated
 /// locations lose their place (and their count under its country).
@@ -421,15 +431,8 @@ fn migration_v3_repairs_soft_delete_holes() {
              UPDATE locations SET is_active = 0, deactivated_at = 30, updated_at = 30;",
         )
         .unwrap();
-        let country: Option<String> = conn
-            .query_row(
-                "SELECT country FROM profiles WHERE first_name = 'Here'",
-                [],
-                |row| row.get(0),
-            )
-            .unwrap();
         assert_eq!(
-            country.as_deref(),
+            profile_country(&conn, "Here").as_deref(),
             Some("TV"),
             "the V2 trigger kept the place"
         );
@@ -467,12 +470,5 @@ fn migration_v3_repairs_soft_delete_holes() {
         [],
     )
     .unwrap();
-    let country: Option<String> = conn
-        .query_row(
-            "SELECT country FROM profiles WHERE first_name = 'Here'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
-    assert_eq!(country.as_deref(), Some("TV"));
+    assert_eq!(profile_country(&conn, "Here").as_deref(), Some("TV"));
 }
