@@ -34,8 +34,10 @@ use crate::auth::hashing::{HashingLoad, Passwords};
 use crate::auth::policy::{Actor, Principal};
 use crate::auth::tokens::TokenService;
 use crate::clock::{self, Clock};
-use crate::error::Result;
-use crate::model::{EventId, EventKind, SecurityEvent, Session, SessionId, UserId};
+use crate::error::{Error, Result};
+use crate::model::{
+    EventId, EventKind, SecurityEvent, Session, SessionId, UserId, ValidationErrors,
+};
 use crate::store::{self, Store, Tx};
 
 /// The account system: shared, thread-safe, cheap to clone (an `Arc`
@@ -71,6 +73,7 @@ struct Inner {
     device_token_ttl: Duration,
     event_retention: Duration,
     lockout: LockoutPolicy,
+    limits: Limits,
     /// When the last anonymous failed-login event was written (UTC
     /// microseconds), so that unknown logins write at most one a minute.
     last_unknown_login_event: AtomicI64,
@@ -87,7 +90,40 @@ impl fmt::Debug for Accounts {
             .field("session_lifetime", &self.inner.session_lifetime)
             .field("device_token_ttl", &self.inner.device_token_ttl)
             .field("lockout", &self.inner.lockout)
+            .field("limits", &self.inner.limits)
             .finish_non_exhaustive()
+    }
+}
+
+/// How many active children a profile may have (see
+/// [`AccountsBuilder::max_contacts_per_profile`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    pub(crate) contacts: usize,
+    pub(crate) jobs: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            contacts: 20,
+            jobs: 20,
+        }
+    }
+}
+
+impl Limits {
+    /// Refuses `count` active children named `field` (`contacts` or
+    /// `jobs`) beyond `max`.
+    pub(crate) fn check(field: &str, count: usize, max: usize) -> Result<()> {
+        if count > max {
+            return Err(Error::Validation(ValidationErrors::single(
+                field,
+                "too_many",
+                format!("a profile has at most {max} active {field}"),
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -358,6 +394,10 @@ impl Accounts {
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
         clock::now_micros(self.inner.clock.as_ref())
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.inner.limits
     }
 
     pub(crate) fn store(&self) -> &dyn Store {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use super::{Accounts, Inner, LockoutPolicy};
+use super::{Accounts, Inner, Limits, LockoutPolicy};
 use crate::auth::hashing::{HashingLimits, Passwords};
 use crate::auth::password::PasswordParams;
 use crate::auth::tokens::{self, SigningKey, TokenService, VerificationKey};
@@ -44,6 +44,7 @@ pub struct AccountsBuilder {
     password_params: PasswordParams,
     hashing: HashingLimits,
     lockout: LockoutPolicy,
+    limits: Limits,
 }
 
 impl fmt::Debug for AccountsBuilder {
@@ -66,6 +67,7 @@ impl fmt::Debug for AccountsBuilder {
             .field("password_params", &self.password_params)
             .field("hashing", &self.hashing)
             .field("lockout", &self.lockout)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +108,7 @@ impl Default for AccountsBuilder {
             password_params: PasswordParams::default(),
             hashing: HashingLimits::default(),
             lockout: LockoutPolicy::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -222,6 +225,24 @@ impl AccountsBuilder {
         self
     }
 
+    /// How many active contacts a profile may have (default 20): a bound
+    /// on what one account can make the others store and read. Adding or
+    /// restoring one more, or creating a profile with more, is refused
+    /// with [`Error::Validation`] naming `contacts`. Lowering it keeps the
+    /// contacts already there.
+    pub fn max_contacts_per_profile(mut self, max: usize) -> Self {
+        self.limits.contacts = max;
+        self
+    }
+
+    /// How many active jobs a profile may have (default 20), as
+    /// [`max_contacts_per_profile`](Self::max_contacts_per_profile) for
+    /// `jobs`.
+    pub fn max_jobs_per_profile(mut self, max: usize) -> Self {
+        self.limits.jobs = max;
+        self
+    }
+
     /// Opens the store, applies pending migrations and loads or generates
     /// the signing key.
     ///
@@ -282,6 +303,7 @@ impl AccountsBuilder {
                 device_token_ttl: self.device_token_ttl,
                 event_retention: self.event_retention,
                 lockout: self.lockout,
+                limits: self.limits,
                 last_unknown_login_event: AtomicI64::new(i64::MIN),
             }),
         })

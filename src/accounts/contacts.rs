@@ -1,7 +1,7 @@
 //! `accounts.contacts()`: a profile's contacts, at most one active primary
 //! per kind.
 
-use super::profiles::{readable_profile, writable_profile};
+use super::profiles::{readable_profile, reserve_child, writable_profile};
 use super::Accounts;
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
@@ -51,12 +51,16 @@ impl<'a> Contacts<'a> {
     }
 
     /// Adds a contact to a profile; a primary one un-primaries the current
-    /// primary of its kind, atomically.
+    /// primary of its kind, atomically. The profile's `updated_at` moves
+    /// too.
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] naming `value`; [`Error::NotFound`] /
-    /// [`Error::Forbidden`] as for every write to the profile.
+    /// [`Error::Validation`] naming `value`, or `contacts` when the profile
+    /// already has as many active contacts as allowed (see
+    /// [`AccountsBuilder::max_contacts_per_profile`](crate::AccountsBuilder::max_contacts_per_profile));
+    /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write to the
+    /// profile.
     pub fn add(
         &self,
         principal: &Principal,
@@ -65,7 +69,10 @@ impl<'a> Contacts<'a> {
     ) -> Result<Contact> {
         let value = new.validate()?;
         self.accounts.write_as(principal, |tx, actor, now| {
-            writable_profile(tx, &actor, profile_id)?;
+            let profile = writable_profile(tx, &actor, profile_id)?;
+            let active = tx.list_contacts(profile_id, ActiveFilter::Active)?.len();
+            let max = self.accounts.limits().contacts;
+            reserve_child(tx, profile, "contacts", active, max, now)?;
             let contact = Contact {
                 id: ContactId::new(),
                 profile_id,
@@ -193,11 +200,23 @@ impl<'a> Contacts<'a> {
     ///
     /// # Errors
     ///
-    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`].
+    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`];
+    /// [`Error::Validation`] naming `contacts` when its profile already has
+    /// as many active contacts as allowed.
     pub fn restore(&self, principal: &Principal, id: ContactId) -> Result<Contact> {
         self.accounts.write_as(principal, |tx, actor, now| {
             actor.require_admin()?;
             let mut contact = tx.get_contact(id)?.ok_or(Error::not_found("contact"))?;
+            if !contact.is_active {
+                let profile = tx
+                    .get_profile(contact.profile_id)?
+                    .ok_or(Error::not_found("contact"))?;
+                let active = tx
+                    .list_contacts(contact.profile_id, ActiveFilter::Active)?
+                    .len();
+                let max = self.accounts.limits().contacts;
+                reserve_child(tx, profile, "contacts", active, max, now)?;
+            }
             if contact.set_active(true, now) {
                 tx.update_contact(&contact)?;
             }

@@ -1,6 +1,6 @@
 //! `accounts.jobs()`: a profile's jobs.
 
-use super::profiles::{readable_profile, writable_profile};
+use super::profiles::{readable_profile, reserve_child, writable_profile};
 use super::Accounts;
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
@@ -29,17 +29,22 @@ impl<'a> Jobs<'a> {
         Jobs { accounts }
     }
 
-    /// Adds a job to a profile.
+    /// Adds a job to a profile. The profile's `updated_at` moves too.
     ///
     /// # Errors
     ///
-    /// [`Error::Validation`] naming each invalid field;
+    /// [`Error::Validation`] naming each invalid field, or `jobs` when the
+    /// profile already has as many active jobs as allowed (see
+    /// [`AccountsBuilder::max_jobs_per_profile`](crate::AccountsBuilder::max_jobs_per_profile));
     /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write to the
     /// profile.
     pub fn add(&self, principal: &Principal, profile_id: ProfileId, new: NewJob) -> Result<Job> {
         new.validate()?;
         self.accounts.write_as(principal, |tx, actor, now| {
-            writable_profile(tx, &actor, profile_id)?;
+            let profile = writable_profile(tx, &actor, profile_id)?;
+            let active = tx.list_jobs(profile_id, ActiveFilter::Active)?.len();
+            let max = self.accounts.limits().jobs;
+            reserve_child(tx, profile, "jobs", active, max, now)?;
             let job = Job {
                 id: JobId::new(),
                 profile_id,
@@ -132,11 +137,21 @@ impl<'a> Jobs<'a> {
     ///
     /// # Errors
     ///
-    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`].
+    /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`];
+    /// [`Error::Validation`] naming `jobs` when its profile already has as
+    /// many active jobs as allowed.
     pub fn restore(&self, principal: &Principal, id: JobId) -> Result<Job> {
         self.accounts.write_as(principal, |tx, actor, now| {
             actor.require_admin()?;
             let mut job = tx.get_job(id)?.ok_or(Error::not_found("job"))?;
+            if !job.is_active {
+                let profile = tx
+                    .get_profile(job.profile_id)?
+                    .ok_or(Error::not_found("job"))?;
+                let active = tx.list_jobs(job.profile_id, ActiveFilter::Active)?.len();
+                let max = self.accounts.limits().jobs;
+                reserve_child(tx, profile, "jobs", active, max, now)?;
+            }
             if job.set_active(true, now) {
                 tx.update_job(&job)?;
             }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::Accounts;
+use super::{Accounts, Limits};
 use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
 use crate::model::validate;
@@ -49,6 +49,26 @@ fn check_location(tx: &mut dyn Tx, id: LocationId, owner: UserId) -> Result<()> 
     }
 }
 
+/// Makes room for one more active child (contact or job) of `profile`:
+/// refuses it when the profile already has `active` of the `max` allowed,
+/// and otherwise writes the profile row (its `updated_at` becomes `now`).
+/// That write serializes the check: on Postgres two transactions adding to
+/// one profile conflict on the row, and the later one runs again and counts
+/// the earlier one's child (SQLite serializes every write anyway).
+pub(crate) fn reserve_child(
+    tx: &mut dyn Tx,
+    mut profile: Profile,
+    field: &str,
+    active: usize,
+    max: usize,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    Limits::check(field, active + 1, max)?;
+    profile.updated_at = now;
+    tx.update_profile(&profile)?;
+    Ok(())
+}
+
 /// Removes what the actor may not see from loaded details.
 fn redact(actor: &Actor, mut details: ProfileDetails) -> ProfileDetails {
     if !actor.can_read_contacts(&details.profile) {
@@ -79,13 +99,26 @@ pub(crate) struct ProfileAggregate {
 }
 
 impl ProfileAggregate {
-    /// Validates every field, nested ones included, and that at most one
-    /// contact of each kind is primary.
-    pub(crate) fn validate(new: NewProfile, today: NaiveDate) -> Result<Self, ValidationErrors> {
+    /// Validates every field, nested ones included, that at most one
+    /// contact of each kind is primary and that there are no more contacts
+    /// and jobs than `limits` allow.
+    pub(crate) fn validate(
+        new: NewProfile,
+        today: NaiveDate,
+        limits: Limits,
+    ) -> Result<Self, ValidationErrors> {
         let mut errors = match new.validate(today) {
             Ok(()) => ValidationErrors::new(),
             Err(errors) => errors,
         };
+        for (field, count, max) in [
+            ("contacts", new.contacts.len(), limits.contacts),
+            ("jobs", new.jobs.len(), limits.jobs),
+        ] {
+            if let Err(Error::Validation(too_many)) = Limits::check(field, count, max) {
+                errors.merge(too_many);
+            }
+        }
         let mut primary_kinds = HashSet::new();
         for (index, contact) in new.contacts.iter().enumerate() {
             if contact.is_primary && !primary_kinds.insert(contact.kind) {
@@ -111,12 +144,15 @@ impl ProfileAggregate {
     }
 
     /// Writes the profile of `user_id` with its location, contacts and
-    /// jobs.
+    /// jobs; with `deactivated_at`, the profile is written inactive since
+    /// then (that of an inactive user: a profile is active only while its
+    /// owner is).
     pub(crate) fn insert(
         &self,
         tx: &mut dyn Tx,
         user_id: UserId,
         now: DateTime<Utc>,
+        deactivated_at: Option<DateTime<Utc>>,
     ) -> Result<ProfileDetails> {
         let new = &self.new;
         let location = match (&self.location, new.location_id) {
@@ -154,10 +190,10 @@ impl ProfileAggregate {
             profile_picture_url: new.profile_picture_url.clone(),
             is_public: new.is_public,
             allow_contact: new.allow_contact,
-            is_active: true,
+            is_active: deactivated_at.is_none(),
             created_at: now,
             updated_at: now,
-            deactivated_at: None,
+            deactivated_at,
         };
         tx.insert_profile(&profile)?;
         let contacts = new
@@ -224,14 +260,18 @@ impl<'a> Profiles<'a> {
     /// already has an active profile; [`Error::Forbidden`] when a non-admin
     /// names another user; [`Error::NotFound`] for an unknown user.
     pub fn create(&self, principal: &Principal, new: NewProfile) -> Result<ProfileDetails> {
-        let aggregate = ProfileAggregate::validate(new, self.accounts.now().date_naive())?;
+        let aggregate = ProfileAggregate::validate(
+            new,
+            self.accounts.now().date_naive(),
+            self.accounts.limits(),
+        )?;
         self.accounts.write_as(principal, |tx, actor, now| {
             let user_id = actor.target_user(aggregate.new.user_id)?;
             let owner = tx.get_user(user_id)?.ok_or(Error::not_found("user"))?;
             if !owner.user.is_active {
                 return Err(Error::not_found("user"));
             }
-            aggregate.insert(tx, user_id, now)
+            aggregate.insert(tx, user_id, now, None)
         })
     }
 
@@ -316,17 +356,31 @@ impl<'a> Profiles<'a> {
         })
     }
 
-    /// Restores a deactivated profile (super admins only).
+    /// Restores a deactivated profile (super admins only). A profile is
+    /// active only while its owner is: restore a deactivated user with
+    /// [`Users::restore`](crate::Users::restore), which restores the
+    /// profile deactivated with the account.
     ///
     /// # Errors
     ///
     /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`];
     /// [`Error::Conflict`] with field `user_id` when the user has another
-    /// active profile by now.
+    /// active profile by now, or is deactivated.
     pub fn restore(&self, principal: &Principal, id: ProfileId) -> Result<Profile> {
         self.accounts.write_as(principal, |tx, actor, now| {
             actor.require_admin()?;
             let mut profile = tx.get_profile(id)?.ok_or(Error::not_found("profile"))?;
+            if profile.is_active {
+                return Ok(profile);
+            }
+            // The foreign key makes a missing owner impossible; either way
+            // it is no active owner.
+            let owner_is_active = tx
+                .get_user(profile.user_id)?
+                .is_some_and(|owner| owner.user.is_active);
+            if !owner_is_active {
+                return Err(Error::Conflict { field: "user_id" });
+            }
             if profile.set_active(true, now) {
                 tx.update_profile(&profile)?;
             }

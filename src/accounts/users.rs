@@ -269,7 +269,9 @@ impl<'a> Users<'a> {
     /// hash (argon2 PHC, or bcrypt as written by passlib), keeping its id
     /// and timestamps (super admins and the system only). The hash is
     /// upgraded to the current argon2id parameters on the first login.
-    /// A profile given with it is created in the same transaction.
+    /// A profile given with it is created in the same transaction; that of
+    /// an inactive user is created inactive, deactivated with the user (so
+    /// [`Users::restore`] restores both).
     ///
     /// # Errors
     ///
@@ -314,9 +316,11 @@ impl<'a> Users<'a> {
                 );
                 None
             }
-            Some(profile) => ProfileAggregate::validate(profile, now.date_naive())
-                .map_err(|nested| errors.nest("profile", nested))
-                .ok(),
+            Some(profile) => {
+                ProfileAggregate::validate(profile, now.date_naive(), self.accounts.limits())
+                    .map_err(|nested| errors.nest("profile", nested))
+                    .ok()
+            }
             None => None,
         };
         errors.into_result()?;
@@ -352,7 +356,10 @@ impl<'a> Users<'a> {
             };
             tx.insert_user(&row)?;
             if let Some(profile) = &profile {
-                profile.insert(tx, id, now)?;
+                // The profile of an inactive user is stored inactive since
+                // the user's deactivation, so restoring the user restores
+                // it (see `restore`).
+                profile.insert(tx, id, now, row.user.deactivated_at)?;
             }
             record(tx, EventKind::UserImported, id, Some(&actor), None, now)?;
             Ok(row.user)

@@ -50,6 +50,8 @@ impl ContactKind {
 
     /// Checks and normalizes a value of this kind.
     pub(crate) fn normalize(self, value: &str) -> Result<String, Invalid> {
+        // First, so that every kind reports an invisible character alike.
+        validate::visible(value)?;
         match self {
             ContactKind::Email => Email::normalize(value),
             ContactKind::Phone => normalize_phone(value),

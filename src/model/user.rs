@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::validate::{Invalid, ValidationErrors};
+use super::validate::{self, Invalid, ValidationErrors};
 use super::{ActiveFilter, NewProfile, UserId};
 
 /// A valid username: 3 to 32 ASCII letters, digits, `_`, `.` or `-`.
@@ -116,6 +116,7 @@ impl Email {
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(malformed());
         }
+        validate::visible(value)?;
         // A domain with a dot, and no empty label (no leading, trailing or
         // doubled dot).
         if !domain.contains('.') || domain.split('.').any(str::is_empty) {

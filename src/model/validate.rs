@@ -4,6 +4,8 @@
 use std::fmt;
 
 use chrono::NaiveDate;
+use icu_properties::props::GeneralCategory;
+use icu_properties::CodePointMapData;
 use serde::{Deserialize, Serialize};
 
 /// One invalid field: its name (a path such as `contacts[1].value` for nested
@@ -13,7 +15,7 @@ pub struct FieldError {
     /// The field's name or path.
     pub field: String,
     /// A stable code: `required`, `too_short`, `too_long`, `invalid_format`,
-    /// `out_of_range`.
+    /// `invisible_character`, `out_of_range`.
     pub code: String,
     /// A lower-case explanation.
     pub message: String,
@@ -177,10 +179,36 @@ pub(crate) fn length(value: &str, min: usize, max: usize) -> Result<(), Invalid>
     }
 }
 
-/// Free text: a length limit and no control characters other than line
-/// breaks and tabs.
+/// Whether `c` is an invisible format character (Unicode general category
+/// Cf): zero-width spaces and joiners, the soft hyphen, the byte order mark,
+/// bidirectional marks, embeddings, overrides and isolates, tags.
+pub(crate) fn is_invisible(c: char) -> bool {
+    CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Format
+}
+
+/// Refuses invisible format characters (category Cf): they make two
+/// different values look the same ("admin" and "ad\u{200B}min") and
+/// bidirectional overrides make text display in another order than it
+/// reads (CVE-2021-42574, "Trojan Source"). Every free-text field of the
+/// model passes through here, so no such character reaches storage.
+pub(crate) fn visible(value: &str) -> Result<(), Invalid> {
+    match value.chars().find(|c| is_invisible(*c)) {
+        Some(c) => Err(Invalid::new(
+            "invisible_character",
+            format!(
+                "must not contain invisible or bidirectional control characters (found U+{:04X})",
+                u32::from(c)
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Free text: a length limit, no invisible format characters and no
+/// control characters other than line breaks and tabs.
 pub(crate) fn text(value: &str, min: usize, max: usize) -> Result<(), Invalid> {
     length(value, min, max)?;
+    visible(value)?;
     if value
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
@@ -191,7 +219,8 @@ pub(crate) fn text(value: &str, min: usize, max: usize) -> Result<(), Invalid> {
 }
 
 /// A one-line name: required, at most `max` characters, no control
-/// characters at all, not only white space.
+/// characters at all, no invisible format characters, not only white
+/// space.
 pub(crate) fn name(value: &str, max: usize) -> Result<(), Invalid> {
     length(value, 1, max)?;
     if value.trim().is_empty() {
@@ -200,12 +229,15 @@ pub(crate) fn name(value: &str, max: usize) -> Result<(), Invalid> {
     if value.chars().any(char::is_control) {
         return Err(Invalid::format("must not contain control characters"));
     }
-    Ok(())
+    visible(value)
 }
 
-/// An absolute `http` or `https` URL with a host.
+/// An absolute `http` or `https` URL with a host, without invisible
+/// characters (the URL parser would silently drop some of them from the
+/// host, so what is shown is not what is stored).
 pub(crate) fn http_url(value: &str) -> Result<(), Invalid> {
     length(value, 1, 2048)?;
+    visible(value)?;
     let parsed = url::Url::parse(value).map_err(|_| Invalid::format("must be an absolute url"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
         return Err(Invalid::format("must be an http or https url"));
@@ -257,6 +289,72 @@ mod tests {
     fn text_allows_line_breaks_but_not_other_controls() {
         assert!(text("line one\nline two\ttab", 0, 2000).is_ok());
         assert!(text("bell\u{7}", 0, 2000).is_err());
+    }
+
+    /// Zero-width spaces and joiners, the soft hyphen, the byte order
+    /// mark, bidirectional marks, embeddings, overrides and isolates, word
+    /// joiners and invisible operators, and tags.
+    const INVISIBLE: [char; 22] = [
+        '\u{AD}',
+        '\u{61C}',
+        '\u{200B}',
+        '\u{200C}',
+        '\u{200D}',
+        '\u{200E}',
+        '\u{200F}',
+        '\u{202A}',
+        '\u{202B}',
+        '\u{202C}',
+        '\u{202D}',
+        '\u{202E}',
+        '\u{2060}',
+        '\u{2064}',
+        '\u{2066}',
+        '\u{2067}',
+        '\u{2068}',
+        '\u{2069}',
+        '\u{FEFF}',
+        '\u{FFF9}',
+        '\u{E0001}',
+        '\u{E007F}',
+    ];
+
+    #[test]
+    fn invisible_and_bidirectional_characters_are_refused_everywhere() {
+        for c in INVISIBLE {
+            assert!(is_invisible(c), "U+{:04X}", u32::from(c));
+            let value = format!("Ad{c}a");
+            assert_eq!(name(&value, 100).unwrap_err().code, "invisible_character");
+            assert_eq!(
+                text(&value, 0, 2000).unwrap_err().code,
+                "invisible_character"
+            );
+            assert_eq!(
+                http_url(&format!("https://exa{c}mple.com/"))
+                    .unwrap_err()
+                    .code,
+                "invisible_character"
+            );
+        }
+    }
+
+    #[test]
+    fn visible_letters_marks_and_emoji_pass() {
+        // Combining marks (Mn), other scripts, symbols and spaces are
+        // visible: only category Cf is refused.
+        for value in [
+            "Zoë",
+            "e\u{301}",
+            "Łódź",
+            "東京",
+            "نور",
+            "🙂",
+            "a b",
+            "São Paulo",
+        ] {
+            assert!(visible(value).is_ok(), "{value}");
+            assert!(name(value, 100).is_ok(), "{value}");
+        }
     }
 
     #[test]

@@ -40,7 +40,7 @@ use crate::model::{
 /// The schema version this crate's migrations reach (the same on every
 /// backend): what [`Store::schema_version`] reports once `open` has
 /// migrated a database.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A storage backend.
 ///
@@ -261,8 +261,9 @@ pub trait Tx {
     /// A page of profiles matching `query`; when `visible_to` is set, only
     /// public profiles and that user's own. `query.country` is upper-case;
     /// name, city, company and industry match ignoring case (name as a
-    /// substring of first or last name, company and industry against an
-    /// active job).
+    /// substring of first or last name, country and city against the
+    /// profile's location only while that is active, company and industry
+    /// against an active job).
     ///
     /// # Errors
     ///

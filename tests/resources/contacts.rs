@@ -182,3 +182,56 @@ fn deactivated_contacts_are_hidden_from_non_admins() {
         );
     });
 }
+
+fn other_contact(index: usize) -> NewContact {
+    NewContact::new(ContactKind::Other, format!("handle {index}"))
+}
+
+#[test]
+fn a_profile_has_at_most_twenty_active_contacts_by_default() {
+    each(|h| {
+        let ada = h.register("ada");
+        let admin = h.admin("root");
+        let mut input = crate::new_profile("Ada");
+        input.contacts = (0..21).map(other_contact).collect();
+        let too_many = h.accounts.profiles().create(&ada.principal, input.clone());
+        assert_eq!(validation_fields(too_many.unwrap_err()), vec!["contacts"]);
+        input.contacts.truncate(20);
+        let profile_id = h
+            .accounts
+            .profiles()
+            .create(&ada.principal, input)
+            .unwrap()
+            .profile
+            .id;
+        let contacts = h.accounts.contacts();
+        let refused = contacts.add(&ada.principal, profile_id, other_contact(20));
+        assert_eq!(validation_fields(refused.unwrap_err()), vec!["contacts"]);
+        // Deactivated ones do not count, but restoring one over the cap
+        // is refused too.
+        let first = contacts
+            .list(&ada.principal, profile_id, ActiveFilter::Active)
+            .unwrap()[0]
+            .clone();
+        contacts.deactivate(&ada.principal, first.id).unwrap();
+        let added = contacts
+            .add(&ada.principal, profile_id, other_contact(20))
+            .unwrap();
+        let refused = contacts.restore(&admin.principal, first.id);
+        assert_eq!(validation_fields(refused.unwrap_err()), vec!["contacts"]);
+        contacts.deactivate(&ada.principal, added.id).unwrap();
+        assert!(
+            contacts
+                .restore(&admin.principal, first.id)
+                .unwrap()
+                .is_active
+        );
+        assert_eq!(
+            contacts
+                .list(&ada.principal, profile_id, ActiveFilter::Active)
+                .unwrap()
+                .len(),
+            20
+        );
+    });
+}

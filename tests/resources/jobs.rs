@@ -77,3 +77,78 @@ fn job_patches_are_validated_as_a_whole() {
         ));
     });
 }
+
+fn job(index: usize) -> NewJob {
+    NewJob {
+        title: format!("Role {index}"),
+        company: "Analytical Engines".into(),
+        ..NewJob::default()
+    }
+}
+
+#[test]
+fn a_profile_has_at_most_twenty_active_jobs_by_default() {
+    each(|h| {
+        let ada = h.register("ada");
+        let admin = h.admin("root");
+        let mut input = crate::new_profile("Ada");
+        input.jobs = (0..21).map(job).collect();
+        let too_many = h.accounts.profiles().create(&ada.principal, input.clone());
+        assert_eq!(validation_fields(too_many.unwrap_err()), vec!["jobs"]);
+        input.jobs.truncate(20);
+        let profile_id = h
+            .accounts
+            .profiles()
+            .create(&ada.principal, input)
+            .unwrap()
+            .profile
+            .id;
+        let jobs = h.accounts.jobs();
+        let refused = jobs.add(&ada.principal, profile_id, job(20));
+        assert_eq!(validation_fields(refused.unwrap_err()), vec!["jobs"]);
+        let first = jobs
+            .list(&ada.principal, profile_id, ActiveFilter::Active)
+            .unwrap()[0]
+            .clone();
+        jobs.deactivate(&ada.principal, first.id).unwrap();
+        let added = jobs.add(&ada.principal, profile_id, job(20)).unwrap();
+        let refused = jobs.restore(&admin.principal, first.id);
+        assert_eq!(validation_fields(refused.unwrap_err()), vec!["jobs"]);
+        jobs.deactivate(&ada.principal, added.id).unwrap();
+        assert!(jobs.restore(&admin.principal, first.id).unwrap().is_active);
+    });
+}
+
+#[test]
+fn the_limits_are_configurable() {
+    let clock = std::sync::Arc::new(aai_accounts::ManualClock::new(crate::common::start_time()));
+    let accounts = crate::common::builder("sqlite::memory:", clock.clone())
+        .max_contacts_per_profile(1)
+        .max_jobs_per_profile(0)
+        .build()
+        .unwrap();
+    let h = crate::common::Harness::new("sqlite", accounts, clock);
+    let ada = h.register("ada");
+    let mut input = crate::new_profile("Ada");
+    input.contacts = vec![
+        aai_accounts::NewContact::new(aai_accounts::ContactKind::Other, "one"),
+        aai_accounts::NewContact::new(aai_accounts::ContactKind::Other, "two"),
+    ];
+    input.jobs = vec![job(0)];
+    let refused = h.accounts.profiles().create(&ada.principal, input.clone());
+    assert_eq!(
+        validation_fields(refused.unwrap_err()),
+        vec!["contacts", "jobs"]
+    );
+    input.contacts.truncate(1);
+    input.jobs.clear();
+    let profile_id = h
+        .accounts
+        .profiles()
+        .create(&ada.principal, input)
+        .unwrap()
+        .profile
+        .id;
+    let refused = h.accounts.jobs().add(&ada.principal, profile_id, job(1));
+    assert_eq!(validation_fields(refused.unwrap_err()), vec!["jobs"]);
+}

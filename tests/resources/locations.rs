@@ -1,6 +1,8 @@
 //! Locations: owned, listed and soft-deleted.
 
-use aai_accounts::{Error, LocationPatch, LocationQuery, NewLocation, PageRequest, Patch};
+use aai_accounts::{
+    Error, LocationPatch, LocationQuery, NewLocation, PageRequest, Patch, ProfileQuery,
+};
 
 use crate::common::each;
 use crate::validation_fields;
@@ -106,5 +108,51 @@ fn locations_are_owned_listed_and_soft_deleted() {
                 .total,
             0
         );
+    });
+}
+
+#[test]
+fn a_deactivated_location_no_longer_matches_profile_search_by_place() {
+    each(|h| {
+        let ada = h.register("ada");
+        let bob = h.register("bob");
+        let created = h
+            .accounts
+            .profiles()
+            .create(&ada.principal, crate::full_profile("Ada", "TV"))
+            .unwrap();
+        let location = created.location.clone().unwrap();
+        let search = |query: ProfileQuery| {
+            h.accounts
+                .profiles()
+                .search(&bob.principal, &query, PageRequest::default())
+                .unwrap()
+        };
+        let by_country = || ProfileQuery {
+            country: Some("tv".into()),
+            ..ProfileQuery::default()
+        };
+        let by_city = || ProfileQuery {
+            city: Some("paris".into()),
+            ..ProfileQuery::default()
+        };
+        assert_eq!(search(by_country()).total, 1);
+        assert_eq!(search(by_city()).total, 1);
+        h.accounts
+            .locations()
+            .deactivate(&ada.principal, location.id)
+            .unwrap();
+        for query in [by_country(), by_city()] {
+            let page = search(query.clone());
+            assert_eq!((page.total, page.data.len()), (0, 0), "{query:?}");
+        }
+        // Still the profile's own, hidden from others by `get`.
+        assert!(h
+            .accounts
+            .profiles()
+            .get(&bob.principal, created.profile.id)
+            .unwrap()
+            .location
+            .is_none());
     });
 }

@@ -497,3 +497,57 @@ fn timestamps_never_go_backwards_and_ids_never_change() {
         assert_eq!(contact.id, created.contacts[1].id);
     });
 }
+
+#[test]
+fn invisible_and_bidirectional_characters_are_refused_in_every_free_text_field() {
+    each(|h| {
+        let ada = h.register("ada");
+        let mut input = full_profile("A\u{202E}da", "fr");
+        input.last_name = "Love\u{200B}lace".into();
+        input.bio = Some("hello\u{2066} world".into());
+        if let Some(location) = input.location.as_mut() {
+            location.city = Some("Pa\u{FEFF}ris".into());
+            location.state_province = Some("\u{AD}IDF".into());
+        }
+        input.contacts[0] = NewContact::new(ContactKind::Email, "ada\u{200D}@example.com");
+        input.jobs[0].company = "Analytical\u{2060} Engines".into();
+        input.jobs[0].title = "\u{200F}Engineer".into();
+        input.jobs[0].industry = Some("Comp\u{2064}uting".into());
+        let error = h
+            .accounts
+            .profiles()
+            .create(&ada.principal, input)
+            .unwrap_err();
+        let Error::Validation(errors) = error else {
+            panic!("expected a validation error, got {error:?}");
+        };
+        for field in [
+            "first_name",
+            "last_name",
+            "bio",
+            "location.city",
+            "location.state_province",
+            "contacts[0].value",
+            "jobs[0].company",
+            "jobs[0].title",
+            "jobs[0].industry",
+        ] {
+            assert!(
+                errors
+                    .errors()
+                    .iter()
+                    .any(|e| e.field == field && e.code == "invisible_character"),
+                "{field} not refused as invisible in {errors:?}"
+            );
+        }
+        let registered = h.accounts.register(aai_accounts::NewUser {
+            username: "bob".into(),
+            email: "b\u{202E}ob@example.com".into(),
+            password: crate::common::PASSWORD.into(),
+        });
+        assert_eq!(
+            validation_fields(registered.unwrap_err()),
+            vec!["email".to_owned()]
+        );
+    });
+}

@@ -372,3 +372,159 @@ fn role_changes_in_a_user_patch_are_for_admins_and_atomic() {
         assert!(promoted.is_super_admin);
     });
 }
+
+/// Every read a non-admin has of a profile and what hangs off it: each
+/// must answer "not found" (or find nothing) for a profile of an inactive
+/// user.
+fn assert_hidden_from(
+    h: &common::Harness,
+    reader: &Principal,
+    profile: &aai_accounts::ProfileDetails,
+) {
+    let id = profile.profile.id;
+    let owner = profile.profile.user_id;
+    assert!(matches!(
+        h.accounts.profiles().get(reader, id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        h.accounts.profiles().get_by_user(reader, owner),
+        Err(Error::NotFound { .. })
+    ));
+    for query in [
+        ProfileQuery {
+            name: Some(profile.profile.first_name.clone()),
+            ..ProfileQuery::default()
+        },
+        ProfileQuery {
+            country: Some("TV".into()),
+            ..ProfileQuery::default()
+        },
+    ] {
+        let found = h
+            .accounts
+            .profiles()
+            .search(reader, &query, PageRequest::default())
+            .unwrap();
+        assert_eq!(found.total, 0, "{query:?}");
+    }
+    assert!(matches!(
+        h.accounts.contacts().list(reader, id, ActiveFilter::Active),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        h.accounts.contacts().get(reader, profile.contacts[0].id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        h.accounts.jobs().list(reader, id, ActiveFilter::Active),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        h.accounts.jobs().get(reader, profile.jobs[0].id),
+        Err(Error::NotFound { .. })
+    ));
+    let location = profile.location.as_ref().unwrap().id;
+    assert!(matches!(
+        h.accounts.locations().get(reader, location),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+#[test]
+fn importing_an_inactive_user_stores_their_profile_inactive() {
+    each(|h| {
+        let bob = h.register("bob");
+        let id = aai_accounts::UserId::new();
+        let mut profile = full_profile("Zelda", "TV");
+        profile.contacts[0] =
+            aai_accounts::NewContact::new(aai_accounts::ContactKind::Email, "zelda@example.com")
+                .primary();
+        profile.allow_contact = true;
+        let imported = h
+            .accounts
+            .users()
+            .import(
+                &Principal::system(),
+                aai_accounts::ImportUser {
+                    id: Some(id),
+                    username: "zelda".into(),
+                    email: "zelda@example.com".into(),
+                    password_hash: bcrypt::hash("legacy password", 4).unwrap(),
+                    is_active: false,
+                    is_super_admin: false,
+                    created_at: None,
+                    updated_at: None,
+                    profile: Some(profile),
+                },
+            )
+            .unwrap();
+        assert!(!imported.is_active);
+        let details = h
+            .accounts
+            .profiles()
+            .get_by_user(&Principal::system(), id)
+            .unwrap();
+        assert!(!details.profile.is_active);
+        assert_eq!(details.profile.deactivated_at, imported.deactivated_at);
+        // Read through the admin's eyes with every child, then check that a
+        // non-admin sees none of it.
+        let details = aai_accounts::ProfileDetails {
+            contacts: h
+                .accounts
+                .contacts()
+                .list(&Principal::system(), details.profile.id, ActiveFilter::All)
+                .unwrap(),
+            jobs: h
+                .accounts
+                .jobs()
+                .list(&Principal::system(), details.profile.id, ActiveFilter::All)
+                .unwrap(),
+            ..details
+        };
+        assert_hidden_from(h, &bob.principal, &details);
+        // Restoring the profile alone would show it: refused.
+        assert!(matches!(
+            h.accounts
+                .profiles()
+                .restore(&Principal::system(), details.profile.id),
+            Err(Error::Conflict { field: "user_id" })
+        ));
+        // Restoring the user restores the profile imported with them.
+        h.accounts
+            .users()
+            .restore(&Principal::system(), id)
+            .unwrap();
+        let shown = h
+            .accounts
+            .profiles()
+            .get(&bob.principal, details.profile.id)
+            .unwrap();
+        assert!(shown.profile.is_active);
+        assert_eq!(shown.contacts.len(), 3);
+    });
+}
+
+#[test]
+fn a_profile_of_a_deactivated_user_cannot_be_restored_alone() {
+    each(|h| {
+        let ada = h.register("ada");
+        let bob = h.register("bob");
+        let created = h
+            .accounts
+            .profiles()
+            .create(&ada.principal, full_profile("Ada", "TV"))
+            .unwrap();
+        h.accounts
+            .users()
+            .deactivate(&Principal::system(), ada.user.id)
+            .unwrap();
+        assert!(matches!(
+            h.accounts
+                .profiles()
+                .restore(&Principal::system(), created.profile.id),
+            Err(Error::Conflict { field: "user_id" })
+        ));
+        assert_hidden_from(h, &bob.principal, &created);
+    });
+}

@@ -78,6 +78,7 @@ macro_rules! __conformance_checks {
             list_profiles_pages_visit_each_row_once,
             list_profiles_follows_location_changes,
             list_profiles_totals_match_rows,
+            list_profiles_ignores_deactivated_locations,
             location_round_trip_and_update,
             list_locations_filters_and_pages,
             contact_round_trip_and_update,

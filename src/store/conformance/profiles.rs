@@ -3,7 +3,7 @@
 use chrono::Duration;
 
 use super::fixtures::*;
-use crate::model::{ActiveFilter, Job, Profile, ProfileId, ProfileQuery, UserId};
+use crate::model::{ActiveFilter, Job, PageRequest, Profile, ProfileId, ProfileQuery, UserId};
 use crate::store::{Store, UserRow};
 
 /// Every column of a profile survives a round trip, `None`s included.
@@ -337,4 +337,103 @@ pub fn list_profiles_pages_visit_each_row_once(store: &dyn Store) {
         read_ok(store, |tx| tx.list_profiles(&query, None, page))
     });
     assert_eq!(listed, expected);
+}
+
+/// A profile whose location is deactivated does not match by country or
+/// city (nor count in a search's total), whether the location was
+/// deactivated after the profile pointed at it or before; it matches again
+/// once the location is restored.
+pub fn list_profiles_ignores_deactivated_locations(store: &dyn Store) {
+    let t = token();
+    let owner = user("pgone");
+    let other = user("pgtwo");
+    // Tuvalu: rare enough that a search by country alone (which a backend
+    // may count from elsewhere than the rows) is checked by its change.
+    let mut home = location(owner.user.id, "TV", Some(&format!("Atoll{t}")));
+    let mut closed = location(other.user.id, "TV", Some(&format!("Atoll{t}")));
+    closed.is_active = false;
+    closed.deactivated_at = Some(at(1));
+    let first = Profile {
+        location_id: Some(home.id),
+        is_public: true,
+        ..profile(owner.user.id, "Gone", &format!("Away-{t}"))
+    };
+    let second = Profile {
+        location_id: Some(closed.id),
+        is_public: true,
+        ..profile(other.user.id, "Gone", &format!("Away-{t}"))
+    };
+    let country_only = ProfileQuery {
+        country: Some("TV".to_owned()),
+        ..ProfileQuery::default()
+    };
+    let total = |query: &ProfileQuery| {
+        let (rows, total) = read_ok(store, |tx| {
+            tx.list_profiles(query, None, PageRequest::new(1, 100))
+        });
+        if total <= 100 {
+            assert_eq!(rows.len() as u64, total, "{query:?}");
+        }
+        total
+    };
+    let before = total(&country_only);
+    write_ok(store, |tx| {
+        tx.insert_user(&owner)?;
+        tx.insert_user(&other)?;
+        tx.insert_location(&home)?;
+        tx.insert_location(&closed)?;
+        tx.insert_profile(&first)?;
+        tx.insert_profile(&second)
+    });
+    let by_place = |country: Option<&str>, city: Option<&str>| {
+        let query = ProfileQuery {
+            country: country.map(str::to_owned),
+            city: city.map(str::to_owned),
+            ..profile_query(&format!("away-{t}"))
+        };
+        list_profile_ids(store, &query, None)
+    };
+    let city = format!("atoll{t}");
+    assert_eq!(
+        by_place(Some("TV"), None),
+        vec![first.id],
+        "inserted at a deactivated location"
+    );
+    assert_eq!(by_place(None, Some(&city)), vec![first.id]);
+    assert_eq!(total(&country_only), before + 1);
+
+    home.is_active = false;
+    home.deactivated_at = Some(at(2));
+    home.updated_at = at(2);
+    write_ok(store, |tx| tx.update_location(&home));
+    assert!(
+        by_place(Some("TV"), None).is_empty(),
+        "country of a deactivated location"
+    );
+    assert!(
+        by_place(None, Some(&city)).is_empty(),
+        "city of a deactivated location"
+    );
+    assert!(by_place(Some("TV"), Some(&city)).is_empty());
+    assert_eq!(total(&country_only), before, "counted by country");
+
+    // Moving to a deactivated location, and back to a restored one.
+    let mut moved = second.clone();
+    moved.location_id = Some(home.id);
+    moved.updated_at = at(3);
+    write_ok(store, |tx| tx.update_profile(&moved));
+    assert!(
+        by_place(Some("TV"), None).is_empty(),
+        "moved to a deactivated location"
+    );
+    home.is_active = true;
+    home.deactivated_at = None;
+    home.updated_at = at(4);
+    write_ok(store, |tx| tx.update_location(&home));
+    let mut both = vec![first.id, second.id];
+    both.sort_by(|a, b| b.cmp(a));
+    let mut found = by_place(Some("TV"), Some(&city));
+    found.sort_by(|a, b| b.cmp(a));
+    assert_eq!(found, both, "a restored location matches again");
+    assert_eq!(total(&country_only), before + 2);
 }

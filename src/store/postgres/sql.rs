@@ -66,8 +66,9 @@ pub(super) const PROFILE_COMPANY: &str = "EXISTS (SELECT 1 FROM jobs j \
      WHERE j.profile_id = p.id AND j.is_active AND lower(j.company) = lower(?))";
 pub(super) const PROFILE_INDUSTRY: &str = "EXISTS (SELECT 1 FROM jobs j \
      WHERE j.profile_id = p.id AND j.is_active AND lower(j.industry) = lower(?))";
+// A deactivated location is no place: it matches no country or city.
 pub(super) const PROFILES_WITH_LOCATION: &str =
-    "profiles p JOIN locations l ON l.id = p.location_id";
+    "profiles p JOIN locations l ON l.id = p.location_id AND l.is_active";
 pub(super) const PROFILE_VISIBLE_TO: &str = "(p.is_public OR p.user_id = ?)";
 
 pub(super) const INSERT_LOCATION: &str = concat!(

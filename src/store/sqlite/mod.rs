@@ -95,6 +95,12 @@ impl SqliteStore {
     /// Opens (creating it if needed) the database file at `path` and
     /// applies pending migrations.
     ///
+    /// The database holds the generated signing key and password hashes:
+    /// on Unix, a file this call creates is readable and writable by its
+    /// owner only (mode 0600), and so are the `-wal` and `-shm` files
+    /// SQLite creates next to it (it gives them the database file's mode).
+    /// An existing file keeps its mode.
+    ///
     /// # Errors
     ///
     /// [`Error::Storage`] when the file cannot be opened or migrated.
@@ -104,6 +110,7 @@ impl SqliteStore {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        create_private(&path)?;
         // Fail fast on an unusable path (the pool would retry until its
         // timeout) and switch the file to WAL once, before the pool opens
         // its connections.
@@ -333,6 +340,27 @@ impl From<rusqlite::Error> for BackendError {
 
 /// Converts a backend error into the public error (see
 /// [`error::storage`]).
+/// Creates the database file at `path`, empty, with mode 0600 on Unix,
+/// unless it exists. SQLite would create it with 0644 less the umask:
+/// readable by every local user, signing key included. Its `-wal`, `-shm`
+/// and `-journal` files take the database file's mode when SQLite creates
+/// them, so this one file decides all of them. An empty file is an empty
+/// database to SQLite.
+fn create_private(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(Error::Storage(StorageError::new(
+            "create the database file",
+            error,
+        ))),
+    }
+}
+
 fn storage<E>(context: &'static str) -> impl FnOnce(E) -> Error
 where
     E: Into<BackendError>,

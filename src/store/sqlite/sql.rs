@@ -36,13 +36,14 @@ pub(super) const UPDATE_USER: &str =
 pub(super) const DELETE_USER: &str = "DELETE FROM users WHERE id = ?1";
 pub(super) const USER_SEARCH: &str = "(username LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')";
 
-// `country` and `city` copy the location's (see the migration).
+// `country` and `city` copy the location's while it is active (see the
+// migrations V1 and V3).
 pub(super) const INSERT_PROFILE: &str =
     "INSERT INTO profiles (id, user_id, first_name, last_name, \
      date_of_birth, gender, location_id, bio, profile_picture_url, is_public, allow_contact, \
      is_active, created_at, updated_at, deactivated_at, country, city) \
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-     l.country, l.city FROM (SELECT 1) LEFT JOIN locations l ON l.id = ?7";
+     l.country, l.city FROM (SELECT 1) LEFT JOIN locations l ON l.id = ?7 AND l.is_active = 1";
 pub(super) const GET_PROFILE: &str = concat!(
     "SELECT ",
     profile_columns!(),
@@ -73,13 +74,14 @@ pub(super) const UPDATE_PROFILE_FIELDS: &str =
      allow_contact = ?8, updated_at = ?9, deactivated_at = ?10 WHERE id = ?1";
 pub(super) const UPDATE_PROFILE_KEYS: &str =
     "UPDATE profiles SET location_id = ?2, is_public = ?3, \
-     is_active = ?4, (country, city) = (SELECT country, city FROM locations WHERE id = ?2) \
+     is_active = ?4, \
+     (country, city) = (SELECT country, city FROM locations WHERE id = ?2 AND is_active = 1) \
      WHERE id = ?1 AND (location_id IS NOT ?2 OR is_public IS NOT ?3 OR is_active IS NOT ?4)";
 pub(super) const PROFILE_NAME: &str =
     "(p.first_name LIKE ? ESCAPE '\\' OR p.last_name LIKE ? ESCAPE '\\')";
 // `city`, `company` and `industry` collate NOCASE: `=` ignores ASCII case.
-// `country` and `city` are the profile's copies of its location's (kept
-// by triggers, see the migration).
+// `country` and `city` are the profile's copies of its location's, NULL
+// while it is inactive (kept by triggers, see the migrations).
 pub(super) const PROFILE_COUNTRY: &str = "p.country = ?";
 pub(super) const PROFILE_CITY: &str = "p.city = ?";
 pub(super) const PROFILE_COMPANY: &str = "EXISTS (SELECT 1 FROM jobs j \

@@ -88,6 +88,31 @@ fn open_in_a_missing_directory_is_a_storage_error() {
     assert!(matches!(error, Error::Storage(_)), "{error:?}");
 }
 
+/// The database holds the signing key: its file and the `-wal` and `-shm`
+/// files next to it are the owner's alone, whatever the umask.
+#[cfg(unix)]
+#[test]
+fn database_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let (dir, store) = file_store();
+    crate::store::write(&store, |tx| {
+        tx.insert_setting_if_absent("permissions.check", b"secret")
+    })
+    .unwrap();
+    // Another connection reading keeps the shared memory and the log.
+    let conn = store.pool.get().unwrap();
+    assert_eq!(pragma(&conn, "journal_mode"), "wal");
+    for name in ["accounts.db", "accounts.db-wal", "accounts.db-shm"] {
+        let path = dir.path().join(name);
+        let mode = std::fs::metadata(&path)
+            .unwrap_or_else(|error| panic!("{name}: {error}"))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+    }
+}
+
 #[test]
 fn file_connections_use_wal_and_the_pragmas() {
     let (_dir, store) = file_store();
@@ -375,4 +400,92 @@ fn a_database_of_the_previous_schema_upgrades_keeping_its_data() {
     conn.execute_batch("COMMIT").unwrap();
     drop(conn);
     upgrade::check_upgraded(&format!("sqlite://{}", path.display()), &world);
+}
+
+/// The country copied onto the profile named `first_name`.
+fn profile_country(conn: &Connection, first_name: &str) -> Option<String> {
+    conn.query_row(
+        "SELECT country FROM profiles WHERE first_name = ?1",
+        [first_name],
+        |row| row.get(0),
+    )
+    .unwrap()
+}
+
+/// Migration V3 repairs what V2 let through: a profile left active by an
+/// inactive owner is deactivated with them, and profiles of deactivated
+/// locations lose their place (and their count under its country).
+#[test]
+fn migration_v3_repairs_soft_delete_holes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        init_connection(&mut conn, true).unwrap();
+        embedded::migrations::runner()
+            .set_target(refinery::Target::Version(2))
+            .run(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, email, password_hash, is_active, is_super_admin, \
+               tokens_valid_after, created_at, updated_at, deactivated_at) VALUES \
+               (X'00000000000000000000000000000001', 'gone', 'gone@example.com', 'x', 0, 0, \
+                0, 10, 50, 50), \
+               (X'00000000000000000000000000000002', 'here', 'here@example.com', 'x', 1, 0, \
+                0, 10, 10, NULL);
+             INSERT INTO locations (id, user_id, country, city, is_active, created_at, \
+               updated_at) VALUES \
+               (X'00000000000000000000000000000011', X'00000000000000000000000000000002', \
+                'TV', 'Funafuti', 1, 10, 10);
+             INSERT INTO profiles (id, user_id, first_name, last_name, location_id, \
+               is_public, allow_contact, is_active, created_at, updated_at, country, city) \
+               VALUES \
+               (X'00000000000000000000000000000021', X'00000000000000000000000000000001', \
+                'Gone', 'User', NULL, 1, 0, 1, 20, 20, NULL, NULL), \
+               (X'00000000000000000000000000000022', X'00000000000000000000000000000002', \
+                'Here', 'User', X'00000000000000000000000000000011', 1, 0, 1, 20, 20, \
+                'TV', 'Funafuti');
+             UPDATE locations SET is_active = 0, deactivated_at = 30, updated_at = 30;",
+        )
+        .unwrap();
+        assert_eq!(
+            profile_country(&conn, "Here").as_deref(),
+            Some("TV"),
+            "the V2 trigger kept the place"
+        );
+    }
+    let store = SqliteStore::open_path(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 3);
+    let conn = store.pool.get().unwrap();
+    let (active, deactivated_at, updated_at): (i64, Option<i64>, i64) = conn
+        .query_row(
+            "SELECT is_active, deactivated_at, updated_at FROM profiles WHERE first_name = 'Gone'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((active, deactivated_at, updated_at), (0, Some(50), 50));
+    let place: (Option<String>, Option<String>) = conn
+        .query_row(
+            "SELECT country, city FROM profiles WHERE first_name = 'Here'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(place, (None, None));
+    let counted: i64 = conn
+        .query_row(
+            "SELECT IFNULL(SUM(n), 0) FROM profile_counts WHERE country = 'TV'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(counted, 0);
+    // The new trigger: restoring the location restores the place.
+    conn.execute(
+        "UPDATE locations SET is_active = 1, deactivated_at = NULL",
+        [],
+    )
+    .unwrap();
+    assert_eq!(profile_country(&conn, "Here").as_deref(), Some("TV"));
 }
