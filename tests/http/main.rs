@@ -40,6 +40,8 @@ struct Api {
 struct Reply {
     status: StatusCode,
     headers: HeaderMap,
+    /// The body as sent, for byte-for-byte comparisons.
+    bytes: Vec<u8>,
     json: Value,
 }
 
@@ -48,6 +50,8 @@ struct Client {
     id: String,
     access: String,
     refresh: String,
+    /// The device token of the registration.
+    device: String,
 }
 
 fn accounts() -> Accounts {
@@ -97,6 +101,7 @@ async fn send_request(app: &Router, request: Request<Body>) -> Reply {
     Reply {
         status,
         headers,
+        bytes: bytes.to_vec(),
         json,
     }
 }
@@ -144,6 +149,10 @@ impl Api {
                 .unwrap()
                 .to_owned(),
             refresh: reply.json["tokens"]["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            device: reply.json["tokens"]["device_token"]
                 .as_str()
                 .unwrap()
                 .to_owned(),
