@@ -1,5 +1,5 @@
-//! Admin tool: create an admin, list and (de)activate users, import users
-//! from another system, read the audit trail.
+//! Admin tool: create an admin, list, (de)activate and unlock users, import
+//! users from another system, read the audit trail, prune what expired.
 //!
 //! Run with `cargo run --example cli -- --help`, for example
 //! `cargo run --example cli -- create-admin --username root --email root@example.com`.
@@ -55,6 +55,9 @@ enum Command {
         #[arg(long)]
         user: Option<UserId>,
     },
+    /// Delete expired sessions, refresh and device tokens, and events past
+    /// their retention; prints the counts as JSON. Run it periodically.
+    Prune,
 }
 
 #[derive(Subcommand)]
@@ -72,6 +75,8 @@ enum UsersCommand {
     Deactivate { id: UserId },
     /// Restore a deactivated user.
     Restore { id: UserId },
+    /// Lift a user's login locks (the account's and its devices').
+    Unlock { id: UserId },
 }
 
 fn main() -> ExitCode {
@@ -79,10 +84,19 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", chain(&*error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes: `storage error: unable to open database file`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let causes = std::iter::successors(Some(error), |error| error.source());
+    causes
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
@@ -155,7 +169,15 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 let user = accounts.users().restore(&system, id)?;
                 println!("restored {} ({})", user.username, user.id);
             }
+            UsersCommand::Unlock { id } => {
+                let user = accounts.users().unlock(&system, id)?;
+                println!("unlocked {} ({})", user.username, user.id);
+            }
         },
+        Command::Prune => {
+            let pruned = accounts.prune(chrono::Utc::now())?;
+            println!("{}", serde_json::to_string(&pruned)?);
+        }
         Command::Import { file } => import(&accounts, &file)?,
         Command::Events { user } => {
             let query = EventQuery {

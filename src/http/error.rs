@@ -171,14 +171,11 @@ fn field_path(field: &str) -> Vec<Value> {
 /// An error and its causes, outermost first: `storage error: disk full`.
 /// (The library's messages do not repeat their sources.)
 pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    let causes = std::iter::successors(Some(error), |error| error.source());
+    causes
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 fn body(detail: impl Into<String>, code: &str) -> Value {
