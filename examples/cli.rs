@@ -13,6 +13,10 @@ use aai_accounts::{
 };
 use clap::{Parser, Subcommand};
 
+#[path = "support/error_chain.rs"]
+mod error_chain;
+use error_chain::chain;
+
 #[derive(Parser)]
 #[command(about = "Administer an aai-accounts database")]
 struct Cli {
@@ -88,15 +92,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// An error and its causes: `storage error: unable to open database file`.
-fn chain(error: &dyn std::error::Error) -> String {
-    let causes = std::iter::successors(Some(error), |error| error.source());
-    causes
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {

@@ -26,6 +26,10 @@ use tower_http::cors::{AllowHeaders, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing_subscriber::EnvFilter;
 
+#[path = "support/error_chain.rs"]
+mod error_chain;
+use error_chain::chain;
+
 /// The server's settings, read from the environment.
 struct Config {
     database_url: String,
@@ -81,15 +85,6 @@ fn list(value: Option<String>) -> Vec<String> {
         .filter(|item| !item.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-/// An error and its causes: `storage error: database is locked`.
-fn chain(error: &dyn std::error::Error) -> String {
-    let causes = std::iter::successors(Some(error), |error| error.source());
-    causes
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
 }
 
 /// Opens the accounts and builds the application: the API router with

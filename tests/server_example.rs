@@ -155,6 +155,20 @@ fn dechunk(mut payload: &str) -> String {
     out
 }
 
+/// Registers ada; the 201 body.
+fn register_ada(address: SocketAddr) -> Value {
+    let (status, registered) = http(
+        address,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(&json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD})),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{registered}");
+    registered
+}
+
 fn wait_for_health(server: &mut Server) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -180,15 +194,7 @@ fn the_server_example_serves_the_main_flow_over_http() {
     wait_for_health(&mut server);
     let address = server.address;
 
-    let (status, registered) = http(
-        address,
-        "POST",
-        "/api/v1/auth/register",
-        None,
-        Some(&json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD})),
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{registered}");
+    let registered = register_ada(address);
 
     let (status, tokens) = http(
         address,
@@ -283,15 +289,7 @@ fn the_server_example_reads_the_secret_from_a_file_without_its_newline() {
         Stdio::null(),
     );
     wait_for_health(&mut server);
-    let (status, registered) = http(
-        server.address,
-        "POST",
-        "/api/v1/auth/register",
-        None,
-        Some(&json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD})),
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{registered}");
+    let registered = register_ada(server.address);
     // Signed with the file's secret, newline dropped.
     let accounts = aai_accounts::Accounts::builder()
         .database_url(format!("sqlite://{}", database.display()))
@@ -302,38 +300,39 @@ fn the_server_example_reads_the_secret_from_a_file_without_its_newline() {
     accounts.verify_access_token(access).unwrap();
 }
 
+/// Starts the server with `env`; it must exit at once, failing, and log
+/// `reason`.
+fn assert_refuses_to_start(env: &[(&str, &str)], reason: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_with(&dir.path().join("accounts.db"), env, Stdio::piped());
+    let (exit, logs) = logs_until_exit(&mut server, Duration::from_secs(60));
+    assert!(!exit.expect("the server exits at once").success());
+    assert!(logs.contains(reason), "{logs}");
+}
+
 #[test]
 fn the_server_example_refuses_both_a_secret_and_a_secret_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("secret");
     std::fs::write(&file, SECRET).unwrap();
-    let mut server = start_with(
-        &dir.path().join("accounts.db"),
+    assert_refuses_to_start(
         &[
             ("ACCOUNTS_JWT_SECRET", SECRET),
             ("ACCOUNTS_JWT_SECRET_FILE", file.to_str().unwrap()),
         ],
-        Stdio::piped(),
+        "not both",
     );
-    let (exit, logs) = logs_until_exit(&mut server, Duration::from_secs(60));
-    assert!(!exit.expect("the server exits at once").success());
-    assert!(logs.contains("not both"), "{logs}");
 }
 
 #[test]
 fn the_server_example_refuses_a_malformed_trusted_proxy() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = start_with(
-        &dir.path().join("accounts.db"),
+    assert_refuses_to_start(
         &[
             ("ACCOUNTS_JWT_SECRET", SECRET),
             ("ACCOUNTS_TRUSTED_PROXIES", "10.0.0.1, proxy.example"),
         ],
-        Stdio::piped(),
+        "proxy.example",
     );
-    let (exit, logs) = logs_until_exit(&mut server, Duration::from_secs(60));
-    assert!(!exit.expect("the server exits at once").success());
-    assert!(logs.contains("proxy.example"), "{logs}");
 }
 
 #[test]

@@ -147,9 +147,7 @@ async fn a_locked_account_refuses_untrusted_clients_like_an_unknown_login_but_no
     let api = api();
     let ada = api.register("ada").await;
     let login = |body| api.post("/api/v1/auth/login", None, body);
-    for _ in 0..5 {
-        assert_unauthorized(&login(json!({"login": "ada", "password": "wrong password"})).await);
-    }
+    assert_unauthorized(&api.fail_logins("ada", None).await);
     // Without a device token, the right password answers exactly as an
     // unknown login does: nothing tells "locked" from "no such user".
     let locked = login(json!({"login": "ada", "password": PASSWORD})).await;
@@ -184,18 +182,7 @@ async fn a_locked_account_refuses_untrusted_clients_like_an_unknown_login_but_no
 async fn a_trusted_device_that_fails_repeatedly_is_locked_with_423_and_until() {
     let api = api();
     let ada = api.register("ada").await;
-    let mut last = None;
-    for _ in 0..5 {
-        last = Some(
-            api.post(
-                "/api/v1/auth/login",
-                None,
-                json!({"login": "ada", "password": "wrong password", "device_token": ada.device}),
-            )
-            .await,
-        );
-    }
-    let reply = last.unwrap();
+    let reply = api.fail_logins("ada", Some(&ada.device)).await;
     assert_detail(&reply, StatusCode::LOCKED);
     assert!(reply.json["until"].is_string(), "{}", reply.json);
 }

@@ -175,31 +175,28 @@ async fn x_forwarded_for_and_forwarded_are_honoured_from_a_trusted_proxy() {
 #[tokio::test]
 async fn refresh_and_password_change_spend_the_same_budget() {
     let app = limited(2, &[]);
-    let peer = ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 4000)));
-    let mut refresh = request(
-        Method::POST,
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": "unknown"})),
-    );
-    refresh.extensions_mut().insert(peer);
-    assert_eq!(status(&app, refresh).await, StatusCode::UNAUTHORIZED);
-    let mut change = request(
-        Method::POST,
+    let from_peer = |uri: &str, token: Option<&str>, body| {
+        let mut request = request(Method::POST, uri, token, Some(body));
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 4000))));
+        request
+    };
+    let refresh = || {
+        from_peer(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": "unknown"}),
+        )
+    };
+    assert_eq!(status(&app, refresh()).await, StatusCode::UNAUTHORIZED);
+    let change = from_peer(
         "/api/v1/auth/password",
         Some("not a token"),
-        Some(json!({"current_password": "x", "new_password": "y"})),
+        json!({"current_password": "x", "new_password": "y"}),
     );
-    change.extensions_mut().insert(peer);
     assert_eq!(status(&app, change).await, StatusCode::UNAUTHORIZED);
-    let mut refresh = request(
-        Method::POST,
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({"refresh_token": "unknown"})),
-    );
-    refresh.extensions_mut().insert(peer);
-    assert_eq!(status(&app, refresh).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(status(&app, refresh()).await, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

@@ -159,6 +159,18 @@ impl Api {
         }
     }
 
+    /// Five wrong passwords for `login` (enough to lock it), with a device
+    /// token or without; the last reply.
+    async fn fail_logins(&self, login: &str, device_token: Option<&str>) -> Reply {
+        let body =
+            json!({"login": login, "password": "wrong password", "device_token": device_token});
+        let mut last = None;
+        for _ in 0..5 {
+            last = Some(self.post("/api/v1/auth/login", None, body.clone()).await);
+        }
+        last.unwrap()
+    }
+
     async fn admin(&self, username: &str) -> Client {
         let client = self.register(username).await;
         let id: UserId = client.id.parse().unwrap();

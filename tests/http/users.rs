@@ -189,17 +189,10 @@ async fn only_admins_unlock_and_an_unlocked_account_logs_in_again() {
         api.post(
             "/api/v1/auth/login",
             None,
-            serde_json::json!({"login": "ada", "password": crate::PASSWORD}),
+            json!({"login": "ada", "password": crate::PASSWORD}),
         )
     };
-    for _ in 0..5 {
-        api.post(
-            "/api/v1/auth/login",
-            None,
-            serde_json::json!({"login": "ada", "password": "wrong password"}),
-        )
-        .await;
-    }
+    api.fail_logins("ada", None).await;
     assert_eq!(login().await.status, StatusCode::UNAUTHORIZED);
     let unlock = format!("/api/v1/users/{}/unlock", ada.id);
     assert_detail(
