@@ -1,5 +1,5 @@
-//! Admin tool: create an admin, list and (de)activate users, import users
-//! from another system, read the audit trail.
+//! Admin tool: create an admin, list, (de)activate and unlock users, import
+//! users from another system, read the audit trail, prune what expired.
 //!
 //! Run with `cargo run --example cli -- --help`, for example
 //! `cargo run --example cli -- create-admin --username root --email root@example.com`.
@@ -12,6 +12,10 @@ use aai_accounts::{
     PasswordHasher, PasswordParams, Principal, UserId, UserQuery,
 };
 use clap::{Parser, Subcommand};
+
+#[path = "support/error_chain.rs"]
+mod error_chain;
+use error_chain::chain;
 
 #[derive(Parser)]
 #[command(about = "Administer an aai-accounts database")]
@@ -55,6 +59,9 @@ enum Command {
         #[arg(long)]
         user: Option<UserId>,
     },
+    /// Delete expired sessions, refresh and device tokens, and events past
+    /// their retention; prints the counts as JSON. Run it periodically.
+    Prune,
 }
 
 #[derive(Subcommand)]
@@ -72,6 +79,8 @@ enum UsersCommand {
     Deactivate { id: UserId },
     /// Restore a deactivated user.
     Restore { id: UserId },
+    /// Lift a user's login locks (the account's and its devices').
+    Unlock { id: UserId },
 }
 
 fn main() -> ExitCode {
@@ -79,7 +88,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", chain(&*error));
             ExitCode::FAILURE
         }
     }
@@ -155,7 +164,15 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 let user = accounts.users().restore(&system, id)?;
                 println!("restored {} ({})", user.username, user.id);
             }
+            UsersCommand::Unlock { id } => {
+                let user = accounts.users().unlock(&system, id)?;
+                println!("unlocked {} ({})", user.username, user.id);
+            }
         },
+        Command::Prune => {
+            let pruned = accounts.prune(chrono::Utc::now())?;
+            println!("{}", serde_json::to_string(&pruned)?);
+        }
         Command::Import { file } => import(&accounts, &file)?,
         Command::Events { user } => {
             let query = EventQuery {

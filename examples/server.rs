@@ -5,15 +5,20 @@
 //!
 //! Configuration (environment):
 //! - `ACCOUNTS_DATABASE_URL`: default `sqlite://accounts.db`;
-//! - `ACCOUNTS_JWT_SECRET`: an HS256 secret of at least 32 bytes; without
-//!   it a key is generated once and kept in the database;
+//! - `ACCOUNTS_JWT_SECRET`: an HS256 secret of at least 32 bytes, or
+//!   `ACCOUNTS_JWT_SECRET_FILE`: a file holding it (a trailing newline is
+//!   dropped; not both). Without either a key is generated once and kept
+//!   in the database, and a warning says so;
 //! - `ACCOUNTS_BIND`: default `127.0.0.1:8000`;
+//! - `ACCOUNTS_TRUSTED_PROXIES`: comma-separated addresses or networks
+//!   (`10.0.0.1, 192.168.0.0/16`) of reverse proxies whose `Forwarded` /
+//!   `X-Forwarded-For` name the client for the rate limit; none by default;
 //! - `ACCOUNTS_CORS_ORIGINS`: comma-separated allowed origins; none, no CORS;
 //! - `RUST_LOG`: the log filter, default `info` (logs are JSON lines).
 
 use std::net::SocketAddr;
 
-use aai_accounts::http::router;
+use aai_accounts::http::{router_with, IpNet, RouterConfig};
 use aai_accounts::{Accounts, SigningKey};
 use axum::http::{HeaderValue, Method};
 use axum::Router;
@@ -21,52 +26,88 @@ use tower_http::cors::{AllowHeaders, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing_subscriber::EnvFilter;
 
+#[path = "support/error_chain.rs"]
+mod error_chain;
+use error_chain::chain;
+
 /// The server's settings, read from the environment.
 struct Config {
     database_url: String,
     jwt_secret: Option<String>,
     bind: String,
     cors_origins: Vec<String>,
+    trusted_proxies: Vec<IpNet>,
 }
 
 impl Config {
-    fn from_env() -> Config {
+    fn from_env() -> Result<Config, Box<dyn std::error::Error>> {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        Config {
+        let jwt_secret = match (var("ACCOUNTS_JWT_SECRET"), var("ACCOUNTS_JWT_SECRET_FILE")) {
+            (Some(_), Some(_)) => {
+                return Err("set ACCOUNTS_JWT_SECRET or ACCOUNTS_JWT_SECRET_FILE, not both".into())
+            }
+            (Some(secret), None) => Some(secret),
+            (None, Some(path)) => {
+                let secret = std::fs::read_to_string(&path)
+                    .map_err(|error| format!("ACCOUNTS_JWT_SECRET_FILE {path}: {error}"))?;
+                Some(secret.trim_end_matches(['\r', '\n']).to_owned())
+            }
+            (None, None) => None,
+        };
+        let trusted_proxies = list(var("ACCOUNTS_TRUSTED_PROXIES"))
+            .iter()
+            .map(|proxy| {
+                proxy
+                    .parse::<IpNet>()
+                    .or_else(|_| proxy.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        format!("ACCOUNTS_TRUSTED_PROXIES: not an address or network: {proxy:?}")
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Config {
             database_url: var("ACCOUNTS_DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://accounts.db".to_owned()),
-            jwt_secret: var("ACCOUNTS_JWT_SECRET"),
+            jwt_secret,
             bind: var("ACCOUNTS_BIND").unwrap_or_else(|| "127.0.0.1:8000".to_owned()),
-            cors_origins: var("ACCOUNTS_CORS_ORIGINS")
-                .map(|origins| {
-                    origins
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|origin| !origin.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-        }
+            cors_origins: list(var("ACCOUNTS_CORS_ORIGINS")),
+            trusted_proxies,
+        })
     }
+}
+
+/// The non-empty items of a comma-separated list.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Opens the accounts and builds the application: the API router with
 /// request tracing and, when origins are configured, CORS.
 fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
     let mut builder = Accounts::builder().database_url(&config.database_url);
-    if let Some(secret) = &config.jwt_secret {
-        if secret.len() < 32 {
-            return Err("ACCOUNTS_JWT_SECRET must be at least 32 bytes".into());
+    match &config.jwt_secret {
+        Some(secret) if secret.len() < 32 => {
+            return Err("the JWT secret must be at least 32 bytes".into());
         }
-        builder = builder.signing_key(SigningKey::hs256(secret.as_bytes()));
+        Some(secret) => builder = builder.signing_key(SigningKey::hs256(secret.as_bytes())),
+        None => tracing::warn!(
+            "no ACCOUNTS_JWT_SECRET or ACCOUNTS_JWT_SECRET_FILE: signing with the key \
+             stored in the database (anyone who can read the database can mint tokens)"
+        ),
     }
     let accounts = builder.build()?;
     // One log line per request at info level: method, path, status, latency.
     let trace = TraceLayer::new_for_http()
         .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
-    let mut app = router(accounts).layer(trace);
+    let routes = RouterConfig::default().trusted_proxies(config.trusted_proxies.iter().copied());
+    let mut app = router_with(accounts, routes).layer(trace);
     if !config.cors_origins.is_empty() {
         let origins = config
             .cors_origins
@@ -123,11 +164,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let config = Config::from_env();
-    let app = match app(&config) {
-        Ok(app) => app,
+    let started = Config::from_env().and_then(|config| Ok((app(&config)?, config)));
+    let (app, config) = match started {
+        Ok(started) => started,
         Err(error) => {
-            tracing::error!(%error, "cannot start");
+            tracing::error!(error = %chain(&*error), "cannot start");
             return Err(error);
         }
     };

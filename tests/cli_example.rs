@@ -1,7 +1,7 @@
 //! Runs the `cli` example binary against a temporary SQLite file:
 //! create-admin with the password on standard input, users list, and a
-//! JSON-lines import with good and bad lines, checking what it reports and
-//! what lands in the database.
+//! JSON-lines import with good and bad lines, unlock and prune, checking
+//! what it reports and what lands in the database.
 #![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,7 +11,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use aai_accounts::{Accounts, Credentials};
+use std::sync::Arc;
+
+use aai_accounts::{Accounts, Credentials, Error, ManualClock, NewUser, UserId};
 use common::PASSWORD;
 
 const CREATE_ADMIN: [&str; 5] = [
@@ -142,4 +144,95 @@ fn import_takes_the_valid_lines_and_reports_each_rejected_one() {
         principal.user_id().unwrap().to_string(),
         "0190b5a4-7c1e-7000-8000-000000000001"
     );
+}
+
+fn url(database: &Path) -> String {
+    format!("sqlite://{}", database.display())
+}
+
+fn register_ada(accounts: &Accounts) -> aai_accounts::Registration {
+    accounts
+        .register(NewUser {
+            username: "ada".into(),
+            email: "ada@example.com".into(),
+            password: PASSWORD.into(),
+        })
+        .unwrap()
+}
+
+#[test]
+fn users_unlock_lifts_a_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("accounts.db");
+    let accounts = Accounts::open(&url(&database)).unwrap();
+    let ada = register_ada(&accounts).user;
+    for _ in 0..5 {
+        let _ = accounts.login(Credentials::new("ada", "wrong password".to_owned()));
+    }
+    let right = || Credentials::new("ada", PASSWORD.to_owned());
+    assert!(matches!(
+        accounts.login(right()),
+        Err(Error::InvalidCredentials)
+    ));
+    let output = cli(&database, &["users", "unlock", &ada.id.to_string()], "");
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("unlocked ada ({})", ada.id)),
+        "{stdout}"
+    );
+    assert!(accounts.login(right()).is_ok());
+
+    // An unknown id fails, saying why.
+    let output = cli(
+        &database,
+        &["users", "unlock", &UserId::new().to_string()],
+        "",
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).starts_with("error: user not found"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn prune_deletes_what_expired_and_prints_the_counts_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("accounts.db");
+    // A registration years ago: its session, device token and events have
+    // all expired by now.
+    let clock = Arc::new(ManualClock::new("2020-01-01T00:00:00Z".parse().unwrap()));
+    let accounts = Accounts::builder()
+        .database_url(url(&database))
+        .clock(clock)
+        .build()
+        .unwrap();
+    register_ada(&accounts);
+    drop(accounts);
+    let output = cli(&database, &["prune"], "");
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let pruned: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(pruned["sessions"], 1, "{stdout}");
+    assert_eq!(pruned["device_tokens"], 1, "{stdout}");
+    assert!(pruned["events"].as_u64().unwrap() >= 1, "{stdout}");
+    assert!(pruned["refresh_tokens"].is_u64(), "{stdout}");
+    // Nothing is left to prune.
+    let output = cli(&database, &["prune"], "");
+    assert_eq!(
+        text(&output.stdout).trim(),
+        r#"{"sessions":0,"refresh_tokens":0,"device_tokens":0,"events":0}"#
+    );
+}
+
+#[test]
+fn errors_print_their_whole_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory is no database: the storage error names its cause.
+    let output = cli(dir.path(), &["users", "list"], "");
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("error: storage error: "), "{stderr}");
 }

@@ -42,20 +42,48 @@ impl Drop for Server {
 }
 
 fn start(database: &std::path::Path, secret: &str) -> Server {
+    start_with(database, &[("ACCOUNTS_JWT_SECRET", secret)], Stdio::null())
+}
+
+/// The server on `database` with `env` (the secret variables only from
+/// there), its logs (JSON lines on standard output) going to `logs`.
+fn start_with(database: &std::path::Path, env: &[(&str, &str)], logs: Stdio) -> Server {
     let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let child = Command::new(common::example_binary("server"))
         .env(
             "ACCOUNTS_DATABASE_URL",
             format!("sqlite://{}", database.display()),
         )
-        .env("ACCOUNTS_JWT_SECRET", secret)
+        .env_remove("ACCOUNTS_JWT_SECRET")
+        .env_remove("ACCOUNTS_JWT_SECRET_FILE")
+        .env_remove("ACCOUNTS_TRUSTED_PROXIES")
+        .envs(env.iter().copied())
         .env("ACCOUNTS_BIND", address.to_string())
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
+        .stdout(logs)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     Server { child, address }
+}
+
+/// Everything the server logged until it exits (or is killed after
+/// `timeout`).
+fn logs_until_exit(server: &mut Server, timeout: Duration) -> (Option<ExitStatus>, String) {
+    let exit = wait_for_exit(&mut server.child, timeout);
+    if exit.is_none() {
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+    }
+    let mut logs = String::new();
+    server
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    (exit, logs)
 }
 
 fn wait_for_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
@@ -127,6 +155,20 @@ fn dechunk(mut payload: &str) -> String {
     out
 }
 
+/// Registers ada; the 201 body.
+fn register_ada(address: SocketAddr) -> Value {
+    let (status, registered) = http(
+        address,
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(&json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD})),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{registered}");
+    registered
+}
+
 fn wait_for_health(server: &mut Server) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -152,15 +194,7 @@ fn the_server_example_serves_the_main_flow_over_http() {
     wait_for_health(&mut server);
     let address = server.address;
 
-    let (status, registered) = http(
-        address,
-        "POST",
-        "/api/v1/auth/register",
-        None,
-        Some(&json!({"username": "ada", "email": "ada@example.com", "password": PASSWORD})),
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{registered}");
+    let registered = register_ada(address);
 
     let (status, tokens) = http(
         address,
@@ -238,4 +272,85 @@ fn the_server_example_refuses_a_short_jwt_secret() {
     let exit = wait_for_exit(&mut server.child, Duration::from_secs(60))
         .expect("the server exits at once");
     assert!(!exit.success());
+}
+
+#[test]
+fn the_server_example_reads_the_secret_from_a_file_without_its_newline() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("accounts.db");
+    let file = dir.path().join("secret");
+    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+    let mut server = start_with(
+        &database,
+        &[
+            ("ACCOUNTS_JWT_SECRET_FILE", file.to_str().unwrap()),
+            ("ACCOUNTS_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8, ::1"),
+        ],
+        Stdio::null(),
+    );
+    wait_for_health(&mut server);
+    let registered = register_ada(server.address);
+    // Signed with the file's secret, newline dropped.
+    let accounts = aai_accounts::Accounts::builder()
+        .database_url(format!("sqlite://{}", database.display()))
+        .signing_key(aai_accounts::SigningKey::hs256(SECRET.as_bytes()))
+        .build()
+        .unwrap();
+    let access = registered["tokens"]["access_token"].as_str().unwrap();
+    accounts.verify_access_token(access).unwrap();
+}
+
+/// Starts the server with `env`; it must exit at once, failing, and log
+/// `reason`.
+fn assert_refuses_to_start(env: &[(&str, &str)], reason: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_with(&dir.path().join("accounts.db"), env, Stdio::piped());
+    let (exit, logs) = logs_until_exit(&mut server, Duration::from_secs(60));
+    assert!(!exit.expect("the server exits at once").success());
+    assert!(logs.contains(reason), "{logs}");
+}
+
+#[test]
+fn the_server_example_refuses_both_a_secret_and_a_secret_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secret");
+    std::fs::write(&file, SECRET).unwrap();
+    assert_refuses_to_start(
+        &[
+            ("ACCOUNTS_JWT_SECRET", SECRET),
+            ("ACCOUNTS_JWT_SECRET_FILE", file.to_str().unwrap()),
+        ],
+        "not both",
+    );
+}
+
+#[test]
+fn the_server_example_refuses_a_malformed_trusted_proxy() {
+    assert_refuses_to_start(
+        &[
+            ("ACCOUNTS_JWT_SECRET", SECRET),
+            ("ACCOUNTS_TRUSTED_PROXIES", "10.0.0.1, proxy.example"),
+        ],
+        "proxy.example",
+    );
+}
+
+#[test]
+fn the_server_example_warns_when_it_signs_with_the_stored_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_with(&dir.path().join("accounts.db"), &[], Stdio::piped());
+    wait_for_health(&mut server);
+    let (_, logs) = logs_until_exit(&mut server, Duration::ZERO);
+    let warning = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find(|line| line["level"] == "WARN")
+        .unwrap_or_else(|| panic!("no warning in {logs}"));
+    assert!(
+        warning["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("key stored in the database"),
+        "{warning}"
+    );
 }

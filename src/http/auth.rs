@@ -2,14 +2,14 @@
 //! logout, logout everywhere, change password.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, ValidationBody, ValidationDetail};
-use super::extract::{content_type, parse_json, ApiJson, Auth, ClientIp, RawBody};
+use super::extract::{content_type, parse_json, ApiJson, Auth, RateLimited, RawBody};
 use super::AppState;
 use crate::{Credentials, NewUser, Password, Registration, TokenPair};
 
@@ -23,6 +23,12 @@ pub(crate) struct LoginRequest {
     /// The password.
     #[schema(value_type = String, format = Password)]
     password: Password,
+    /// The `device_token` of an earlier successful login or registration
+    /// of this account on this client: it makes the client trusted (its
+    /// failures count on its own, and the account's lock does not refuse
+    /// it).
+    #[serde(default)]
+    device_token: Option<String>,
 }
 
 /// The OAuth2 password grant (`application/x-www-form-urlencoded`), as sent
@@ -39,6 +45,8 @@ pub(crate) struct LoginForm {
     password: String,
     /// Ignored.
     scope: Option<String>,
+    /// As in the JSON login: the device token of an earlier success.
+    device_token: Option<String>,
 }
 
 /// A refresh token to rotate or to end.
@@ -66,41 +74,51 @@ pub(crate) struct LoggedOut {
     sessions_revoked: u64,
 }
 
-fn check_rate(state: &AppState, client: &ClientIp) -> Result<(), ApiError> {
-    match &state.limiter {
-        Some(limiter) => limiter.check(client.0),
-        None => Ok(()),
-    }
-}
+/// The headers of a token response (RFC 6749 5.1): never cached.
+const NO_STORE: [(HeaderName, &str); 2] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (header::PRAGMA, "no-cache"),
+];
 
 /// Create an account and start its first session.
 #[utoipa::path(
     post, path = "/auth/register", tag = "auth", operation_id = "auth_register",
     request_body = NewUser,
     responses(
-        (status = 201, description = "The new user and their tokens", body = Registration),
+        (status = 201, description = "The new user and their tokens (with a device token); never cached", body = Registration,
+            headers(("Cache-Control" = String, description = "no-store"), ("Pragma" = String, description = "no-cache"))),
         (status = 409, description = "Username or email taken", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 422, description = "Invalid fields", body = ValidationBody),
         (status = 429, description = "Too many attempts from this address", body = ErrorBody),
+        (status = 503, description = "Too many password checks in progress: retry after `Retry-After`", body = ErrorBody),
     )
 )]
 pub(crate) async fn register(
+    _: RateLimited,
     State(state): State<AppState>,
-    client: ClientIp,
     ApiJson(new_user): ApiJson<NewUser>,
-) -> Result<(StatusCode, Json<Registration>), ApiError> {
-    check_rate(&state, &client)?;
+) -> Result<
+    (
+        StatusCode,
+        [(HeaderName, &'static str); 2],
+        Json<Registration>,
+    ),
+    ApiError,
+> {
     let registration = state
         .call(move |accounts| accounts.register(new_user))
         .await?;
-    Ok((StatusCode::CREATED, Json(registration)))
+    Ok((StatusCode::CREATED, NO_STORE, Json(registration)))
 }
 
 /// Log in with a username or email and a password.
 ///
-/// Accepts JSON `{"login", "password"}` or the OAuth2 password form
-/// (`username`, `password`), so Swagger UI's Authorize button works.
+/// Accepts JSON `{"login", "password", "device_token"?}` or the OAuth2
+/// password form (`username`, `password`, `device_token`?), so Swagger
+/// UI's Authorize button works. Keep the returned `device_token` and
+/// send it with later logins of the same account: without it, a locked
+/// account answers 401 like an unknown login.
 #[utoipa::path(
     post, path = "/auth/login", tag = "auth", operation_id = "auth_login",
     request_body(content(
@@ -108,42 +126,45 @@ pub(crate) async fn register(
         (LoginForm = "application/x-www-form-urlencoded"),
     )),
     responses(
-        (status = 200, description = "An OAuth2 token response", body = TokenPair),
-        (status = 401, description = "Wrong login or password", body = ErrorBody),
+        (status = 200, description = "An OAuth2 token response with a device token; never cached", body = TokenPair,
+            headers(("Cache-Control" = String, description = "no-store"), ("Pragma" = String, description = "no-cache"))),
+        (status = 401, description = "Wrong login or password, or (without a valid device token) a locked account", body = ErrorBody),
         (status = 403, description = "Account deactivated", body = ErrorBody),
         (status = 422, description = "Missing fields or malformed body", body = ValidationBody),
-        (status = 423, description = "Account locked after repeated failures", body = ErrorBody),
+        (status = 423, description = "This device is locked after repeated failures", body = ErrorBody),
         (status = 429, description = "Too many attempts from this address", body = ErrorBody),
+        (status = 503, description = "Too many password checks in progress: retry after `Retry-After`", body = ErrorBody),
     )
 )]
 pub(crate) async fn login(
+    _: RateLimited,
     State(state): State<AppState>,
-    client: ClientIp,
     headers: HeaderMap,
     RawBody(body): RawBody,
-) -> Result<Json<TokenPair>, ApiError> {
-    check_rate(&state, &client)?;
+) -> Result<([(HeaderName, &'static str); 2], Json<TokenPair>), ApiError> {
     let credentials = match content_type(&headers).as_deref() {
         Some("application/x-www-form-urlencoded") => form_credentials(&body)?,
         _ => {
             let request: LoginRequest = parse_json(&body)?;
             Credentials::new(request.login, request.password)
+                .with_device_token(request.device_token)
         }
     };
-    state
+    let tokens = state
         .call(move |accounts| accounts.login(credentials))
-        .await
-        .map(Json)
+        .await?;
+    Ok((NO_STORE, Json(tokens)))
 }
 
 /// Reads the OAuth2 password grant.
 fn form_credentials(body: &[u8]) -> Result<Credentials, ApiError> {
-    let (mut username, mut password, mut grant_type) = (None, None, None);
+    let (mut username, mut password, mut grant_type, mut device_token) = (None, None, None, None);
     for (key, value) in url::form_urlencoded::parse(body) {
         match &*key {
             "username" => username = Some(value.into_owned()),
             "password" => password = Some(value.into_owned()),
             "grant_type" => grant_type = Some(value.into_owned()),
+            "device_token" => device_token = Some(value.into_owned()),
             _ => {}
         }
     }
@@ -169,7 +190,7 @@ fn form_credentials(body: &[u8]) -> Result<Credentials, ApiError> {
     }
     match (username, password) {
         (Some(username), Some(password)) if details.is_empty() => {
-            Ok(Credentials::new(username, password))
+            Ok(Credentials::new(username, password).with_device_token(device_token))
         }
         _ => Err(ApiError::Invalid(details)),
     }
@@ -181,20 +202,23 @@ fn form_credentials(body: &[u8]) -> Result<Credentials, ApiError> {
     post, path = "/auth/refresh", tag = "auth", operation_id = "auth_refresh",
     request_body = RefreshRequest,
     responses(
-        (status = 200, description = "The next token pair", body = TokenPair),
+        (status = 200, description = "The next token pair; never cached", body = TokenPair,
+            headers(("Cache-Control" = String, description = "no-store"), ("Pragma" = String, description = "no-cache"))),
         (status = 401, description = "Unknown, expired, revoked or reused token", body = ErrorBody),
         (status = 403, description = "Account deactivated", body = ErrorBody),
         (status = 422, description = "Malformed body", body = ValidationBody),
+        (status = 429, description = "Too many attempts from this address", body = ErrorBody),
     )
 )]
 pub(crate) async fn refresh(
+    _: RateLimited,
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
-) -> Result<Json<TokenPair>, ApiError> {
-    state
+) -> Result<([(HeaderName, &'static str); 2], Json<TokenPair>), ApiError> {
+    let tokens = state
         .call(move |accounts| accounts.refresh(&request.refresh_token))
-        .await
-        .map(Json)
+        .await?;
+    Ok((NO_STORE, Json(tokens)))
 }
 
 /// End the session of a refresh token.
@@ -244,11 +268,14 @@ pub(crate) async fn logout_all(
     request_body = PasswordChange,
     responses(
         (status = 204, description = "Password changed"),
-        (status = 401, description = "Missing or invalid token, or wrong current password", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token, or wrong current password (counts as a failed login)", body = ErrorBody),
         (status = 422, description = "Invalid new password", body = ValidationBody),
+        (status = 429, description = "Too many attempts from this address", body = ErrorBody),
+        (status = 503, description = "Too many password checks in progress: retry after `Retry-After`", body = ErrorBody),
     )
 )]
 pub(crate) async fn change_password(
+    _: RateLimited,
     State(state): State<AppState>,
     Auth(principal): Auth,
     ApiJson(change): ApiJson<PasswordChange>,

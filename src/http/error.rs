@@ -67,8 +67,11 @@ pub(crate) enum ApiError {
     PayloadTooLarge,
     /// The body could not be read.
     BadBody,
-    /// Too many login or register attempts from this client.
+    /// Too many authentication requests from this client.
     TooManyRequests { retry_after_secs: u64 },
+    /// A rate-limited route without the peer address (no
+    /// `ConnectInfo<SocketAddr>`): a server misconfiguration.
+    NoClientAddress,
     /// The database does not answer (health check).
     Unavailable,
     /// No route matches the path.
@@ -135,7 +138,7 @@ impl ApiError {
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::NoClientAddress => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -165,6 +168,16 @@ fn field_path(field: &str) -> Vec<Value> {
     parts
 }
 
+/// An error and its causes, outermost first: `storage error: disk full`.
+/// (The library's messages do not repeat their sources.)
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let causes = std::iter::successors(Some(error), |error| error.source());
+    causes
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 fn body(detail: impl Into<String>, code: &str) -> Value {
     json!({ "detail": detail.into(), "code": code })
 }
@@ -174,9 +187,17 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let mut response = match &self {
             ApiError::Core(error @ (Error::Storage(_) | Error::Config(_))) => {
-                // Internals stay in the log.
-                tracing::error!(error = %error, code = error.code(), "request failed");
+                // Internals stay in the log, with every cause.
+                tracing::error!(error = %chain(error), code = error.code(), "request failed");
                 Json(body("internal server error", "internal")).into_response()
+            }
+            ApiError::Core(Error::Busy) => {
+                let mut response =
+                    Json(body(Error::Busy.to_string(), Error::Busy.code())).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
             }
             ApiError::Core(error @ Error::AccountLocked { until }) => Json(json!({
                 "detail": error.to_string(),
@@ -212,6 +233,14 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed => {
                 Json(body("method not allowed", "method_not_allowed")).into_response()
             }
+            ApiError::NoClientAddress => {
+                tracing::error!(
+                    "the rate limit needs the client address: serve the router with \
+                     into_make_service_with_connect_info::<SocketAddr>(), or turn the \
+                     limit off with RouterConfig::auth_rate_limit(None)"
+                );
+                Json(body("internal server error", "internal")).into_response()
+            }
             ApiError::Internal(message) => {
                 tracing::error!(error = %message, "request task failed");
                 Json(body("internal server error", "internal")).into_response()
@@ -230,6 +259,22 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_answers_503_with_retry_after_one_second() {
+        let response = ApiError::Core(Error::Busy).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn a_chain_names_every_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other("disk full"));
+        assert_eq!(chain(&error), "outer: disk full");
+    }
 
     #[test]
     fn field_paths_split_names_and_indexes() {

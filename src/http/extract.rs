@@ -1,11 +1,9 @@
 //! Extractors whose rejections answer in the API's `{"detail": ...}`
 //! shape.
 
-use std::net::{IpAddr, SocketAddr};
-
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
 
+use super::client_ip::client_ip;
 use super::error::{ApiError, ValidationDetail};
 use super::AppState;
 use crate::{ActiveFilter, Error, PageRequest, Principal, TokenError};
@@ -41,20 +40,23 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
-/// The client's IP, from the connection when the server provides it
-/// (`ConnectInfo<SocketAddr>`); `None` otherwise.
-pub(crate) struct ClientIp(pub(crate) Option<IpAddr>);
+/// Spends one request of the client's rate-limit budget (register, login,
+/// refresh, password change). Put it first among a handler's extractors:
+/// a refused request then costs nothing else.
+pub(crate) struct RateLimited;
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
+impl FromRequestParts<AppState> for RateLimited {
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip()),
-        ))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(limiter) = &state.limiter else {
+            return Ok(RateLimited);
+        };
+        // Without the peer address the limit cannot tell clients apart:
+        // fail closed (see `RouterConfig`).
+        let client = client_ip(parts, &state.trusted_proxies).ok_or(ApiError::NoClientAddress)?;
+        limiter.check(client)?;
+        Ok(RateLimited)
     }
 }
 

@@ -9,7 +9,7 @@
 //! let accounts = aai_accounts::Accounts::open("sqlite://accounts.db")?;
 //! let app = aai_accounts::http::router(accounts);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
-//! // The peer address feeds the per-IP rate limit of login and register.
+//! // The peer address feeds the per-client rate limit of the auth routes.
 //! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
 //! # Ok(())
 //! # }
@@ -20,8 +20,13 @@
 //! Errors answer `{"detail": ..., "code": ...}` with the status of
 //! [`Error::http_status`](crate::Error::http_status); validation errors
 //! answer 422 with FastAPI's list of `{loc, msg, type}`.
+//!
+//! Every response carries `X-Content-Type-Options: nosniff`; token
+//! responses (register, login, refresh) also `Cache-Control: no-store` and
+//! `Pragma: no-cache` (RFC 6749 5.1).
 
 mod auth;
+mod client_ip;
 mod contacts;
 mod error;
 mod events;
@@ -39,7 +44,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -47,28 +54,54 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::Accounts;
 use error::ApiError;
+/// An IP network (`10.0.0.0/8`, `2001:db8::/32`), from the `ipnet`
+/// crate: the type of [`RouterConfig::trusted_proxies`].
+pub use ipnet::IpNet;
 pub use openapi::ApiDoc;
 use rate_limit::RateLimiter;
 
 /// The path prefix of the API routes.
 pub const API_PREFIX: &str = "/api/v1";
 
-/// Limits of the router: request body size and the per-IP rate limit of
-/// login and register.
+/// Limits of the router: request body size, the per-client rate limit of
+/// the authentication routes, and the proxies trusted to name the client.
 ///
 /// ```
 /// use std::time::Duration;
-/// use aai_accounts::http::{RateLimit, RouterConfig};
+/// use aai_accounts::http::{IpNet, RateLimit, RouterConfig};
 ///
+/// let proxy: IpNet = "10.0.0.0/8".parse()?;
 /// let config = RouterConfig::default()
 ///     .body_limit(32 * 1024)
-///     .auth_rate_limit(Some(RateLimit::new(5, Duration::from_secs(60))));
+///     .auth_rate_limit(Some(RateLimit::new(5, Duration::from_secs(60))))
+///     .trusted_proxies([proxy]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// # The client address
+///
+/// The rate limit needs the client's address. It is the TCP peer, which
+/// the server must provide: serve the router with
+/// `into_make_service_with_connect_info::<SocketAddr>()`. When the peer
+/// is one of the [`trusted_proxies`](RouterConfig::trusted_proxies), the
+/// client is the rightmost address of `Forwarded: for=` (RFC 7239), or of
+/// `X-Forwarded-For` when there is no `Forwarded` header, that is not
+/// itself a trusted proxy. Headers from any other peer are ignored: anyone
+/// can write them.
+///
+/// **Without `ConnectInfo`** (a server that did not use
+/// `into_make_service_with_connect_info`, or a test driving the router
+/// with `oneshot`) the rate-limited routes fail closed: they answer 500
+/// and log an error, rather than put every client in one bucket (one
+/// client could then lock everyone out) or silently not limit at all. Turn
+/// the limit off explicitly with `auth_rate_limit(None)` when something in
+/// front of the router limits instead.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RouterConfig {
     body_limit: usize,
     auth_rate_limit: Option<RateLimit>,
+    trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for RouterConfig {
@@ -76,6 +109,7 @@ impl Default for RouterConfig {
         RouterConfig {
             body_limit: 64 * 1024,
             auth_rate_limit: Some(RateLimit::new(20, Duration::from_secs(60))),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -88,21 +122,37 @@ impl RouterConfig {
         self
     }
 
-    /// How many login and register requests one client IP may make per
-    /// window (default 20 per minute); `None` turns the limit off. Further
-    /// requests answer 429 with `Retry-After`.
+    /// How many requests to register, login, refresh and change password
+    /// one client may make (default 20 per minute, one budget for all four
+    /// routes); `None` turns the limit off. Further requests answer 429
+    /// with `Retry-After`.
     ///
-    /// The client IP is the peer address of the connection
-    /// (`into_make_service_with_connect_info::<SocketAddr>()`); without it
-    /// every client shares one budget. Behind a reverse proxy, rate-limit
-    /// there instead.
+    /// A client is an IPv4 address, or an IPv6 /64 network (one subscriber
+    /// usually holds a whole /64). See [the client address](RouterConfig#the-client-address)
+    /// for where it comes from, and why the router needs `ConnectInfo`.
+    /// At most 100 000 clients are tracked at once: while that many are,
+    /// further newcomers share one budget until a background sweep (every
+    /// minute, or at once when full) drops the clients whose budget is
+    /// whole again.
     pub fn auth_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
         self.auth_rate_limit = limit;
         self
     }
+
+    /// The reverse proxies (addresses or networks) whose `Forwarded` and
+    /// `X-Forwarded-For` headers name the client; none by default. A
+    /// single address is a `/32` (IPv4) or `/128` (IPv6) network.
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpNet>) -> Self {
+        self.trusted_proxies = proxies.into_iter().collect();
+        self
+    }
 }
 
-/// At most `requests` requests per `window` (a fixed window per client).
+/// A budget of `requests` requests per `window` and client, replenished
+/// evenly (GCRA): a client may burst `requests` at once, then one more
+/// every `window / requests`.
+///
+/// `requests: 0` refuses every request; a zero `window` limits nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     /// Requests allowed per window.
@@ -123,6 +173,7 @@ impl RateLimit {
 pub(crate) struct AppState {
     pub(crate) accounts: Accounts,
     pub(crate) limiter: Option<Arc<RateLimiter>>,
+    pub(crate) trusted_proxies: Arc<[IpNet]>,
 }
 
 impl AppState {
@@ -155,6 +206,7 @@ pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
         limiter: config
             .auth_rate_limit
             .map(|limit| Arc::new(RateLimiter::new(limit))),
+        trusted_proxies: config.trusted_proxies.into(),
     };
     let (router, api) = openapi_router().with_state(state).split_for_parts();
     router
@@ -162,6 +214,10 @@ pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
 }
 
 /// The OpenAPI document of [`router`], as served at `/openapi.json`.
@@ -181,6 +237,7 @@ fn openapi_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list))
         .routes(routes!(users::get, users::update, users::deactivate))
         .routes(routes!(users::restore))
+        .routes(routes!(users::unlock))
         .routes(routes!(profiles::create, profiles::search))
         .routes(routes!(profiles::me))
         .routes(routes!(

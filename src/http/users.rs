@@ -189,3 +189,28 @@ pub(crate) async fn restore(
         .await
         .map(Json)
 }
+
+/// Lift a user's login locks (super admins): the account's and those of
+/// each of its devices. Recorded as `account_unlocked`.
+#[utoipa::path(
+    post, path = "/users/{id}/unlock", tag = "users", operation_id = "users_unlock_user",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    responses(
+        (status = 200, description = "The unlocked user", body = User),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not a super admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "Malformed id", body = ValidationBody),
+    )
+)]
+pub(crate) async fn unlock(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<UserId>,
+) -> Result<Json<User>, ApiError> {
+    state
+        .call(move |accounts| accounts.users().unlock(&principal, id))
+        .await
+        .map(Json)
+}

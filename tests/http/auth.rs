@@ -1,10 +1,12 @@
 //! `/auth`: register, login, refresh, logout and password changes.
 
+use aai_accounts::http::{router_with, RouterConfig};
+use aai_accounts::{Accounts, HashingLimits};
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use serde_json::json;
 
-use crate::{api, assert_detail, assert_unauthorized, locs, send_request, PASSWORD};
+use crate::{api, assert_detail, assert_unauthorized, locs, request, send_request, PASSWORD};
 
 #[tokio::test]
 async fn register_answers_201_with_the_user_and_tokens() {
@@ -141,31 +143,137 @@ async fn login_with_a_wrong_password_is_401_with_www_authenticate() {
 }
 
 #[tokio::test]
-async fn repeated_failed_logins_lock_the_account_with_423_and_until() {
+async fn a_locked_account_refuses_untrusted_clients_like_an_unknown_login_but_not_its_device() {
     let api = api();
-    api.register("ada").await;
-    let mut last = None;
-    for _ in 0..5 {
-        last = Some(
-            api.post(
-                "/api/v1/auth/login",
-                None,
-                json!({"login": "ada", "password": "wrong password"}),
-            )
-            .await,
-        );
-    }
-    let reply = last.unwrap();
+    let ada = api.register("ada").await;
+    let login = |body| api.post("/api/v1/auth/login", None, body);
+    assert_unauthorized(&api.fail_logins("ada", None).await);
+    // Without a device token, the right password answers exactly as an
+    // unknown login does: nothing tells "locked" from "no such user".
+    let locked = login(json!({"login": "ada", "password": PASSWORD})).await;
+    let unknown = login(json!({"login": "nobody", "password": PASSWORD})).await;
+    assert_unauthorized(&locked);
+    assert_eq!(locked.status, unknown.status);
+    assert_eq!(
+        String::from_utf8_lossy(&locked.bytes),
+        String::from_utf8_lossy(&unknown.bytes)
+    );
+    assert_eq!(locked.headers, unknown.headers);
+    // The device token of an earlier success still logs in, as JSON and
+    // as the OAuth2 form, and a new one comes back.
+    let reply =
+        login(json!({"login": "ada", "password": PASSWORD, "device_token": ada.device})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    assert!(reply.json["device_token"].is_string(), "{}", reply.json);
+    let form = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/auth/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "grant_type=password&username=ada&password=correct+horse+battery+staple&device_token={}",
+            ada.device
+        )))
+        .unwrap();
+    let reply = send_request(&api.app, form).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+}
+
+#[tokio::test]
+async fn a_trusted_device_that_fails_repeatedly_is_locked_with_423_and_until() {
+    let api = api();
+    let ada = api.register("ada").await;
+    let reply = api.fail_logins("ada", Some(&ada.device)).await;
     assert_detail(&reply, StatusCode::LOCKED);
     assert!(reply.json["until"].is_string(), "{}", reply.json);
-    let reply = api
+}
+
+#[tokio::test]
+async fn token_responses_are_never_cached() {
+    let api = api();
+    let ada = api.register("ada").await;
+    let register = api
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({"username": "bob", "email": "bob@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let login = api
         .post(
             "/api/v1/auth/login",
             None,
             json!({"login": "ada", "password": PASSWORD}),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::LOCKED);
+    let refresh = api
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({"refresh_token": ada.refresh}),
+        )
+        .await;
+    for reply in [&register, &login, &refresh] {
+        assert!(reply.status.is_success(), "{}", reply.json);
+        assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(reply.headers[header::PRAGMA], "no-cache");
+    }
+    assert!(login.json["device_token"].is_string(), "{}", login.json);
+    assert!(register.json["tokens"]["device_token"].is_string());
+    // A refresh makes no new device token.
+    assert!(
+        refresh.json.get("device_token").is_none(),
+        "{}",
+        refresh.json
+    );
+}
+
+#[tokio::test]
+async fn a_full_hashing_pool_answers_503_with_retry_after() {
+    // One computation at a time and nobody waiting, with the default
+    // (slow) parameters: concurrent logins overlap, and the ones that
+    // find the pool busy are refused.
+    let accounts = Accounts::builder()
+        .database_url("sqlite::memory:")
+        .hashing_limits(HashingLimits {
+            concurrency: 1,
+            queue: 0,
+        })
+        .build()
+        .unwrap();
+    let app = router_with(accounts, RouterConfig::default().auth_rate_limit(None));
+    let login = || {
+        let app = app.clone();
+        tokio::spawn(async move {
+            send_request(
+                &app,
+                request(
+                    Method::POST,
+                    "/api/v1/auth/login",
+                    None,
+                    Some(json!({"login": "nobody", "password": PASSWORD})),
+                ),
+            )
+            .await
+        })
+    };
+    for _ in 0..20 {
+        let attempts: Vec<_> = (0..6).map(|_| login()).collect();
+        let mut busy = None;
+        for attempt in attempts {
+            let reply = attempt.await.unwrap();
+            if reply.status == StatusCode::SERVICE_UNAVAILABLE {
+                busy = Some(reply);
+            } else {
+                assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.json);
+            }
+        }
+        if let Some(reply) = busy {
+            assert_eq!(reply.json["code"], "busy");
+            assert_eq!(reply.headers[header::RETRY_AFTER], "1");
+            return;
+        }
+    }
+    panic!("six concurrent logins never found the one-slot pool busy");
 }
 
 #[tokio::test]

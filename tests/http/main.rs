@@ -40,6 +40,8 @@ struct Api {
 struct Reply {
     status: StatusCode,
     headers: HeaderMap,
+    /// The body as sent, for byte-for-byte comparisons.
+    bytes: Vec<u8>,
     json: Value,
 }
 
@@ -48,6 +50,8 @@ struct Client {
     id: String,
     access: String,
     refresh: String,
+    /// The device token of the registration.
+    device: String,
 }
 
 fn accounts() -> Accounts {
@@ -97,6 +101,7 @@ async fn send_request(app: &Router, request: Request<Body>) -> Reply {
     Reply {
         status,
         headers,
+        bytes: bytes.to_vec(),
         json,
     }
 }
@@ -147,7 +152,23 @@ impl Api {
                 .as_str()
                 .unwrap()
                 .to_owned(),
+            device: reply.json["tokens"]["device_token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
         }
+    }
+
+    /// Five wrong passwords for `login` (enough to lock it), with a device
+    /// token or without; the last reply.
+    async fn fail_logins(&self, login: &str, device_token: Option<&str>) -> Reply {
+        let body =
+            json!({"login": login, "password": "wrong password", "device_token": device_token});
+        let mut last = None;
+        for _ in 0..5 {
+            last = Some(self.post("/api/v1/auth/login", None, body.clone()).await);
+        }
+        last.unwrap()
     }
 
     async fn admin(&self, username: &str) -> Client {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use axum::http::{header, Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::api;
 
@@ -24,6 +24,7 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("patch", "/api/v1/users/{id}", "users_update"),
     ("delete", "/api/v1/users/{id}", "users_deactivate"),
     ("post", "/api/v1/users/{id}/restore", "users_restore"),
+    ("post", "/api/v1/users/{id}/unlock", "users_unlock_user"),
     ("post", "/api/v1/profiles", "profiles_create"),
     ("get", "/api/v1/profiles", "profiles_search"),
     ("get", "/api/v1/profiles/me", "profiles_me"),
@@ -193,6 +194,22 @@ async fn the_openapi_document_lists_every_route_and_is_structurally_valid() {
     let login = &document["paths"]["/api/v1/auth/login"]["post"]["requestBody"]["content"];
     assert!(login["application/x-www-form-urlencoded"].is_object());
     assert!(login["application/json"].is_object());
+}
+
+#[tokio::test]
+async fn login_documents_the_device_token_in_and_out() {
+    let document = serde_json::to_value(aai_accounts::http::openapi()).unwrap();
+    let schemas = &document["components"]["schemas"];
+    for schema in ["LoginRequest", "LoginForm", "TokenPair"] {
+        assert_eq!(
+            schemas[schema]["properties"]["device_token"]["type"],
+            json!(["string", "null"]),
+            "{schema}: {}",
+            schemas[schema]
+        );
+    }
+    let headers = &document["paths"]["/api/v1/auth/login"]["post"]["responses"]["200"]["headers"];
+    assert!(headers["Cache-Control"].is_object(), "{headers}");
 }
 
 #[tokio::test]

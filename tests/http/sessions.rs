@@ -12,7 +12,9 @@ async fn sessions_are_listed_and_revoked_by_their_owner() {
     let bob = api.register("bob").await;
     let reply = api.get("/api/v1/sessions", &ada.access).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
-    let sessions = reply.json.as_array().unwrap();
+    // A page, like every list.
+    assert_eq!(reply.json["total"], 1, "{}", reply.json);
+    let sessions = reply.json["data"].as_array().unwrap();
     assert_eq!(sessions.len(), 1);
     let uri = format!("/api/v1/sessions/{}", sessions[0]["id"].as_str().unwrap());
     assert_detail(

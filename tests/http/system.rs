@@ -1,7 +1,7 @@
 //! `/health`, `/.well-known/jwks.json`, `/docs` and the fallbacks.
 
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{header, Method, Request, StatusCode};
 use tower::ServiceExt;
 
 use crate::{api, assert_detail};
@@ -50,4 +50,27 @@ async fn docs_serve_swagger_ui_html() {
         .unwrap();
     let html = String::from_utf8_lossy(&bytes);
     assert!(html.contains("swagger-ui"), "{html}");
+}
+
+#[tokio::test]
+async fn every_response_forbids_content_sniffing() {
+    let api = api();
+    let token = api.register("ada").await.access;
+    let replies = [
+        api.call(Method::GET, "/health", None, None).await,
+        api.call(Method::GET, "/openapi.json", None, None).await,
+        api.call(Method::GET, "/docs/", None, None).await,
+        api.get("/api/v1/users/me", &token).await,
+        api.call(Method::GET, "/api/v1/users/me", None, None).await,
+        api.call(Method::GET, "/api/v1/nothing", None, None).await,
+        api.call(Method::PUT, "/api/v1/users/me", None, None).await,
+    ];
+    for reply in replies {
+        assert_eq!(
+            reply.headers[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff",
+            "{}",
+            reply.status
+        );
+    }
 }

@@ -179,3 +179,44 @@ async fn delete_deactivates_and_only_admins_restore() {
         StatusCode::NOT_FOUND,
     );
 }
+
+#[tokio::test]
+async fn only_admins_unlock_and_an_unlocked_account_logs_in_again() {
+    let api = api();
+    let ada = api.register("ada").await;
+    let root = api.admin("root").await;
+    let login = || {
+        api.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "ada", "password": crate::PASSWORD}),
+        )
+    };
+    api.fail_logins("ada", None).await;
+    assert_eq!(login().await.status, StatusCode::UNAUTHORIZED);
+    let unlock = format!("/api/v1/users/{}/unlock", ada.id);
+    assert_detail(
+        &api.call(Method::POST, &unlock, Some(&ada.access), None)
+            .await,
+        StatusCode::FORBIDDEN,
+    );
+    let reply = api
+        .call(Method::POST, &unlock, Some(&root.access), None)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    assert_eq!(reply.json["id"], ada.id.as_str());
+    assert_eq!(login().await.status, StatusCode::OK);
+    let events = api
+        .get(
+            &format!("/api/v1/events?user_id={}&kind=account_unlocked", ada.id),
+            &root.access,
+        )
+        .await;
+    assert_eq!(events.json["total"], 1, "{}", events.json);
+    let unknown = format!("/api/v1/users/{}/unlock", UserId::new());
+    assert_detail(
+        &api.call(Method::POST, &unknown, Some(&root.access), None)
+            .await,
+        StatusCode::NOT_FOUND,
+    );
+}
