@@ -249,9 +249,20 @@ pub(crate) fn cases() -> Vec<(&'static str, Call, &'static str)> {
                 ok(w.h
                     .accounts
                     .profiles()
-                    .restore(&w.admin.principal, w.gone_profile))
+                    .restore(&w.admin.principal, w.bob_profile))
             },
             "ok",
+        ),
+        (
+            // The owner is deactivated: the profile stays with them.
+            "profiles restore of a deactivated user's profile",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .profiles()
+                    .restore(&w.admin.principal, w.gone_profile))
+            },
+            "conflict",
         ),
         (
             "locations create",

@@ -166,6 +166,7 @@ struct World {
     gone: TestUser,
     profile: ProfileDetails,
     gone_profile: ProfileId,
+    bob_profile: ProfileId,
     extra_location: LocationId,
     inactive_contact: ContactId,
     inactive_job: JobId,
@@ -211,6 +212,17 @@ fn world() -> World {
     h.accounts
         .users()
         .deactivate(&system, gone.user.id)
+        .unwrap();
+    let bob_profile = h
+        .accounts
+        .profiles()
+        .create(&bob.principal, full_profile())
+        .unwrap()
+        .profile
+        .id;
+    h.accounts
+        .profiles()
+        .deactivate(&bob.principal, bob_profile)
         .unwrap();
     let extra_location = h
         .accounts
@@ -264,6 +276,7 @@ fn world() -> World {
         gone,
         profile,
         gone_profile,
+        bob_profile,
         extra_location,
         inactive_contact,
         inactive_job,
