@@ -189,10 +189,14 @@ impl Passwords {
     /// "unknown", "locked", "wrong password" and legacy hashes answer in
     /// the same time.
     pub(crate) fn pad_refusal(&self, started: Instant) {
-        let floor = Duration::from_nanos(self.failure_floor_nanos.load(Ordering::Relaxed));
-        if let Some(rest) = floor.checked_sub(started.elapsed()) {
+        if let Some(rest) = self.failure_floor().checked_sub(started.elapsed()) {
             std::thread::sleep(rest);
         }
+    }
+
+    /// How long a refused login takes at least.
+    fn failure_floor(&self) -> Duration {
+        Duration::from_nanos(self.failure_floor_nanos.load(Ordering::Relaxed))
     }
 
     /// The pool's state now.
@@ -320,6 +324,31 @@ mod tests {
             Passwords::new(FAST, limits),
             Err(Error::Config(_))
         ));
+    }
+
+    /// A bcrypt (or stronger argon2) hash takes longer to verify than the
+    /// current parameters; afterwards every refused login, of any account,
+    /// takes as long, so that slowness does not single out legacy accounts.
+    #[test]
+    fn a_slow_legacy_verification_raises_the_floor_of_every_refusal() {
+        let passwords = Passwords::new(FAST, HashingLimits::default()).unwrap();
+        let legacy = PasswordHash::new(bcrypt::hash("the password", 8).unwrap());
+        let before = passwords.failure_floor();
+        let started = Instant::now();
+        let verification = passwords
+            .verify(&Password::from("a guess"), &legacy)
+            .unwrap();
+        let spent = started.elapsed();
+        assert_eq!(verification, Verification::Invalid);
+        let floor = passwords.failure_floor();
+        assert!(
+            floor > before && floor <= spent,
+            "{before:?} {floor:?} {spent:?}"
+        );
+        // An unknown account's refusal that did no work of its own.
+        let started = Instant::now();
+        passwords.pad_refusal(started);
+        assert!(started.elapsed() >= floor);
     }
 
     #[test]
