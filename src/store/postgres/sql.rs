@@ -15,26 +15,12 @@ use crate::store::sql_common::rows::Columns;
 // ---------------------------------------------------------------------------
 // Statements (column lists come from `sql_common/columns.rs`).
 
-pub(super) const INSERT_USER: &str = concat!(
-    "INSERT INTO users (",
-    user_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-);
-pub(super) const GET_USER: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
 // Served by the unique index on lower(username).
 pub(super) const GET_USER_BY_USERNAME: &str = concat!(
     "SELECT ",
     user_columns!(),
     " FROM users WHERE lower(username) = lower($1)"
 );
-pub(super) const GET_USER_BY_EMAIL: &str =
-    concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1");
-pub(super) const UPDATE_USER: &str =
-    "UPDATE users SET username = $2, email = $3, password_hash = $4, \
-     is_active = $5, is_super_admin = $6, failed_logins = $7, locked_until = $8, \
-     tokens_valid_after = $9, updated_at = $10, last_login_at = $11, deactivated_at = $12 \
-     WHERE id = $1";
-pub(super) const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
 pub(super) const USER_SEARCH: &str =
     "(lower(username) LIKE ? ESCAPE '\\' OR lower(email) LIKE ? ESCAPE '\\')";
 
@@ -43,17 +29,6 @@ pub(super) const INSERT_PROFILE: &str =
      date_of_birth, gender, location_id, bio, profile_picture_url, is_public, allow_contact, \
      is_active, created_at, updated_at, deactivated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
-pub(super) const GET_PROFILE: &str = concat!(
-    "SELECT ",
-    profile_columns!(),
-    " FROM profiles p WHERE p.id = $1"
-);
-pub(super) const GET_PROFILE_BY_USER: &str = concat!(
-    "SELECT ",
-    profile_columns!(),
-    " FROM profiles p WHERE p.user_id = $1 \
-     ORDER BY p.is_active DESC, p.created_at DESC, p.id DESC LIMIT 1"
-);
 pub(super) const UPDATE_PROFILE: &str = "UPDATE profiles SET first_name = $2, last_name = $3, \
      date_of_birth = $4, gender = $5, location_id = $6, bio = $7, profile_picture_url = $8, \
      is_public = $9, allow_contact = $10, is_active = $11, updated_at = $12, \
@@ -71,33 +46,6 @@ pub(super) const PROFILES_WITH_LOCATION: &str =
     "profiles p JOIN locations l ON l.id = p.location_id AND l.is_active";
 pub(super) const PROFILE_VISIBLE_TO: &str = "(p.is_public OR p.user_id = ?)";
 
-pub(super) const INSERT_LOCATION: &str = concat!(
-    "INSERT INTO locations (",
-    location_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-);
-pub(super) const GET_LOCATION: &str = concat!(
-    "SELECT ",
-    location_columns!(),
-    " FROM locations WHERE id = $1"
-);
-pub(super) const UPDATE_LOCATION: &str = "UPDATE locations SET country = $2, state_province = $3, \
-     city = $4, postal_code = $5, is_active = $6, updated_at = $7, deactivated_at = $8 \
-     WHERE id = $1";
-
-pub(super) const INSERT_CONTACT: &str = concat!(
-    "INSERT INTO contacts (",
-    contact_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-);
-pub(super) const GET_CONTACT: &str = concat!(
-    "SELECT ",
-    contact_columns!(),
-    " FROM contacts WHERE id = $1"
-);
-pub(super) const UPDATE_CONTACT: &str =
-    "UPDATE contacts SET kind = $2, value = $3, is_primary = $4, \
-     is_active = $5, updated_at = $6, deactivated_at = $7 WHERE id = $1";
 pub(super) const LIST_CONTACTS: &str = concat!(
     "SELECT ",
     contact_columns!(),
@@ -114,15 +62,6 @@ pub(super) const CLEAR_PRIMARY_CONTACT: &str =
     "UPDATE contacts SET is_primary = false, updated_at = $3 \
      WHERE profile_id = $1 AND kind = $2 AND is_primary AND is_active";
 
-pub(super) const INSERT_JOB: &str = concat!(
-    "INSERT INTO jobs (",
-    job_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-);
-pub(super) const GET_JOB: &str = concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1");
-pub(super) const UPDATE_JOB: &str = "UPDATE jobs SET title = $2, company = $3, industry = $4, \
-     start_date = $5, end_date = $6, is_active = $7, updated_at = $8, deactivated_at = $9 \
-     WHERE id = $1";
 // Current jobs (no end date) first, then the newest start; a job without a
 // start date sorts after those with one (Postgres sorts NULLs first in
 // descending order unless told otherwise; SQLite sorts them last).
@@ -133,32 +72,9 @@ pub(super) const LIST_JOBS: &str = concat!(
      ORDER BY end_date IS NULL DESC, start_date DESC NULLS LAST, created_at DESC, id DESC"
 );
 
-pub(super) const INSERT_SESSION: &str = concat!(
-    "INSERT INTO sessions (",
-    session_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6)"
-);
-pub(super) const GET_SESSION: &str = concat!(
-    "SELECT ",
-    session_columns!(),
-    " FROM sessions WHERE id = $1"
-);
-pub(super) const UPDATE_SESSION: &str = "UPDATE sessions SET last_used_at = $2, expires_at = $3, \
-     revoked_at = $4 WHERE id = $1";
-pub(super) const DELETE_EXPIRED_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
 pub(super) const REVOKE_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
      WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3)";
 
-pub(super) const INSERT_REFRESH_TOKEN: &str = concat!(
-    "INSERT INTO refresh_tokens (",
-    refresh_token_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6)"
-);
-pub(super) const GET_REFRESH_TOKEN: &str = concat!(
-    "SELECT ",
-    refresh_token_columns!(),
-    " FROM refresh_tokens WHERE hash = $1"
-);
 // In a write, the token's row stays locked until the end of the
 // transaction: a concurrent rotation of the same token waits, then sees it
 // used.
@@ -167,41 +83,6 @@ pub(super) const GET_REFRESH_TOKEN_FOR_UPDATE: &str = concat!(
     refresh_token_columns!(),
     " FROM refresh_tokens WHERE hash = $1 FOR UPDATE"
 );
-pub(super) const MARK_REFRESH_TOKEN_USED: &str =
-    "UPDATE refresh_tokens SET used_at = $2 WHERE hash = $1 AND used_at IS NULL";
-
-pub(super) const DELETE_EXPIRED_REFRESH_TOKENS: &str =
-    "DELETE FROM refresh_tokens WHERE expires_at <= $1";
-
-pub(super) const INSERT_DEVICE_TOKEN: &str = concat!(
-    "INSERT INTO device_tokens (",
-    device_token_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
-);
-pub(super) const GET_DEVICE_TOKEN: &str = concat!(
-    "SELECT ",
-    device_token_columns!(),
-    " FROM device_tokens WHERE hash = $1"
-);
-pub(super) const UPDATE_DEVICE_TOKEN: &str = "UPDATE device_tokens SET last_used_at = $2, \
-     expires_at = $3, failed_logins = $4, locked_until = $5 WHERE hash = $1";
-pub(super) const DELETE_DEVICE_TOKENS: &str = "DELETE FROM device_tokens WHERE user_id = $1";
-pub(super) const UNLOCK_DEVICE_TOKENS: &str = "UPDATE device_tokens \
-     SET failed_logins = 0, locked_until = NULL \
-     WHERE user_id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)";
-pub(super) const DELETE_EXPIRED_DEVICE_TOKENS: &str =
-    "DELETE FROM device_tokens WHERE expires_at <= $1";
-
-pub(super) const DELETE_EVENTS_BEFORE: &str = "DELETE FROM security_events WHERE occurred_at < $1";
-pub(super) const INSERT_EVENT: &str = concat!(
-    "INSERT INTO security_events (",
-    event_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6)"
-);
-
-pub(super) const GET_SETTING: &str = "SELECT value FROM settings WHERE key = $1";
-pub(super) const INSERT_SETTING_IF_ABSENT: &str =
-    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
 
 // ---------------------------------------------------------------------------
 // The list queries' conditions.

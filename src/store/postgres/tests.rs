@@ -16,6 +16,7 @@ use crate::model::{
 };
 use crate::store::conformance::fixtures;
 use crate::store::sql_common::lists::{self, limit_offset, Placeholders};
+use crate::store::sql_common::statements::*;
 use crate::store::{RefreshTokenRow, UserRow};
 
 const URL_VARIABLE: &str = "ACCOUNTS_TEST_POSTGRES_URL";
@@ -578,20 +579,28 @@ fn hot_queries_are_served_by_indexes() {
     // Several indexes cost the same on an empty table: a case lists those
     // that serve its statement.
     let cases: [(String, Vec<&(dyn ToSql + Sync)>, &[&str]); 9] = [
-        (GET_USER.to_owned(), vec![&id], &["users_pkey"]),
+        (numbered_to_dollar(GET_USER), vec![&id], &["users_pkey"]),
         (
             GET_USER_BY_USERNAME.to_owned(),
             vec![&"ada"],
             &["users_username_lower"],
         ),
         (
-            GET_USER_BY_EMAIL.to_owned(),
+            numbered_to_dollar(GET_USER_BY_EMAIL),
             vec![&"ada@example.com"],
             &["users_email"],
         ),
         // The statements of a profile's details.
-        (GET_PROFILE.to_owned(), vec![&id], &["profiles_pkey"]),
-        (GET_LOCATION.to_owned(), vec![&id], &["locations_pkey"]),
+        (
+            numbered_to_dollar(GET_PROFILE),
+            vec![&id],
+            &["profiles_pkey"],
+        ),
+        (
+            numbered_to_dollar(GET_LOCATION),
+            vec![&id],
+            &["locations_pkey"],
+        ),
         (
             LIST_CONTACTS.to_owned(),
             vec![&id, &active],

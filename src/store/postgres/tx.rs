@@ -18,6 +18,7 @@ use crate::model::{
 };
 use crate::store::sql_common::lists::{self, limit_offset, List, Placeholders};
 use crate::store::sql_common::rows;
+use crate::store::sql_common::statements::*;
 use crate::store::{DeviceTokenRow, RefreshTokenRow, Tx, UserRow};
 
 /// Prepared statements kept per connection: every static statement plus
@@ -68,7 +69,9 @@ impl<'c> PgTx<'c> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.transaction.prepare(sql)?;
+        // Shared statements are written with `?N` placeholders: rewritten
+        // here, on a cache miss, so once per connection.
+        let statement = self.transaction.prepare(&numbered_to_dollar(sql))?;
         if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
             self.statements.clear();
         }

@@ -12,6 +12,7 @@ mod columns;
 pub(super) mod error;
 pub(super) mod lists;
 pub(super) mod rows;
+pub(super) mod statements;
 
 /// How many columns `profile_columns!` selects.
 #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]

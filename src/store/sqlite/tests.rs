@@ -11,6 +11,7 @@ use super::*;
 use crate::model::{
     EventId, EventKind, EventQuery, PageRequest, SecurityEvent, Session, SessionId, UserId,
 };
+use crate::store::sql_common::statements::*;
 
 fn file_store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();

@@ -18,6 +18,7 @@ use crate::store::sql_common::lists::{
     self, limit_offset, where_clause, List, Param, Placeholders,
 };
 use crate::store::sql_common::rows;
+use crate::store::sql_common::statements::*;
 use crate::store::{DeviceTokenRow, RefreshTokenRow, Tx, UserRow};
 
 /// How a statement's result rows become values.
