@@ -7,6 +7,7 @@ mod builder;
 mod contacts;
 mod events;
 mod jobs;
+mod lifecycle;
 mod locations;
 mod profiles;
 mod sessions;
@@ -72,6 +73,11 @@ struct Inner {
     session_lifetime: Duration,
     device_token_ttl: Duration,
     event_retention: Duration,
+    one_time_token_ttls: lifecycle::OneTimeTokenTtls,
+    require_verified_email: bool,
+    /// Password-reset requests answer no sooner than this, whether or not
+    /// the account exists.
+    reset_request_floor: crate::auth::timing::TimingFloor,
     lockout: LockoutPolicy,
     limits: Limits,
     /// When the last anonymous failed-login event was written (UTC
@@ -139,6 +145,9 @@ pub struct Pruned {
     pub device_tokens: u64,
     /// Security events older than the retention.
     pub events: u64,
+    /// One-time tokens (verification, reset, email change) expired for a
+    /// day.
+    pub one_time_tokens: u64,
 }
 
 const _: () = {
@@ -382,6 +391,8 @@ impl Accounts {
                 refresh_tokens: tx.delete_expired_refresh_tokens(now)?,
                 device_tokens: tx.delete_expired_device_tokens(now)?,
                 events: tx.delete_events_before(events_before)?,
+                one_time_tokens: tx
+                    .delete_one_time_tokens_expired_before(now - Duration::days(1))?,
             })
         })
     }

@@ -57,6 +57,15 @@ pub enum Error {
     /// The actor may not make this change.
     #[error("forbidden")]
     Forbidden,
+    /// A one-time token (email verification, password reset, email
+    /// change) is unknown, expired, used, superseded or of another purpose;
+    /// the answer does not say which.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// Logins require a verified email address and this account's is not
+    /// (see [`AccountsBuilder::require_verified_email`](crate::AccountsBuilder::require_verified_email)).
+    #[error("email address not verified")]
+    EmailNotVerified,
     /// Too many password computations are running and waiting: try again
     /// shortly (HTTP 503 with `Retry-After`). See
     /// [`HashingLimits`](crate::HashingLimits).
@@ -90,6 +99,8 @@ impl Error {
             Error::Unauthenticated(_) => "unauthenticated",
             Error::RefreshTokenReused => "refresh_token_reused",
             Error::Forbidden => "forbidden",
+            Error::InvalidToken => "invalid_token",
+            Error::EmailNotVerified => "email_not_verified",
             Error::Busy => "busy",
             Error::Storage(_) => "storage",
             Error::Config(_) => "config",
@@ -111,7 +122,8 @@ impl Error {
                 401
             }
             Error::AccountLocked { .. } => 423,
-            Error::AccountInactive | Error::Forbidden => 403,
+            Error::InvalidToken => 400,
+            Error::AccountInactive | Error::Forbidden | Error::EmailNotVerified => 403,
             Error::Busy => 503,
             Error::Storage(_) | Error::Config(_) => 500,
         }
@@ -242,6 +254,8 @@ mod tests {
             Error::RefreshTokenReused,
             Error::Forbidden,
             Error::Busy,
+            Error::InvalidToken,
+            Error::EmailNotVerified,
             Error::Storage(StorageError::msg("database is gone")),
             Error::config("bad url"),
         ];

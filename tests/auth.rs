@@ -487,6 +487,7 @@ fn outdated_hashes_are_upgraded_on_login() {
                     password_hash: hash,
                     is_active: true,
                     is_super_admin: false,
+                    email_verified: false,
                     created_at: Some("2020-01-02T03:04:05Z".parse().unwrap()),
                     updated_at: None,
                     profile: None,

@@ -166,6 +166,7 @@ fn rows() -> Vec<(&'static str, Op, [Expect; 5])> {
                         password_hash: bcrypt::hash("imported password", 4).unwrap(),
                         is_active: true,
                         is_super_admin: false,
+                        email_verified: false,
                         created_at: None,
                         updated_at: None,
                         profile: None,

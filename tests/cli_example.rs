@@ -210,6 +210,10 @@ fn prune_deletes_what_expired_and_prints_the_counts_as_json() {
         .build()
         .unwrap();
     register_ada(&accounts);
+    assert!(accounts
+        .request_password_reset("ada@example.com")
+        .unwrap()
+        .is_some());
     drop(accounts);
     let output = cli(&database, &["prune"], "");
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
@@ -219,11 +223,12 @@ fn prune_deletes_what_expired_and_prints_the_counts_as_json() {
     assert_eq!(pruned["device_tokens"], 1, "{stdout}");
     assert!(pruned["events"].as_u64().unwrap() >= 1, "{stdout}");
     assert!(pruned["refresh_tokens"].is_u64(), "{stdout}");
+    assert_eq!(pruned["one_time_tokens"], 1, "{stdout}");
     // Nothing is left to prune.
     let output = cli(&database, &["prune"], "");
     assert_eq!(
         text(&output.stdout).trim(),
-        r#"{"sessions":0,"refresh_tokens":0,"device_tokens":0,"events":0}"#
+        r#"{"sessions":0,"refresh_tokens":0,"device_tokens":0,"events":0,"one_time_tokens":0}"#
     );
 }
 

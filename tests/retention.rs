@@ -133,6 +133,7 @@ fn prune_deletes_expired_sessions_tokens_and_old_events_only() {
                 refresh_tokens: 0,
                 device_tokens: 2, // both registrations' devices
                 events: 2,        // both registrations
+                one_time_tokens: 0,
             }
         );
         let left = h

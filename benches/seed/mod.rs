@@ -27,6 +27,7 @@ pub fn import(accounts: &Accounts, n: usize, hash: &PasswordHash) -> Result<User
             password_hash: hash.as_str().to_owned(),
             is_active: true,
             is_super_admin: false,
+            email_verified: false,
             created_at: None,
             updated_at: None,
             profile: Some(full_profile(n, id)),

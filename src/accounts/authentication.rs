@@ -8,6 +8,7 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::lifecycle::forget_credentials;
 use super::{commit_and_refuse, record, revoke_session, Accounts};
 use crate::auth::password::Verification;
 use crate::auth::policy::{Actor, Principal};
@@ -125,6 +126,7 @@ impl Accounts {
                     email: email.clone(),
                     is_active: true,
                     is_super_admin: false,
+                    email_verified_at: None,
                     created_at: now,
                     updated_at: now,
                     last_login_at: None,
@@ -180,7 +182,10 @@ impl Accounts {
     /// password, or (from an untrusted client) a locked account;
     /// [`Error::AccountLocked`] for a trusted client whose device is
     /// locked; [`Error::AccountInactive`] for a deactivated account with the
-    /// right password; [`Error::Busy`] when the hashing pool is full.
+    /// right password; [`Error::EmailNotVerified`] for an unverified address
+    /// with the right password when
+    /// [`AccountsBuilder::require_verified_email`](crate::AccountsBuilder::require_verified_email)
+    /// is on; [`Error::Busy`] when the hashing pool is full.
     pub fn login(&self, credentials: Credentials) -> Result<TokenPair> {
         let started = Instant::now();
         let outcome = self.try_login(&credentials);
@@ -305,6 +310,9 @@ impl Accounts {
                 record(tx, EventKind::LoginFailed, user_id, None, None, now)?;
                 return commit_and_refuse(Error::AccountInactive);
             }
+            if self.inner.require_verified_email && current.user.email_verified_at.is_none() {
+                return commit_and_refuse(Error::EmailNotVerified);
+            }
             let device_token = match &mut device {
                 Some(device) => {
                     device.failed_logins = 0;
@@ -342,7 +350,7 @@ impl Accounts {
     /// Counts one failed password check on a counter (the account's
     /// untrusted one or a device's), locking it when the policy says so;
     /// returns the new lock's end.
-    fn count_failure(
+    pub(super) fn count_failure(
         &self,
         tx: &mut dyn Tx,
         failed_logins: &mut u32,
@@ -583,7 +591,8 @@ impl Accounts {
     }
 
     /// Changes the acting user's password after checking the current one,
-    /// ends their other sessions and forgets their device tokens.
+    /// ends their other sessions and forgets their device tokens and
+    /// outstanding one-time tokens.
     ///
     /// A wrong current password counts as a failed login of an untrusted
     /// client (an event, and the account's untrusted counter and lock), so
@@ -607,32 +616,8 @@ impl Accounts {
         errors.check("new_password", new.check());
         errors.into_result()?;
         let user_id = principal.user_id().ok_or(Error::Forbidden)?;
-        let started = Instant::now();
         let now = self.now();
-        let row = self.read(|tx| Actor::resolve_row(tx, principal))?;
-        if self.inner.passwords.verify(&current, &row.password_hash)? == Verification::Invalid {
-            self.write(|tx| {
-                let mut current_row = Actor::resolve_row(tx, principal)?;
-                record(
-                    tx,
-                    EventKind::LoginFailed,
-                    user_id,
-                    None,
-                    principal.session_id(),
-                    now,
-                )?;
-                self.count_failure(
-                    tx,
-                    &mut current_row.failed_logins,
-                    &mut current_row.locked_until,
-                    user_id,
-                    now,
-                )?;
-                tx.update_user(&current_row).map(drop)
-            })?;
-            self.inner.passwords.pad_refusal(started);
-            return Err(Error::InvalidCredentials);
-        }
+        let row = self.check_current_password(principal, &current)?;
         let new_hash = self.inner.passwords.hash(&new)?;
         self.write(|tx| {
             let mut current_row = Actor::resolve_row(tx, principal)?;
@@ -642,8 +627,7 @@ impl Accounts {
             current_row.password_hash = new_hash.clone();
             current_row.user.updated_at = now;
             tx.update_user(&current_row)?;
-            tx.revoke_sessions(user_id, now, principal.session_id())?;
-            tx.delete_device_tokens(user_id)?;
+            forget_credentials(tx, user_id, principal.session_id(), now)?;
             record(
                 tx,
                 EventKind::PasswordChanged,

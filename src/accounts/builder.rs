@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use super::lifecycle::OneTimeTokenTtls;
 use super::{Accounts, Inner, Limits, LockoutPolicy};
 use crate::auth::hashing::{HashingLimits, Passwords};
 use crate::auth::password::PasswordParams;
+use crate::auth::timing::TimingFloor;
 use crate::auth::tokens::{self, SigningKey, TokenService, VerificationKey};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -38,6 +40,8 @@ pub struct AccountsBuilder {
     session_lifetime: Duration,
     device_token_ttl: Duration,
     event_retention: Duration,
+    one_time_token_ttls: OneTimeTokenTtls,
+    require_verified_email: bool,
     issuer: String,
     audience: String,
     clock: Arc<dyn Clock>,
@@ -62,6 +66,8 @@ impl fmt::Debug for AccountsBuilder {
             .field("session_lifetime", &self.session_lifetime)
             .field("device_token_ttl", &self.device_token_ttl)
             .field("event_retention", &self.event_retention)
+            .field("one_time_token_ttls", &self.one_time_token_ttls)
+            .field("require_verified_email", &self.require_verified_email)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("password_params", &self.password_params)
@@ -102,6 +108,8 @@ impl Default for AccountsBuilder {
             session_lifetime: Duration::days(30),
             device_token_ttl: Duration::days(180),
             event_retention: Duration::days(400),
+            one_time_token_ttls: OneTimeTokenTtls::default(),
+            require_verified_email: false,
             issuer: "aai-accounts".to_owned(),
             audience: "aai-accounts".to_owned(),
             clock: Arc::new(SystemClock),
@@ -178,6 +186,34 @@ impl AccountsBuilder {
     /// days: a year and a margin, for yearly audits).
     pub fn event_retention(mut self, retention: Duration) -> Self {
         self.event_retention = retention;
+        self
+    }
+
+    /// Whether logins need a verified email address (default `false`):
+    /// when on, a login of an unverified account with the right password
+    /// answers [`Error::EmailNotVerified`]. Registration still returns
+    /// tokens, so that the new user can ask for a verification mail with
+    /// them; one who lost them proves the address with a password reset.
+    pub fn require_verified_email(mut self, required: bool) -> Self {
+        self.require_verified_email = required;
+        self
+    }
+
+    /// How long an email verification token lives (default 48 hours).
+    pub fn verification_token_ttl(mut self, ttl: Duration) -> Self {
+        self.one_time_token_ttls.email_verification = ttl;
+        self
+    }
+
+    /// How long a password reset token lives (default 30 minutes).
+    pub fn password_reset_token_ttl(mut self, ttl: Duration) -> Self {
+        self.one_time_token_ttls.password_reset = ttl;
+        self
+    }
+
+    /// How long an email change token lives (default 24 hours).
+    pub fn email_change_token_ttl(mut self, ttl: Duration) -> Self {
+        self.one_time_token_ttls.email_change = ttl;
         self
     }
 
@@ -259,6 +295,9 @@ impl AccountsBuilder {
             self.session_lifetime,
             self.device_token_ttl,
             self.event_retention,
+            self.one_time_token_ttls.email_verification,
+            self.one_time_token_ttls.password_reset,
+            self.one_time_token_ttls.email_change,
         ]
         .iter()
         .any(|ttl| *ttl <= Duration::zero())
@@ -302,6 +341,15 @@ impl AccountsBuilder {
                 session_lifetime: self.session_lifetime,
                 device_token_ttl: self.device_token_ttl,
                 event_retention: self.event_retention,
+                one_time_token_ttls: self.one_time_token_ttls,
+                require_verified_email: self.require_verified_email,
+                // Starts at nothing and rises to the slowest request seen
+                // (capped): an existing account's request writes, an
+                // unknown one's only reads.
+                reset_request_floor: TimingFloor::new(
+                    std::time::Duration::ZERO,
+                    std::time::Duration::from_millis(250),
+                ),
                 lockout: self.lockout,
                 limits: self.limits,
                 last_unknown_login_event: AtomicI64::new(i64::MIN),

@@ -3,6 +3,7 @@
 
 use chrono::SubsecRound;
 
+use super::lifecycle::forget_credentials;
 use super::profiles::ProfileAggregate;
 use super::{record, Accounts};
 use crate::auth::password::PasswordHasher;
@@ -10,8 +11,9 @@ use crate::auth::policy::{Actor, Principal};
 use crate::error::{Error, Result};
 use crate::model::validate;
 use crate::model::{
-    Email, EventKind, ImportUser, Page, PageRequest, SoftDelete, User, UserId, UserPatch,
-    UserQuery, Username, ValidationErrors,
+    ActiveFilter, Email, EventKind, EventQuery, ImportUser, LocationQuery, Page, PageRequest,
+    Password, SoftDelete, User, UserExport, UserId, UserPatch, UserQuery, Username,
+    ValidationErrors,
 };
 use crate::store::{PasswordHash, Tx, UserRow};
 
@@ -93,6 +95,9 @@ impl<'a> Users<'a> {
 
     /// Changes a user's username or email (one's own, or anyone's for a
     /// super admin) and, for super admins, the role, in one transaction.
+    /// A changed email address is no longer verified (see
+    /// [`Accounts::request_email_change`](crate::Accounts::request_email_change)
+    /// for the flow that proves the new address first).
     ///
     /// # Errors
     ///
@@ -117,8 +122,11 @@ impl<'a> Users<'a> {
             if let Some(username) = &username {
                 row.user.username = username.clone();
             }
-            if let Some(email) = &email {
+            if let Some(email) = email.as_ref().filter(|email| **email != row.user.email) {
+                // Nobody has shown that mail reaches the new address yet.
                 row.user.email = email.clone();
+                row.user.email_verified_at = None;
+                record(tx, EventKind::EmailChanged, id, Some(&actor), None, now)?;
             }
             row.user.updated_at = now;
             tx.update_user(&row)?;
@@ -146,8 +154,7 @@ impl<'a> Users<'a> {
                     tx.update_profile(&profile)?;
                 }
             }
-            tx.revoke_sessions(id, now, None)?;
-            tx.delete_device_tokens(id)?;
+            forget_credentials(tx, id, None, now)?;
             record(tx, EventKind::UserDeactivated, id, Some(&actor), None, now)?;
             Ok(row.user)
         })
@@ -344,6 +351,7 @@ impl<'a> Users<'a> {
                     email: email.clone(),
                     is_active: import.is_active,
                     is_super_admin: import.is_super_admin,
+                    email_verified_at: import.email_verified.then_some(updated_at),
                     created_at,
                     updated_at,
                     last_login_at: None,
@@ -365,4 +373,115 @@ impl<'a> Users<'a> {
             Ok(row.user)
         })
     }
+
+    /// Everything stored about a user, as one JSON-serializable document:
+    /// the account, every profile (active or not) with its location,
+    /// contacts and jobs, every location, every session's metadata and the
+    /// security events about them. Never a password hash or a token. One's
+    /// own, or anyone's for a super admin.
+    ///
+    /// ```
+    /// # use aai_accounts::*;
+    /// # let accounts = Accounts::open("sqlite::memory:")?;
+    /// # let registration = accounts.register(NewUser {
+    /// #     username: "ada".into(),
+    /// #     email: "ada@example.com".into(),
+    /// #     password: "correct horse battery staple".into(),
+    /// # })?;
+    /// # let ada = accounts.authenticate(&registration.tokens.access_token)?;
+    /// let export = accounts.users().export(&ada, registration.user.id)?;
+    /// let json = serde_json::to_string(&export).unwrap();
+    /// assert!(json.contains("ada@example.com") && !json.contains("argon2"));
+    /// # Ok::<(), aai_accounts::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for another user's data (unless a super admin)
+    /// or an unknown user.
+    pub fn export(&self, principal: &Principal, id: UserId) -> Result<UserExport> {
+        self.accounts.read_as(principal, |tx, actor, _| {
+            let row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+            actor.check_read("user", row.user.id, true)?;
+            let mut profiles = Vec::new();
+            for profile in tx.list_user_profiles(id)? {
+                profiles.extend(tx.get_profile_details(profile.id, ActiveFilter::All)?);
+            }
+            let locations = all_pages(|page| {
+                let query = LocationQuery {
+                    user_id: Some(id),
+                    country: None,
+                    active: ActiveFilter::All,
+                };
+                tx.list_locations(&query, page)
+            })?;
+            let sessions = all_pages(|page| tx.list_sessions(id, None, page))?;
+            let events = all_pages(|page| {
+                let query = EventQuery {
+                    user_id: Some(id),
+                    kind: None,
+                };
+                tx.list_events(&query, page)
+            })?;
+            Ok(UserExport {
+                user: row.user,
+                profiles,
+                locations,
+                sessions,
+                events,
+            })
+        })
+    }
+
+    /// Deletes a user's personal data for good: the account, profiles,
+    /// locations, contacts, jobs, sessions and tokens. Security events stay
+    /// for the audit trail, but lose the user's identity: their user (and
+    /// actor) id becomes a fresh tombstone id that links them to nothing.
+    ///
+    /// The user erases themself with their current password; a super admin
+    /// erases anyone else without one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidCredentials`] for a missing or wrong password of
+    /// oneself (a wrong one counts as a failed login); [`Error::NotFound`]
+    /// / [`Error::Forbidden`] as for every write; [`Error::Busy`] when the
+    /// hashing pool is full.
+    pub fn erase(
+        &self,
+        principal: &Principal,
+        id: UserId,
+        password: Option<Password>,
+    ) -> Result<()> {
+        if principal.user_id() == Some(id) {
+            let password = password.ok_or(Error::InvalidCredentials)?;
+            self.accounts.check_current_password(principal, &password)?;
+        }
+        self.accounts.write_as(principal, |tx, actor, now| {
+            let row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+            if actor.user_id() != Some(id) {
+                actor.require_admin()?;
+            }
+            let tombstone = UserId::new();
+            tx.anonymize_events(row.user.id, tombstone)?;
+            tx.delete_user(row.user.id)?;
+            let by = actor.user_id().filter(|by| *by != id).map(|_| &actor);
+            record(tx, EventKind::UserErased, tombstone, by, None, now)
+        })
+    }
+}
+
+/// Every row of a paged list, page by page.
+fn all_pages<T>(mut list: impl FnMut(PageRequest) -> Result<(Vec<T>, u64)>) -> Result<Vec<T>> {
+    let mut rows = Vec::new();
+    for number in 1.. {
+        let (page, total) = list(PageRequest::new(number, PageRequest::MAX_SIZE))?;
+        let done = page.is_empty()
+            || rows.len() + page.len() >= usize::try_from(total).unwrap_or(usize::MAX);
+        rows.extend(page);
+        if done {
+            break;
+        }
+    }
+    Ok(rows)
 }

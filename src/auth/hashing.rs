@@ -8,11 +8,11 @@
 //! `concurrency x memory_kib`; callers beyond the slots wait in a queue of
 //! `queue` places, and past that fail fast with [`Error::Busy`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::password::{PasswordHasher, PasswordParams, Verification};
+use super::timing::TimingFloor;
 use crate::error::{Error, Result};
 use crate::model::Password;
 use crate::store::PasswordHash;
@@ -92,7 +92,7 @@ pub(crate) struct Passwords {
     /// Refused logins answer no sooner than this after they started: the
     /// slowest verification seen (at least one of the current parameters,
     /// measured at start), capped at [`MAX_FAILURE_FLOOR`].
-    failure_floor_nanos: AtomicU64,
+    failure_floor: TimingFloor,
 }
 
 /// A running slot; frees itself when dropped (also on unwinding).
@@ -117,13 +117,13 @@ impl Passwords {
         let hasher = PasswordHasher::new(params)?;
         let started = Instant::now();
         hasher.verify_dummy(&Password::from("calibration"));
-        let normal = started.elapsed().min(MAX_FAILURE_FLOOR);
+        let normal = started.elapsed();
         Ok(Passwords {
             hasher,
             limits,
             state: Mutex::new(PoolState::default()),
             freed: Condvar::new(),
-            failure_floor_nanos: AtomicU64::new(nanos(normal)),
+            failure_floor: TimingFloor::new(normal, MAX_FAILURE_FLOOR),
         })
     }
 
@@ -171,8 +171,7 @@ impl Passwords {
         let _slot = self.acquire()?;
         let started = Instant::now();
         let verification = self.hasher.verify(password, hash);
-        let spent = nanos(started.elapsed().min(MAX_FAILURE_FLOOR));
-        self.failure_floor_nanos.fetch_max(spent, Ordering::Relaxed);
+        self.failure_floor.observe(started.elapsed());
         Ok(verification)
     }
 
@@ -189,14 +188,7 @@ impl Passwords {
     /// "unknown", "locked", "wrong password" and legacy hashes answer in
     /// the same time.
     pub(crate) fn pad_refusal(&self, started: Instant) {
-        if let Some(rest) = self.failure_floor().checked_sub(started.elapsed()) {
-            std::thread::sleep(rest);
-        }
-    }
-
-    /// How long a refused login takes at least.
-    fn failure_floor(&self) -> Duration {
-        Duration::from_nanos(self.failure_floor_nanos.load(Ordering::Relaxed))
+        self.failure_floor.pad(started);
     }
 
     /// The pool's state now.
@@ -213,13 +205,9 @@ impl Passwords {
     }
 }
 
-fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Barrier};
 
     use super::*;
@@ -333,14 +321,14 @@ mod tests {
     fn a_slow_legacy_verification_raises_the_floor_of_every_refusal() {
         let passwords = Passwords::new(FAST, HashingLimits::default()).unwrap();
         let legacy = PasswordHash::new(bcrypt::hash("the password", 8).unwrap());
-        let before = passwords.failure_floor();
+        let before = passwords.failure_floor.floor();
         let started = Instant::now();
         let verification = passwords
             .verify(&Password::from("a guess"), &legacy)
             .unwrap();
         let spent = started.elapsed();
         assert_eq!(verification, Verification::Invalid);
-        let floor = passwords.failure_floor();
+        let floor = passwords.failure_floor.floor();
         assert!(
             floor > before && floor <= spent,
             "{before:?} {floor:?} {spent:?}"
@@ -349,16 +337,5 @@ mod tests {
         let started = Instant::now();
         passwords.pad_refusal(started);
         assert!(started.elapsed() >= floor);
-    }
-
-    #[test]
-    fn refusals_are_padded_to_the_slowest_verification_seen() {
-        let passwords = Passwords::new(FAST, HashingLimits::default()).unwrap();
-        passwords
-            .failure_floor_nanos
-            .store(nanos(Duration::from_millis(30)), Ordering::Relaxed);
-        let started = Instant::now();
-        passwords.pad_refusal(started);
-        assert!(started.elapsed() >= Duration::from_millis(30));
     }
 }

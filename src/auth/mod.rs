@@ -7,6 +7,7 @@
 pub(crate) mod hashing;
 pub(crate) mod password;
 pub(crate) mod policy;
+pub(crate) mod timing;
 pub(crate) mod tokens;
 
 pub use hashing::{HashingLimits, HashingLoad};

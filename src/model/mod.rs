@@ -9,6 +9,7 @@ mod page;
 mod patch;
 mod profile;
 mod session;
+mod token;
 mod user;
 pub(crate) mod validate;
 
@@ -23,6 +24,7 @@ pub use page::{Page, PageRequest};
 pub use patch::Patch;
 pub use profile::{NewProfile, Profile, ProfileDetails, ProfilePatch, ProfileQuery};
 pub use session::{EventKind, EventQuery, SecurityEvent, Session};
+pub use token::{EmailChange, OneTimeToken, TokenPurpose, UserExport};
 pub use user::{
     Credentials, Email, ImportUser, NewUser, Password, User, UserPatch, UserQuery, Username,
 };

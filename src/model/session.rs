@@ -49,6 +49,15 @@ pub enum EventKind {
     AccountLocked,
     /// An admin lifted the account's locks.
     AccountUnlocked,
+    /// The user proved their email address.
+    EmailVerified,
+    /// A forgotten password was reset with a one-time token.
+    PasswordReset,
+    /// The email address was changed (and so verified).
+    EmailChanged,
+    /// The user's personal data was erased; the event's user is a
+    /// tombstone id, unrelated to the erased account.
+    UserErased,
     /// The password was changed.
     PasswordChanged,
     /// An already rotated refresh token was presented; its session was
@@ -70,13 +79,17 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::UserRegistered,
         EventKind::UserImported,
         EventKind::LoginSucceeded,
         EventKind::LoginFailed,
         EventKind::AccountLocked,
         EventKind::AccountUnlocked,
+        EventKind::EmailVerified,
+        EventKind::PasswordReset,
+        EventKind::EmailChanged,
+        EventKind::UserErased,
         EventKind::PasswordChanged,
         EventKind::RefreshTokenReused,
         EventKind::SessionRevoked,
@@ -96,6 +109,10 @@ impl EventKind {
             EventKind::LoginFailed => "login_failed",
             EventKind::AccountLocked => "account_locked",
             EventKind::AccountUnlocked => "account_unlocked",
+            EventKind::EmailVerified => "email_verified",
+            EventKind::PasswordReset => "password_reset",
+            EventKind::EmailChanged => "email_changed",
+            EventKind::UserErased => "user_erased",
             EventKind::PasswordChanged => "password_changed",
             EventKind::RefreshTokenReused => "refresh_token_reused",
             EventKind::SessionRevoked => "session_revoked",

@@ -271,6 +271,11 @@ pub struct User {
     pub username: Username,
     /// The lower-cased email address.
     pub email: Email,
+    /// When the user proved they receive mail at `email` (see
+    /// [`Accounts::verify_email`](crate::Accounts::verify_email), a
+    /// password reset or a confirmed email change); cleared when the
+    /// address is changed directly with `users().update`.
+    pub email_verified_at: Option<DateTime<Utc>>,
     /// `false` once deactivated (soft-deleted).
     pub is_active: bool,
     /// Whether the user has the super-admin role.
@@ -451,6 +456,11 @@ pub struct ImportUser {
     /// user, in the same transaction.
     #[serde(default)]
     pub profile: Option<NewProfile>,
+    /// Whether the original service had verified the email address
+    /// (default `false`); a verified import counts as verified at its
+    /// `updated_at`.
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 fn default_true() -> bool {
@@ -570,6 +580,7 @@ mod tests {
             password_hash: "$2b$12$secretsecret".into(),
             is_active: true,
             is_super_admin: false,
+            email_verified: false,
             created_at: None,
             updated_at: None,
             profile: None,

@@ -34,13 +34,13 @@ use crate::error::{Error, Result, StorageError};
 use crate::model::{
     ActiveFilter, Contact, ContactId, ContactKind, EventQuery, Job, JobId, Location, LocationId,
     LocationQuery, PageRequest, Profile, ProfileDetails, ProfileId, ProfileQuery, SecurityEvent,
-    Session, SessionId, User, UserId, UserQuery,
+    Session, SessionId, TokenPurpose, User, UserId, UserQuery,
 };
 
 /// The schema version this crate's migrations reach (the same on every
 /// backend): what [`Store::schema_version`] reports once `open` has
 /// migrated a database.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// A storage backend.
 ///
@@ -145,6 +145,26 @@ pub struct DeviceTokenRow {
     pub failed_logins: u32,
     /// Logins from this device are refused until then.
     pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// A one-time token row (email verification, password reset, email
+/// change). The token itself is never stored, only its SHA-256 digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneTimeTokenRow {
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// What it is for.
+    pub purpose: TokenPurpose,
+    /// Whose it is.
+    pub user_id: UserId,
+    /// What it applies to: the email address to verify or to change to.
+    pub target: Option<String>,
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// When it was used or superseded; it never works after that.
+    pub used_at: Option<DateTime<Utc>>,
 }
 
 /// A refresh token row. The token itself is never stored, only its
@@ -497,6 +517,72 @@ pub trait Tx {
     ///
     /// [`Error::Storage`] when the backend fails.
     fn insert_event(&mut self, event: &SecurityEvent) -> Result<()>;
+    /// Inserts a one-time token.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_one_time_token(&mut self, row: &OneTimeTokenRow) -> Result<()>;
+    /// A one-time token by its digest.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_one_time_token(&mut self, hash: &[u8; 32]) -> Result<Option<OneTimeTokenRow>>;
+    /// Marks an unused one-time token used at `now`; `false` when it was
+    /// already used (or does not exist), so of two concurrent uses exactly
+    /// one gets `true`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn mark_one_time_token_used(&mut self, hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool>;
+    /// Marks every unused one-time token of a user used at `now` (of one
+    /// purpose, or of all); returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn revoke_one_time_tokens(
+        &mut self,
+        user_id: UserId,
+        purpose: Option<TokenPurpose>,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
+    /// How many one-time tokens of a purpose were issued to a user at or
+    /// after `since`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn count_one_time_tokens_since(
+        &mut self,
+        user_id: UserId,
+        purpose: TokenPurpose,
+        since: DateTime<Utc>,
+    ) -> Result<u64>;
+    /// Deletes the one-time tokens that expired before `before`; returns
+    /// how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_one_time_tokens_expired_before(&mut self, before: DateTime<Utc>) -> Result<u64>;
+
+    /// Every profile of a user, active or not, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_user_profiles(&mut self, user_id: UserId) -> Result<Vec<Profile>>;
+    /// Replaces a user's id in every security event (as subject and as
+    /// actor) with `tombstone`; returns how many events changed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn anonymize_events(&mut self, user_id: UserId, tombstone: UserId) -> Result<u64>;
+
     /// Deletes the security events that occurred before `before`; returns
     /// how many.
     ///

@@ -11,13 +11,15 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use aai_accounts::store::{DeviceTokenRow, RefreshTokenRow, SqliteStore, Store, Tx, UserRow};
+use aai_accounts::store::{
+    DeviceTokenRow, OneTimeTokenRow, RefreshTokenRow, SqliteStore, Store, Tx, UserRow,
+};
 use aai_accounts::{
     ActiveFilter, Contact, ContactId, ContactKind, ContactPatch, Credentials, Error, EventQuery,
     ImportUser, Job, JobId, JobPatch, Location, LocationId, LocationPatch, LocationQuery,
     ManualClock, NewContact, NewJob, NewLocation, NewProfile, NewUser, PageRequest, Principal,
     Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, Result, SecurityEvent, Session,
-    SessionId, SigningKey, StorageError, User, UserId, UserPatch, UserQuery,
+    SessionId, SigningKey, StorageError, TokenPurpose, User, UserId, UserPatch, UserQuery,
 };
 use chrono::{DateTime, Duration, Utc};
 use common::{Harness, TestUser, PASSWORD};
@@ -145,6 +147,14 @@ impl Tx for FailingTx<'_> {
         delete_device_tokens(user_id: UserId) -> u64;
         unlock_device_tokens(user_id: UserId) -> u64;
         delete_expired_device_tokens(now: DateTime<Utc>) -> u64;
+        insert_one_time_token(row: &OneTimeTokenRow) -> ();
+        get_one_time_token(hash: &[u8; 32]) -> Option<OneTimeTokenRow>;
+        mark_one_time_token_used(hash: &[u8; 32], now: DateTime<Utc>) -> bool;
+        revoke_one_time_tokens(user_id: UserId, purpose: Option<TokenPurpose>, now: DateTime<Utc>) -> u64;
+        count_one_time_tokens_since(user_id: UserId, purpose: TokenPurpose, since: DateTime<Utc>) -> u64;
+        delete_one_time_tokens_expired_before(before: DateTime<Utc>) -> u64;
+        list_user_profiles(user_id: UserId) -> Vec<Profile>;
+        anonymize_events(user_id: UserId, tombstone: UserId) -> u64;
         delete_events_before(before: DateTime<Utc>) -> u64;
         insert_event(event: &SecurityEvent) -> ();
         list_events(query: &EventQuery, page: PageRequest) -> (Vec<SecurityEvent>, u64);
@@ -292,6 +302,7 @@ fn legacy_user(name: &str) -> ImportUser {
         password_hash: bcrypt::hash(PASSWORD, 4).unwrap(),
         is_active: true,
         is_super_admin: false,
+        email_verified: false,
         created_at: None,
         updated_at: None,
         profile: None,

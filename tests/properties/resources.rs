@@ -219,7 +219,13 @@ impl Run<'_> {
             .resolve(actor)
             .and_then(require_admin)
             .and_then(|()| {
-                if !profile.active && self.model.has_active_profile(profile.owner) {
+                let owner_active = self
+                    .model
+                    .user_by_id(profile.owner)
+                    .is_some_and(|owner| owner.active);
+                if !profile.active
+                    && (!owner_active || self.model.has_active_profile(profile.owner))
+                {
                     Err("conflict")
                 } else {
                     Ok(())

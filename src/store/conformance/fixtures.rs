@@ -65,6 +65,7 @@ pub(crate) fn user_named(username: &str, email: &str) -> UserRow {
             updated_at: at(0),
             last_login_at: None,
             deactivated_at: None,
+            email_verified_at: None,
         },
         password_hash: PasswordHash::new("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"),
         failed_logins: 0,

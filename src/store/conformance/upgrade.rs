@@ -17,6 +17,22 @@ pub(crate) const PREVIOUS_VERSION: i32 = 1;
 
 const PASSWORD: &str = "correct horse battery staple";
 
+/// The columns later migrations add to V1's tables, as SQLite statements
+/// that add them (for today's statements to write the world) and drop them
+/// again (so that the database is V1's when it is upgraded).
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) const SQLITE_LATER_COLUMNS: (&str, &str) = (
+    "ALTER TABLE users ADD COLUMN email_verified_at INTEGER",
+    "ALTER TABLE users DROP COLUMN email_verified_at",
+);
+
+/// [`SQLITE_LATER_COLUMNS`] for PostgreSQL.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) const POSTGRES_LATER_COLUMNS: (&str, &str) = (
+    "ALTER TABLE users ADD COLUMN email_verified_at timestamptz",
+    "ALTER TABLE users DROP COLUMN email_verified_at",
+);
+
 /// What the previous version wrote: a user with a password, a live
 /// session and its refresh token, and an event.
 pub(crate) struct PreviousWorld {
@@ -89,6 +105,12 @@ pub(crate) fn check_upgraded(url: &str, world: &PreviousWorld) {
     let login = Credentials::new(world.user.user.username.as_str(), PASSWORD);
     let tokens = accounts.login(login).unwrap();
     assert!(tokens.device_token.is_some());
+    // ... the user is unverified and can verify (a V4 table) ...
+    assert_eq!(user.email_verified_at, None);
+    let principal = accounts.authenticate(&tokens.access_token).unwrap();
+    let token = accounts.request_email_verification(&principal).unwrap();
+    let verified = accounts.verify_email(token.secret()).unwrap();
+    assert!(verified.email_verified_at.is_some());
     // ... and the old event is still listed.
     let events = accounts
         .events()

@@ -14,12 +14,12 @@ use crate::error::{Error, Result, StorageError};
 use crate::model::{
     ActiveFilter, Contact, ContactId, ContactKind, EventQuery, Job, JobId, Location, LocationId,
     LocationQuery, PageRequest, Profile, ProfileDetails, ProfileId, ProfileQuery, SecurityEvent,
-    Session, SessionId, User, UserId, UserQuery,
+    Session, SessionId, TokenPurpose, User, UserId, UserQuery,
 };
 use crate::store::sql_common::lists::{self, limit_offset, List, Placeholders};
 use crate::store::sql_common::rows;
 use crate::store::sql_common::statements::*;
-use crate::store::{DeviceTokenRow, RefreshTokenRow, Tx, UserRow};
+use crate::store::{DeviceTokenRow, OneTimeTokenRow, RefreshTokenRow, Tx, UserRow};
 
 /// Prepared statements kept per connection: every static statement plus
 /// the variants of the dynamic list queries. Past this the cache is
@@ -177,6 +177,7 @@ impl Tx for PgTx<'_> {
                 &user.updated_at,
                 &user.last_login_at,
                 &user.deactivated_at,
+                &user.email_verified_at,
             ],
             "insert a user",
         )
@@ -222,6 +223,7 @@ impl Tx for PgTx<'_> {
                 &user.updated_at,
                 &user.last_login_at,
                 &user.deactivated_at,
+                &user.email_verified_at,
             ],
             "update a user",
         )
@@ -686,6 +688,98 @@ impl Tx for PgTx<'_> {
             DELETE_EXPIRED_DEVICE_TOKENS,
             &[&now],
             "delete expired device tokens",
+        )
+    }
+
+    fn insert_one_time_token(&mut self, row: &OneTimeTokenRow) -> Result<()> {
+        self.execute(
+            INSERT_ONE_TIME_TOKEN,
+            &[
+                &row.hash.as_slice(),
+                &row.purpose.as_str(),
+                row.user_id.as_uuid(),
+                &row.target,
+                &row.created_at,
+                &row.expires_at,
+                &row.used_at,
+            ],
+            "insert a one-time token",
+        )
+        .map(drop)
+    }
+
+    fn get_one_time_token(&mut self, hash: &[u8; 32]) -> Result<Option<OneTimeTokenRow>> {
+        self.query_one(
+            GET_ONE_TIME_TOKEN,
+            &[&hash.as_slice()],
+            rows::one_time_token,
+            "get a one-time token",
+        )
+    }
+
+    fn mark_one_time_token_used(&mut self, hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool> {
+        self.execute(
+            MARK_ONE_TIME_TOKEN_USED,
+            &[&hash.as_slice(), &now],
+            "mark a one-time token used",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn revoke_one_time_tokens(
+        &mut self,
+        user_id: UserId,
+        purpose: Option<TokenPurpose>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let context = "revoke one-time tokens";
+        match purpose {
+            Some(purpose) => self.execute(
+                REVOKE_ONE_TIME_TOKENS_OF_PURPOSE,
+                &[user_id.as_uuid(), &now, &purpose.as_str()],
+                context,
+            ),
+            None => self.execute(REVOKE_ONE_TIME_TOKENS, &[user_id.as_uuid(), &now], context),
+        }
+    }
+
+    fn count_one_time_tokens_since(
+        &mut self,
+        user_id: UserId,
+        purpose: TokenPurpose,
+        since: DateTime<Utc>,
+    ) -> Result<u64> {
+        let count = self.query_one(
+            COUNT_ONE_TIME_TOKENS_SINCE,
+            &[user_id.as_uuid(), &purpose.as_str(), &since],
+            |row| row.count(0),
+            "count one-time tokens",
+        )?;
+        Ok(count.map_or(0, u64::from))
+    }
+
+    fn delete_one_time_tokens_expired_before(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_ONE_TIME_TOKENS_EXPIRED_BEFORE,
+            &[&before],
+            "delete expired one-time tokens",
+        )
+    }
+
+    fn list_user_profiles(&mut self, user_id: UserId) -> Result<Vec<Profile>> {
+        self.query_all(
+            LIST_USER_PROFILES,
+            &[user_id.as_uuid()],
+            rows::profile,
+            "list a user's profiles",
+        )
+    }
+
+    fn anonymize_events(&mut self, user_id: UserId, tombstone: UserId) -> Result<u64> {
+        self.execute(
+            ANONYMIZE_EVENTS,
+            &[user_id.as_uuid(), tombstone.as_uuid()],
+            "anonymize security events",
         )
     }
 

@@ -5,7 +5,8 @@
 macro_rules! user_columns {
     () => {
         "id, username, email, password_hash, is_active, is_super_admin, failed_logins, \
-         locked_until, tokens_valid_after, created_at, updated_at, last_login_at, deactivated_at"
+         locked_until, tokens_valid_after, created_at, updated_at, last_login_at, deactivated_at, \
+         email_verified_at"
     };
 }
 macro_rules! profile_columns {
@@ -45,6 +46,11 @@ macro_rules! refresh_token_columns {
 macro_rules! device_token_columns {
     () => {
         "hash, user_id, created_at, last_used_at, expires_at, failed_logins, locked_until"
+    };
+}
+macro_rules! one_time_token_columns {
+    () => {
+        "hash, purpose, user_id, target, created_at, expires_at, used_at"
     };
 }
 macro_rules! event_columns {

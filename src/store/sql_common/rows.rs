@@ -6,9 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::model::{
     Contact, ContactId, ContactKind, CountryCode, Email, EventId, EventKind, Job, JobId, Location,
-    LocationId, Profile, ProfileId, SecurityEvent, Session, SessionId, User, UserId, Username,
+    LocationId, Profile, ProfileId, SecurityEvent, Session, SessionId, TokenPurpose, User, UserId,
+    Username,
 };
-use crate::store::{DeviceTokenRow, PasswordHash, RefreshTokenRow, UserRow};
+use crate::store::{DeviceTokenRow, OneTimeTokenRow, PasswordHash, RefreshTokenRow, UserRow};
 
 /// One result row, decoded column by column with the backend's storage
 /// conventions. `Error` is what the backend's row mapping fails with.
@@ -59,6 +60,7 @@ pub(in crate::store) fn user<E>(row: &Row<'_, E>) -> Result<UserRow, E> {
             updated_at: row.time(10)?,
             last_login_at: row.opt_time(11)?,
             deactivated_at: row.opt_time(12)?,
+            email_verified_at: row.opt_time(13)?,
         },
         password_hash: PasswordHash::new(row.text(3)?),
         failed_logins: row.count(6)?,
@@ -184,6 +186,21 @@ pub(in crate::store) fn device_token<E>(row: &Row<'_, E>) -> Result<DeviceTokenR
         expires_at: row.time(4)?,
         failed_logins: row.count(5)?,
         locked_until: row.opt_time(6)?,
+    })
+}
+
+/// A one-time token (`one_time_token_columns!`).
+pub(in crate::store) fn one_time_token<E>(row: &Row<'_, E>) -> Result<OneTimeTokenRow, E> {
+    let purpose = row.text(1)?;
+    Ok(OneTimeTokenRow {
+        hash: row.digest(0)?,
+        purpose: TokenPurpose::from_name(&purpose)
+            .ok_or_else(|| row.corrupt(1, "token purpose"))?,
+        user_id: UserId::from_uuid(row.id(2)?),
+        target: row.opt_text(3)?,
+        created_at: row.time(4)?,
+        expires_at: row.time(5)?,
+        used_at: row.opt_time(6)?,
     })
 }
 

@@ -10,7 +10,7 @@
 pub(in crate::store) const INSERT_USER: &str = concat!(
     "INSERT INTO users (",
     user_columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
 );
 pub(in crate::store) const GET_USER: &str =
     concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?1");
@@ -19,8 +19,8 @@ pub(in crate::store) const GET_USER_BY_EMAIL: &str =
 pub(in crate::store) const UPDATE_USER: &str =
     "UPDATE users SET username = ?2, email = ?3, password_hash = ?4, \
      is_active = ?5, is_super_admin = ?6, failed_logins = ?7, locked_until = ?8, \
-     tokens_valid_after = ?9, updated_at = ?10, last_login_at = ?11, deactivated_at = ?12 \
-     WHERE id = ?1";
+     tokens_valid_after = ?9, updated_at = ?10, last_login_at = ?11, deactivated_at = ?12, \
+     email_verified_at = ?13 WHERE id = ?1";
 pub(in crate::store) const DELETE_USER: &str = "DELETE FROM users WHERE id = ?1";
 pub(in crate::store) const GET_PROFILE: &str = concat!(
     "SELECT ",
@@ -120,6 +120,35 @@ pub(in crate::store) const UNLOCK_DEVICE_TOKENS: &str = "UPDATE device_tokens \
      WHERE user_id = ?1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)";
 pub(in crate::store) const DELETE_EXPIRED_DEVICE_TOKENS: &str =
     "DELETE FROM device_tokens WHERE expires_at <= ?1";
+pub(in crate::store) const INSERT_ONE_TIME_TOKEN: &str = concat!(
+    "INSERT INTO one_time_tokens (",
+    one_time_token_columns!(),
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+);
+pub(in crate::store) const GET_ONE_TIME_TOKEN: &str = concat!(
+    "SELECT ",
+    one_time_token_columns!(),
+    " FROM one_time_tokens WHERE hash = ?1"
+);
+pub(in crate::store) const MARK_ONE_TIME_TOKEN_USED: &str =
+    "UPDATE one_time_tokens SET used_at = ?2 WHERE hash = ?1 AND used_at IS NULL";
+pub(in crate::store) const REVOKE_ONE_TIME_TOKENS: &str =
+    "UPDATE one_time_tokens SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL";
+pub(in crate::store) const REVOKE_ONE_TIME_TOKENS_OF_PURPOSE: &str = "UPDATE one_time_tokens \
+     SET used_at = ?2 WHERE user_id = ?1 AND purpose = ?3 AND used_at IS NULL";
+pub(in crate::store) const COUNT_ONE_TIME_TOKENS_SINCE: &str = "SELECT CAST(count(*) AS INTEGER) \
+     FROM one_time_tokens WHERE user_id = ?1 AND purpose = ?2 AND created_at >= ?3";
+pub(in crate::store) const DELETE_ONE_TIME_TOKENS_EXPIRED_BEFORE: &str =
+    "DELETE FROM one_time_tokens WHERE expires_at < ?1";
+pub(in crate::store) const LIST_USER_PROFILES: &str = concat!(
+    "SELECT ",
+    profile_columns!(),
+    " FROM profiles p WHERE p.user_id = ?1 ORDER BY p.created_at DESC, p.id DESC"
+);
+pub(in crate::store) const ANONYMIZE_EVENTS: &str = "UPDATE security_events SET \
+     user_id = CASE WHEN user_id = ?1 THEN ?2 ELSE user_id END, \
+     actor_id = CASE WHEN actor_id = ?1 THEN ?2 ELSE actor_id END \
+     WHERE user_id = ?1 OR actor_id = ?1";
 pub(in crate::store) const DELETE_EVENTS_BEFORE: &str =
     "DELETE FROM security_events WHERE occurred_at < ?1";
 pub(in crate::store) const INSERT_EVENT: &str = concat!(
@@ -167,7 +196,7 @@ pub(in crate::store) fn numbered_to_dollar(sql: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL: [&str; 34] = [
+    const ALL: [&str; 43] = [
         INSERT_USER,
         GET_USER,
         GET_USER_BY_EMAIL,
@@ -198,6 +227,15 @@ mod tests {
         DELETE_DEVICE_TOKENS,
         UNLOCK_DEVICE_TOKENS,
         DELETE_EXPIRED_DEVICE_TOKENS,
+        INSERT_ONE_TIME_TOKEN,
+        GET_ONE_TIME_TOKEN,
+        MARK_ONE_TIME_TOKEN_USED,
+        REVOKE_ONE_TIME_TOKENS,
+        REVOKE_ONE_TIME_TOKENS_OF_PURPOSE,
+        COUNT_ONE_TIME_TOKENS_SINCE,
+        DELETE_ONE_TIME_TOKENS_EXPIRED_BEFORE,
+        LIST_USER_PROFILES,
+        ANONYMIZE_EVENTS,
         DELETE_EVENTS_BEFORE,
         INSERT_EVENT,
         GET_SETTING,

@@ -12,14 +12,14 @@ use crate::error::{Result, StorageError};
 use crate::model::{
     ActiveFilter, Contact, ContactId, ContactKind, EventQuery, Job, JobId, Location, LocationId,
     LocationQuery, PageRequest, Profile, ProfileDetails, ProfileId, ProfileQuery, SecurityEvent,
-    Session, SessionId, User, UserId, UserQuery,
+    Session, SessionId, TokenPurpose, User, UserId, UserQuery,
 };
 use crate::store::sql_common::lists::{
     self, limit_offset, where_clause, List, Param, Placeholders,
 };
 use crate::store::sql_common::rows;
 use crate::store::sql_common::statements::*;
-use crate::store::{DeviceTokenRow, RefreshTokenRow, Tx, UserRow};
+use crate::store::{DeviceTokenRow, OneTimeTokenRow, RefreshTokenRow, Tx, UserRow};
 
 /// How a statement's result rows become values.
 type Map<T> = fn(&rows::Row<'_, rusqlite::Error>) -> rusqlite::Result<T>;
@@ -143,6 +143,7 @@ impl Tx for SqliteTx<'_> {
                 micros(user.updated_at),
                 opt_micros(user.last_login_at),
                 opt_micros(user.deactivated_at),
+                opt_micros(user.email_verified_at),
             ],
             "insert a user",
         )
@@ -188,6 +189,7 @@ impl Tx for SqliteTx<'_> {
                 micros(user.updated_at),
                 opt_micros(user.last_login_at),
                 opt_micros(user.deactivated_at),
+                opt_micros(user.email_verified_at),
             ],
             "update a user",
         )
@@ -689,6 +691,105 @@ impl Tx for SqliteTx<'_> {
             DELETE_EXPIRED_DEVICE_TOKENS,
             [micros(now)],
             "delete expired device tokens",
+        )
+        .map(row_count)
+    }
+
+    fn insert_one_time_token(&mut self, row: &OneTimeTokenRow) -> Result<()> {
+        self.execute(
+            INSERT_ONE_TIME_TOKEN,
+            params![
+                row.hash,
+                row.purpose.as_str(),
+                row.user_id.as_bytes(),
+                row.target,
+                micros(row.created_at),
+                micros(row.expires_at),
+                opt_micros(row.used_at),
+            ],
+            "insert a one-time token",
+        )
+        .map(drop)
+    }
+
+    fn get_one_time_token(&mut self, hash: &[u8; 32]) -> Result<Option<OneTimeTokenRow>> {
+        self.query_one(
+            GET_ONE_TIME_TOKEN,
+            [hash],
+            rows::one_time_token,
+            "get a one-time token",
+        )
+    }
+
+    fn mark_one_time_token_used(&mut self, hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool> {
+        self.execute(
+            MARK_ONE_TIME_TOKEN_USED,
+            params![hash, micros(now)],
+            "mark a one-time token used",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn revoke_one_time_tokens(
+        &mut self,
+        user_id: UserId,
+        purpose: Option<TokenPurpose>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let context = "revoke one-time tokens";
+        match purpose {
+            Some(purpose) => self.execute(
+                REVOKE_ONE_TIME_TOKENS_OF_PURPOSE,
+                params![user_id.as_bytes(), micros(now), purpose.as_str()],
+                context,
+            ),
+            None => self.execute(
+                REVOKE_ONE_TIME_TOKENS,
+                params![user_id.as_bytes(), micros(now)],
+                context,
+            ),
+        }
+        .map(row_count)
+    }
+
+    fn count_one_time_tokens_since(
+        &mut self,
+        user_id: UserId,
+        purpose: TokenPurpose,
+        since: DateTime<Utc>,
+    ) -> Result<u64> {
+        let count = self.query_one(
+            COUNT_ONE_TIME_TOKENS_SINCE,
+            params![user_id.as_bytes(), purpose.as_str(), micros(since)],
+            |row| row.count(0),
+            "count one-time tokens",
+        )?;
+        Ok(count.map_or(0, u64::from))
+    }
+
+    fn delete_one_time_tokens_expired_before(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_ONE_TIME_TOKENS_EXPIRED_BEFORE,
+            [micros(before)],
+            "delete expired one-time tokens",
+        )
+        .map(row_count)
+    }
+
+    fn list_user_profiles(&mut self, user_id: UserId) -> Result<Vec<Profile>> {
+        self.query_all(
+            LIST_USER_PROFILES,
+            [user_id.as_bytes()],
+            rows::profile,
+            "list a user's profiles",
+        )
+    }
+
+    fn anonymize_events(&mut self, user_id: UserId, tombstone: UserId) -> Result<u64> {
+        self.execute(
+            ANONYMIZE_EVENTS,
+            params![user_id.as_bytes(), tombstone.as_bytes()],
+            "anonymize security events",
         )
         .map(row_count)
     }
