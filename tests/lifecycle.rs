@@ -514,3 +514,43 @@ fn erasure_deletes_the_user_and_leaves_anonymous_events() {
             .unwrap();
     });
 }
+
+#[test]
+fn of_eight_threads_using_one_reset_token_exactly_one_wins() {
+    each(|h| {
+        h.register("ada");
+        let token = h
+            .accounts
+            .request_password_reset("ada@example.com")
+            .unwrap()
+            .unwrap();
+        let barrier = std::sync::Barrier::new(8);
+        let outcomes: Vec<_> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..8)
+                .map(|n| {
+                    let (accounts, token, barrier) = (&h.accounts, &token, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        accounts
+                            .reset_password(token.secret(), format!("{NEW_PASSWORD} {n}"))
+                            .map(|()| n)
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let winners: Vec<usize> = outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().ok().copied())
+            .collect();
+        assert_eq!(winners.len(), 1, "{outcomes:?}");
+        assert!(outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(_) | Err(Error::InvalidToken))));
+        let password = format!("{NEW_PASSWORD} {}", winners[0]);
+        h.accounts
+            .login(Credentials::new("ada", password.as_str()))
+            .unwrap();
+        assert_eq!(events(h, EventKind::PasswordReset).len(), 1);
+    });
+}

@@ -400,6 +400,84 @@ pub(crate) fn cases() -> Vec<(&'static str, Call, &'static str)> {
             "ok",
         ),
         (
+            "request email verification",
+            |w| ok(w.h.accounts.request_email_verification(&w.ada.principal)),
+            "ok",
+        ),
+        (
+            "verify email",
+            |w| ok(w.h.accounts.verify_email(w.verification.secret())),
+            "ok",
+        ),
+        (
+            "verify email with a reset token",
+            |w| ok(w.h.accounts.verify_email(w.reset.secret())),
+            "invalid_token",
+        ),
+        (
+            "request a password reset",
+            |w| ok(w.h.accounts.request_password_reset("ada@example.com")),
+            "ok",
+        ),
+        (
+            "request a password reset for an unknown address",
+            |w| ok(w.h.accounts.request_password_reset("nobody@example.com")),
+            "ok",
+        ),
+        (
+            "reset password",
+            |w| {
+                w.h.accounts
+                    .reset_password(w.reset.secret(), "a brand new passphrase")
+            },
+            "ok",
+        ),
+        (
+            "request an email change",
+            |w| {
+                ok(w.h.accounts.request_email_change(
+                    &w.ada.principal,
+                    "ada.other@example.com",
+                    PASSWORD,
+                ))
+            },
+            "ok",
+        ),
+        (
+            "request an email change with a wrong password",
+            |w| {
+                ok(w.h.accounts.request_email_change(
+                    &w.ada.principal,
+                    "ada.other@example.com",
+                    "wrong password",
+                ))
+            },
+            "invalid_credentials",
+        ),
+        (
+            "confirm an email change",
+            |w| ok(w.h.accounts.confirm_email_change(w.email_change.secret())),
+            "ok",
+        ),
+        (
+            "users erase oneself",
+            |w| {
+                w.h.accounts
+                    .users()
+                    .erase(&w.ada.principal, w.ada.user.id, Some(PASSWORD.into()))
+            },
+            "ok",
+        ),
+        (
+            "users erase by an admin",
+            |w| {
+                w.h.accounts
+                    .users()
+                    .erase(&w.admin.principal, w.bob.user.id, None)
+            },
+            "ok",
+        ),
+        (
             "sessions revoke",
             |w| {
                 let session = w.ada.principal.session_id().unwrap();

@@ -17,9 +17,10 @@ use aai_accounts::store::{
 use aai_accounts::{
     ActiveFilter, Contact, ContactId, ContactKind, ContactPatch, Credentials, Error, EventQuery,
     ImportUser, Job, JobId, JobPatch, Location, LocationId, LocationPatch, LocationQuery,
-    ManualClock, NewContact, NewJob, NewLocation, NewProfile, NewUser, PageRequest, Principal,
-    Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, Result, SecurityEvent, Session,
-    SessionId, SigningKey, StorageError, TokenPurpose, User, UserId, UserPatch, UserQuery,
+    ManualClock, NewContact, NewJob, NewLocation, NewProfile, NewUser, OneTimeToken, PageRequest,
+    Principal, Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, Result,
+    SecurityEvent, Session, SessionId, SigningKey, StorageError, TokenPurpose, User, UserId,
+    UserPatch, UserQuery,
 };
 use chrono::{DateTime, Duration, Utc};
 use common::{Harness, TestUser, PASSWORD};
@@ -180,6 +181,10 @@ struct World {
     extra_location: LocationId,
     inactive_contact: ContactId,
     inactive_job: JobId,
+    /// Ada's outstanding one-time tokens, one of each purpose.
+    verification: OneTimeToken,
+    reset: OneTimeToken,
+    email_change: OneTimeToken,
 }
 
 fn world() -> World {
@@ -275,6 +280,20 @@ fn world() -> World {
         .users()
         .import(&system, legacy_user("legacy"))
         .unwrap();
+    let verification = h
+        .accounts
+        .request_email_verification(&ada.principal)
+        .unwrap();
+    let reset = h
+        .accounts
+        .request_password_reset(ada.user.email.as_str())
+        .unwrap()
+        .unwrap();
+    let email_change = h
+        .accounts
+        .request_email_change(&ada.principal, "ada.new@example.com", PASSWORD)
+        .unwrap()
+        .token;
     World {
         _dir: dir,
         path,
@@ -290,6 +309,9 @@ fn world() -> World {
         extra_location,
         inactive_contact,
         inactive_job,
+        verification,
+        reset,
+        email_change,
     }
 }
 

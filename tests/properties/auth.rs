@@ -2,7 +2,7 @@
 
 use aai_accounts::{Credentials, LockoutPolicy, NewUser};
 
-use crate::model::{expected_authentication, outcome, username, MDevice, MSession, MUser};
+use crate::model::{expected_authentication, outcome, username, MDevice, MReset, MSession, MUser};
 use crate::operations::{Actor, Op};
 use crate::runner::Run;
 use crate::PASSWORDS;
@@ -58,6 +58,7 @@ impl Run<'_> {
                     revoked: false,
                     is_principal: true,
                 }],
+                resets: Vec::new(),
             });
         }
     }
@@ -191,6 +192,7 @@ impl Run<'_> {
         }
         if result.is_ok() {
             model.forget_device();
+            model.forget_one_time_tokens();
             model.password = 1 - model.password;
             for session in &mut model.sessions {
                 session.revoked |= !session.is_principal;
@@ -297,5 +299,67 @@ impl Run<'_> {
             });
         }
         self.check(op, expected, actual);
+    }
+
+    /// Asks for a password reset of `user`'s address: a token only for an
+    /// active account with fewer than three in the last hour, superseding
+    /// the earlier ones.
+    pub(crate) fn request_reset(&mut self, op: &Op, user: usize) {
+        let now = self.now();
+        let accounts = &self.h.accounts;
+        let Some(model) = self.model.user(user) else {
+            return;
+        };
+        let hour_ago = now - chrono::Duration::hours(1);
+        let recent = model.resets.iter().filter(|r| r.issued >= hour_ago).count();
+        let sent = model.active && recent < 3;
+        let result = accounts.request_password_reset(&format!("{}@example.com", model.username));
+        let token = match result {
+            Ok(Some(token)) => token,
+            other => {
+                let actual = other.map(|none| assert!(none.is_none()));
+                let expected = if sent { Err("a token") } else { Ok(()) };
+                return self.check(op, expected, outcome(&actual));
+            }
+        };
+        self.check(op, Ok(()), if sent { Ok(()) } else { Err("no token") });
+        let model = self.model.users[user].as_mut().unwrap();
+        model.forget_one_time_tokens();
+        model.resets.push(MReset {
+            secret: token.secret().to_owned(),
+            issued: now,
+            live: true,
+        });
+    }
+
+    /// Resets `user`'s password with their `token`th newest reset token:
+    /// only a live, unexpired one of an active user works, and then once;
+    /// every session and device ends.
+    pub(crate) fn reset_password(&mut self, op: &Op, user: usize, token: usize) {
+        let now = self.now();
+        let accounts = &self.h.accounts;
+        let Some(model) = self.model.user(user) else {
+            return;
+        };
+        let Some(reset) = model.resets.iter().rev().nth(token) else {
+            return;
+        };
+        let usable =
+            reset.live && model.active && reset.issued + chrono::Duration::minutes(30) > now;
+        let expected = if usable { Ok(()) } else { Err("invalid_token") };
+        let next = 1 - model.password;
+        let result = accounts.reset_password(&reset.secret, PASSWORDS[next]);
+        self.check(op, expected, outcome(&result));
+        if result.is_ok() {
+            let model = self.model.users[user].as_mut().unwrap();
+            model.password = next;
+            model.failures = 0;
+            model.locked_until = None;
+            model.forget_device();
+            model.forget_one_time_tokens();
+            for session in &mut model.sessions {
+                session.revoked = true;
+            }
+        }
     }
 }

@@ -34,6 +34,16 @@ pub(crate) struct MUser {
     /// and lock.
     pub(crate) device: Option<MDevice>,
     pub(crate) sessions: Vec<MSession>,
+    /// The password reset tokens sent, oldest first.
+    pub(crate) resets: Vec<MReset>,
+}
+
+#[derive(Debug)]
+pub(crate) struct MReset {
+    pub(crate) secret: String,
+    pub(crate) issued: DateTime<Utc>,
+    /// Neither used, superseded nor revoked (it may still have expired).
+    pub(crate) live: bool,
 }
 
 #[derive(Debug)]
@@ -53,6 +63,14 @@ impl MUser {
     /// deactivation).
     pub(crate) fn forget_device(&mut self) {
         self.device = None;
+    }
+
+    /// Kills every outstanding one-time token (password change or reset,
+    /// deactivation).
+    pub(crate) fn forget_one_time_tokens(&mut self) {
+        for reset in &mut self.resets {
+            reset.live = false;
+        }
     }
 }
 

@@ -108,6 +108,15 @@ pub(crate) enum Op {
         size: u32,
         public_only: bool,
     },
+    /// Asks for a password reset of the user's address.
+    RequestReset {
+        user: usize,
+    },
+    /// Resets the password with the user's `token`th newest reset token.
+    ResetPassword {
+        user: usize,
+        token: usize,
+    },
     /// Lets time pass: locks and access tokens expire.
     Wait {
         minutes: i64,
@@ -173,6 +182,8 @@ pub(crate) fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(actor, target, job)| Op::DeactivateJob { actor, target, job }),
         2 => (actor(), 1..5u32, any::<bool>())
             .prop_map(|(actor, size, public_only)| Op::Search { actor, size, public_only }),
+        2 => user.clone().prop_map(|user| Op::RequestReset { user }),
+        2 => (user.clone(), 0..3usize).prop_map(|(user, token)| Op::ResetPassword { user, token }),
         1 => (1..20i64).prop_map(|minutes| Op::Wait { minutes }),
     ]
 }

@@ -36,6 +36,7 @@ impl Run<'_> {
             model.active = false;
             model.deactivated_at = Some(now);
             model.forget_device();
+            model.forget_one_time_tokens();
             for session in &mut model.sessions {
                 session.revoked = true;
             }

@@ -93,6 +93,8 @@ impl Run<'_> {
                 size,
                 public_only,
             } => self.search(op, *actor, *size, *public_only),
+            Op::RequestReset { user } => self.request_reset(op, *user),
+            Op::ResetPassword { user, token } => self.reset_password(op, *user, *token),
             Op::Wait { minutes } => self.wait(*minutes),
         }
     }

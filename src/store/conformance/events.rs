@@ -107,3 +107,67 @@ pub fn events_before_an_instant_are_deleted(store: &dyn Store) {
     assert_eq!(total, 2);
     assert_eq!(left, vec![events[2].clone(), events[1].clone()]);
 }
+
+/// Anonymizing re-points a user's events, as subject and as actor, to the
+/// tombstone, and touches no one else's.
+pub fn anonymize_events_repoints_subject_and_actor(store: &dyn Store) {
+    let (erased, other, tombstone) = (UserId::new(), UserId::new(), UserId::new());
+    let about = event(EventKind::LoginFailed, Some(erased), at(1));
+    let by = SecurityEvent {
+        actor_id: Some(erased),
+        ..event(EventKind::RoleChanged, Some(other), at(2))
+    };
+    let both = SecurityEvent {
+        actor_id: Some(erased),
+        ..event(EventKind::UserDeactivated, Some(erased), at(3))
+    };
+    let unrelated = SecurityEvent {
+        actor_id: Some(other),
+        ..event(EventKind::LoginSucceeded, Some(other), at(4))
+    };
+    write_ok(store, |tx| {
+        for event in [&about, &by, &both, &unrelated] {
+            tx.insert_event(event)?;
+        }
+        Ok(())
+    });
+    assert_eq!(
+        write_ok(store, |tx| tx.anonymize_events(erased, tombstone)),
+        3
+    );
+    let list = |user_id| {
+        let query = EventQuery {
+            user_id: Some(user_id),
+            kind: None,
+        };
+        read_ok(store, |tx| tx.list_events(&query, PageRequest::default()))
+    };
+    assert_eq!(list(erased).1, 0);
+    let (moved, total) = list(tombstone);
+    assert_eq!(total, 2);
+    assert_eq!(
+        moved,
+        vec![
+            SecurityEvent {
+                user_id: Some(tombstone),
+                actor_id: Some(tombstone),
+                ..both
+            },
+            SecurityEvent {
+                user_id: Some(tombstone),
+                ..about
+            },
+        ]
+    );
+    let (others, _) = list(other);
+    assert_eq!(
+        others,
+        vec![
+            unrelated,
+            SecurityEvent {
+                actor_id: Some(tombstone),
+                ..by
+            },
+        ]
+    );
+}

@@ -79,6 +79,7 @@ macro_rules! __conformance_checks {
             list_profiles_follows_location_changes,
             list_profiles_totals_match_rows,
             list_profiles_ignores_deactivated_locations,
+            list_user_profiles_newest_first_including_inactive,
             location_round_trip_and_update,
             list_locations_filters_and_pages,
             contact_round_trip_and_update,
@@ -96,8 +97,10 @@ macro_rules! __conformance_checks {
             device_token_round_trip_unlock_and_delete,
             device_tokens_go_with_their_user,
             pruning_deletes_only_what_expired,
+            one_time_tokens_round_trip_spend_once_and_revoke,
             events_before_an_instant_are_deleted,
             events_round_trip_filters_and_pages,
+            anonymize_events_repoints_subject_and_actor,
             settings_insert_if_absent_keeps_the_first,
         }
     };

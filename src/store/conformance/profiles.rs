@@ -437,3 +437,34 @@ pub fn list_profiles_ignores_deactivated_locations(store: &dyn Store) {
     assert_eq!(found, both, "a restored location matches again");
     assert_eq!(total(&country_only), before + 2);
 }
+
+/// A user's profiles, active or not, newest first; no one else's.
+pub fn list_user_profiles_newest_first_including_inactive(store: &dyn Store) {
+    let owner = insert_user(store, "allprofiles");
+    let other = insert_user(store, "otherallprofiles");
+    let old = Profile {
+        is_active: false,
+        created_at: at(1),
+        updated_at: at(2),
+        deactivated_at: Some(at(2)),
+        ..profile(owner.user.id, "Old", "Profile")
+    };
+    let current = Profile {
+        created_at: at(3),
+        updated_at: at(3),
+        ..profile(owner.user.id, "Current", "Profile")
+    };
+    write_ok(store, |tx| {
+        tx.insert_profile(&old)?;
+        tx.insert_profile(&current)?;
+        tx.insert_profile(&profile(other.user.id, "Other", "Profile"))
+    });
+    assert_eq!(
+        read_ok(store, |tx| tx.list_user_profiles(owner.user.id)),
+        vec![current, old]
+    );
+    assert_eq!(
+        read_ok(store, |tx| tx.list_user_profiles(UserId::new())),
+        vec![]
+    );
+}

@@ -5,8 +5,8 @@ use std::sync::Barrier;
 use chrono::{DateTime, Utc};
 
 use super::fixtures::*;
-use crate::model::{PageRequest, Session};
-use crate::store::{DeviceTokenRow, RefreshTokenRow, Store};
+use crate::model::{PageRequest, Session, TokenPurpose, UserId};
+use crate::store::{DeviceTokenRow, OneTimeTokenRow, RefreshTokenRow, Store};
 
 /// Every column of a session survives a round trip and an update.
 pub fn session_round_trip_and_update(store: &dyn Store) {
@@ -321,4 +321,131 @@ pub fn pruning_deletes_only_what_expired(store: &dyn Store) {
         );
         Ok(())
     });
+}
+
+/// A one-time token of `purpose` for `user_id`, issued at `created`, with a
+/// digest unique to this run.
+fn one_time_token(
+    user_id: UserId,
+    purpose: TokenPurpose,
+    created: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> OneTimeTokenRow {
+    OneTimeTokenRow {
+        hash: device_token(user_id, expires_at).hash,
+        purpose,
+        user_id,
+        target: Some(format!("{}@example.com", purpose.as_str())),
+        created_at: created,
+        expires_at,
+        used_at: None,
+    }
+}
+
+/// A one-time token round-trips, is spent once, is revoked with the other
+/// unused tokens of its user (of one purpose or of all), is counted by
+/// purpose since an instant, and is deleted when expired.
+pub fn one_time_tokens_round_trip_spend_once_and_revoke(store: &dyn Store) {
+    let owner = insert_user(store, "onetime");
+    let other = insert_user(store, "otheronetime");
+    let reset =
+        |created| one_time_token(owner.user.id, TokenPurpose::PasswordReset, created, at(500));
+    let (first, second, third) = (reset(at(10)), reset(at(20)), reset(at(30)));
+    let verification = OneTimeTokenRow {
+        target: None,
+        ..one_time_token(
+            owner.user.id,
+            TokenPurpose::EmailVerification,
+            at(40),
+            at(100),
+        )
+    };
+    let foreign = one_time_token(other.user.id, TokenPurpose::PasswordReset, at(10), at(500));
+    write_ok(store, |tx| {
+        for row in [&first, &second, &third, &verification, &foreign] {
+            tx.insert_one_time_token(row)?;
+        }
+        Ok(())
+    });
+    assert_eq!(
+        read_ok(store, |tx| tx.get_one_time_token(&verification.hash)),
+        Some(verification.clone())
+    );
+    assert_eq!(
+        read_ok(store, |tx| tx.get_one_time_token(&first.hash)),
+        Some(first.clone())
+    );
+    let count_since = |since| {
+        read_ok(store, |tx| {
+            tx.count_one_time_tokens_since(owner.user.id, TokenPurpose::PasswordReset, since)
+        })
+    };
+    assert_eq!(
+        (count_since(at(0)), count_since(at(20)), count_since(at(31))),
+        (3, 2, 0)
+    );
+
+    // Spent once: the second use finds it spent.
+    assert!(write_ok(store, |tx| tx.mark_one_time_token_used(&first.hash, at(50))));
+    assert!(!write_ok(store, |tx| tx.mark_one_time_token_used(&first.hash, at(60))));
+    assert!(!write_ok(store, |tx| tx.mark_one_time_token_used(&[7; 32], at(60))));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_one_time_token(&first.hash)),
+        Some(OneTimeTokenRow {
+            used_at: Some(at(50)),
+            ..first.clone()
+        })
+    );
+    assert_eq!(count_since(at(0)), 3, "spent tokens still count");
+
+    // Revoking one purpose leaves the others, and other users' alone.
+    let revoked = write_ok(store, |tx| {
+        tx.revoke_one_time_tokens(owner.user.id, Some(TokenPurpose::PasswordReset), at(70))
+    });
+    assert_eq!(revoked, 2, "the two unspent resets");
+    read_ok(store, |tx| {
+        assert_eq!(
+            tx.get_one_time_token(&first.hash)?.unwrap().used_at,
+            Some(at(50))
+        );
+        assert_eq!(
+            tx.get_one_time_token(&third.hash)?.unwrap().used_at,
+            Some(at(70))
+        );
+        assert_eq!(
+            tx.get_one_time_token(&verification.hash)?.unwrap().used_at,
+            None
+        );
+        assert_eq!(tx.get_one_time_token(&foreign.hash)?.unwrap().used_at, None);
+        Ok(())
+    });
+    let revoked = write_ok(store, |tx| {
+        tx.revoke_one_time_tokens(owner.user.id, None, at(80))
+    });
+    assert_eq!(revoked, 1, "the verification");
+    assert_eq!(
+        read_ok(store, |tx| tx.get_one_time_token(&verification.hash))
+            .unwrap()
+            .used_at,
+        Some(at(80))
+    );
+
+    // Expired before 101: the verification only (it expires at 100).
+    let deleted = write_ok(store, |tx| {
+        tx.delete_one_time_tokens_expired_before(at(101))
+    });
+    assert!(deleted >= 1);
+    assert_eq!(
+        read_ok(store, |tx| tx.get_one_time_token(&verification.hash)),
+        None
+    );
+    assert!(read_ok(store, |tx| tx.get_one_time_token(&third.hash)).is_some());
+
+    // They go with their user.
+    assert!(write_ok(store, |tx| tx.delete_user(owner.user.id)));
+    assert_eq!(
+        read_ok(store, |tx| tx.get_one_time_token(&third.hash)),
+        None
+    );
+    assert!(read_ok(store, |tx| tx.get_one_time_token(&foreign.hash)).is_some());
 }

@@ -126,6 +126,7 @@ pub fn update_user_writes_every_column(store: &dyn Store) {
     changed.user.updated_at = at(10);
     changed.user.last_login_at = Some(at(11));
     changed.user.deactivated_at = Some(at(12));
+    changed.user.email_verified_at = Some(at(15));
     changed.password_hash =
         PasswordHash::new("$2b$12$anotherhashanotherhashanotherhashanotherhashano");
     changed.failed_logins = 7;
@@ -138,6 +139,7 @@ pub fn update_user_writes_every_column(store: &dyn Store) {
     let mut cleared = changed.clone();
     cleared.user.last_login_at = None;
     cleared.user.deactivated_at = None;
+    cleared.user.email_verified_at = None;
     cleared.locked_until = None;
     assert!(write_ok(store, |tx| tx.update_user(&cleared)));
     assert_eq!(
