@@ -1,4 +1,4 @@
-//! Admin tool: create an admin, list, (de)activate and unlock users, import
+//! Admin tool: create an admin, list, (de)activate, unlock and erase users, import
 //! users from another system, read the audit trail, prune what expired.
 //!
 //! Run with `cargo run --example cli -- --help`, for example
@@ -81,6 +81,9 @@ enum UsersCommand {
     Restore { id: UserId },
     /// Lift a user's login locks (the account's and its devices').
     Unlock { id: UserId },
+    /// Erase a user for good: their personal data is deleted; their
+    /// security events stay, without their identity.
+    Erase { id: UserId },
 }
 
 fn main() -> ExitCode {
@@ -169,6 +172,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             UsersCommand::Unlock { id } => {
                 let user = accounts.users().unlock(&system, id)?;
                 println!("unlocked {} ({})", user.username, user.id);
+            }
+            UsersCommand::Erase { id } => {
+                let user = accounts.users().get(&system, id)?;
+                accounts.users().erase(&system, id, None)?;
+                println!("erased {} ({})", user.username, user.id);
             }
         },
         Command::Prune => {

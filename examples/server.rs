@@ -14,6 +14,15 @@
 //!   (`10.0.0.1, 192.168.0.0/16`) of reverse proxies whose `Forwarded` /
 //!   `X-Forwarded-For` name the client for the rate limit; none by default;
 //! - `ACCOUNTS_CORS_ORIGINS`: comma-separated allowed origins; none, no CORS;
+//! - `ACCOUNTS_SMTP_URL`: where mail goes (email verification, password
+//!   reset, email change): `smtp://host:port` (plain, for a loopback
+//!   relay), `smtp+starttls://user:password@host:port` or
+//!   `smtps://user:password@host:port`. Without it each message is written
+//!   as an `.eml` file into `ACCOUNTS_OUTBOX_DIR` (default `./outbox`);
+//! - `ACCOUNTS_MAIL_FROM`: the sender, default `accounts@localhost`;
+//! - `ACCOUNTS_PUBLIC_URL`: where users reach the site, the start of every
+//!   mailed link (`{url}/reset-password?token=...`), default
+//!   `http://127.0.0.1:8000`;
 //! - `RUST_LOG`: the log filter, default `info` (logs are JSON lines).
 
 use std::net::SocketAddr;
@@ -25,10 +34,14 @@ use axum::Router;
 use tower_http::cors::{AllowHeaders, CorsLayer};
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing_subscriber::EnvFilter;
+use url::Url;
 
 #[path = "support/error_chain.rs"]
 mod error_chain;
 use error_chain::chain;
+#[path = "support/mail.rs"]
+mod mail;
+use mail::Delivery;
 
 /// The server's settings, read from the environment.
 struct Config {
@@ -37,6 +50,10 @@ struct Config {
     bind: String,
     cors_origins: Vec<String>,
     trusted_proxies: Vec<IpNet>,
+    smtp_url: Option<String>,
+    mail_from: String,
+    outbox_dir: String,
+    public_url: Url,
 }
 
 impl Config {
@@ -72,6 +89,13 @@ impl Config {
             bind: var("ACCOUNTS_BIND").unwrap_or_else(|| "127.0.0.1:8000".to_owned()),
             cors_origins: list(var("ACCOUNTS_CORS_ORIGINS")),
             trusted_proxies,
+            smtp_url: var("ACCOUNTS_SMTP_URL"),
+            mail_from: var("ACCOUNTS_MAIL_FROM").unwrap_or_else(|| "accounts@localhost".to_owned()),
+            outbox_dir: var("ACCOUNTS_OUTBOX_DIR").unwrap_or_else(|| "./outbox".to_owned()),
+            public_url: Url::parse(
+                &var("ACCOUNTS_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8000".to_owned()),
+            )
+            .map_err(|error| format!("ACCOUNTS_PUBLIC_URL: {error}"))?,
         })
     }
 }
@@ -106,7 +130,20 @@ fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
     let trace = TraceLayer::new_for_http()
         .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
-    let routes = RouterConfig::default().trusted_proxies(config.trusted_proxies.iter().copied());
+    let delivery = match &config.smtp_url {
+        Some(url) => Delivery::smtp(url, &config.mail_from)?,
+        None => {
+            tracing::warn!(
+                outbox = %config.outbox_dir,
+                "no ACCOUNTS_SMTP_URL: mail is written as .eml files into the outbox directory"
+            );
+            Delivery::outbox(config.outbox_dir.clone().into(), &config.mail_from)?
+        }
+    };
+    let routes = RouterConfig::default()
+        .trusted_proxies(config.trusted_proxies.iter().copied())
+        .mailer(delivery)
+        .public_url(config.public_url.clone());
     let mut app = router_with(accounts, routes).layer(trace);
     if !config.cors_origins.is_empty() {
         let origins = config

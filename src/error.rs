@@ -79,6 +79,12 @@ pub enum Error {
     /// The configuration is invalid (bad database URL, unusable key, ...).
     #[error("configuration error: {0}")]
     Config(String),
+    /// A message could not be delivered (a
+    /// [`Mailer`](crate::http::Mailer) failed). The message says only
+    /// that; the cause is the [`source`](std::error::Error::source). It
+    /// answers HTTP 503: the request may be repeated later.
+    #[error("mail delivery failed")]
+    MailDelivery(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl Error {
@@ -104,6 +110,7 @@ impl Error {
             Error::Busy => "busy",
             Error::Storage(_) => "storage",
             Error::Config(_) => "config",
+            Error::MailDelivery(_) => "mail_delivery",
         }
     }
 
@@ -124,7 +131,7 @@ impl Error {
             Error::AccountLocked { .. } => 423,
             Error::InvalidToken => 400,
             Error::AccountInactive | Error::Forbidden | Error::EmailNotVerified => 403,
-            Error::Busy => 503,
+            Error::Busy | Error::MailDelivery(_) => 503,
             Error::Storage(_) | Error::Config(_) => 500,
         }
     }
@@ -135,6 +142,21 @@ impl Error {
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
+    }
+
+    /// A [`Error::MailDelivery`] caused by `error`: what a
+    /// [`Mailer`](crate::http::Mailer) returns when its transport fails.
+    ///
+    /// ```
+    /// use aai_accounts::Error;
+    /// let error = Error::mail_delivery(std::io::Error::other("connection refused"));
+    /// assert_eq!(error.code(), "mail_delivery");
+    /// assert_eq!(error.to_string(), "mail delivery failed");
+    /// ```
+    pub fn mail_delivery(
+        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Error::MailDelivery(error.into())
     }
 }
 

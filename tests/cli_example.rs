@@ -161,6 +161,39 @@ fn register_ada(accounts: &Accounts) -> aai_accounts::Registration {
 }
 
 #[test]
+fn users_erase_deletes_the_account_for_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("accounts.db");
+    let accounts = Accounts::open(&url(&database)).unwrap();
+    let ada = register_ada(&accounts).user;
+    let output = cli(&database, &["users", "erase", &ada.id.to_string()], "");
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("erased ada ({})", ada.id)),
+        "{stdout}"
+    );
+    assert!(matches!(
+        accounts
+            .users()
+            .get(&aai_accounts::Principal::system(), ada.id),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        accounts.login(Credentials::new("ada", PASSWORD.to_owned())),
+        Err(Error::InvalidCredentials)
+    ));
+    // Erasing again finds nobody.
+    let output = cli(&database, &["users", "erase", &ada.id.to_string()], "");
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).starts_with("error: user not found"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
 fn users_unlock_lifts_a_lock() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("accounts.db");

@@ -57,6 +57,8 @@ fn start_with(database: &std::path::Path, env: &[(&str, &str)], logs: Stdio) -> 
         .env_remove("ACCOUNTS_JWT_SECRET")
         .env_remove("ACCOUNTS_JWT_SECRET_FILE")
         .env_remove("ACCOUNTS_TRUSTED_PROXIES")
+        .env_remove("ACCOUNTS_SMTP_URL")
+        .env("ACCOUNTS_OUTBOX_DIR", database.with_file_name("outbox"))
         .envs(env.iter().copied())
         .env("ACCOUNTS_BIND", address.to_string())
         .env("RUST_LOG", "warn")
@@ -344,13 +346,208 @@ fn the_server_example_warns_when_it_signs_with_the_stored_key() {
     let warning = logs
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find(|line| line["level"] == "WARN")
-        .unwrap_or_else(|| panic!("no warning in {logs}"));
-    assert!(
-        warning["fields"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("key stored in the database"),
-        "{warning}"
+        .find(|line| {
+            line["level"] == "WARN"
+                && line["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|message| message.contains("key stored in the database"))
+        });
+    assert!(warning.is_some(), "no warning in {logs}");
+}
+
+/// A real SMTP server on loopback: `aiosmtpd` (Python) storing every
+/// message it accepts in a Maildir. Killed when dropped.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    maildir: std::path::PathBuf,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `aiosmtpd`, or returns `None` (the test is skipped, and says so)
+/// when it is not installed, unless `ACCOUNTS_TEST_REQUIRE_SMTP` is set
+/// (as `.ci/run`, which installs it, does).
+fn start_smtp(dir: &std::path::Path) -> Option<SmtpServer> {
+    let installed = Command::new("python3")
+        .args(["-c", "import aiosmtpd"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !installed {
+        assert!(
+            std::env::var_os("ACCOUNTS_TEST_REQUIRE_SMTP").is_none(),
+            "ACCOUNTS_TEST_REQUIRE_SMTP is set but python3 cannot import aiosmtpd \
+             (pip install aiosmtpd)"
+        );
+        eprintln!("smtp test skipped: python3 cannot import aiosmtpd (pip install aiosmtpd)");
+        return None;
+    }
+    let port = free_port();
+    let maildir = dir.join("maildir");
+    let child = Command::new("python3")
+        .args(["-m", "aiosmtpd", "-n", "-l"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(&maildir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut smtp = SmtpServer {
+        child,
+        port,
+        maildir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = smtp.child.try_wait().unwrap() {
+            panic!("aiosmtpd exited early: {status}");
+        }
+        assert!(Instant::now() < deadline, "aiosmtpd did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(smtp)
+}
+
+impl SmtpServer {
+    /// The first message the server received, waiting for it to arrive
+    /// (the reset mail leaves after the HTTP answer).
+    fn first_message(&self) -> String {
+        let new = self.maildir.join("new");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(entry) = std::fs::read_dir(&new)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .next()
+            {
+                return std::fs::read_to_string(entry.path()).unwrap();
+            }
+            assert!(Instant::now() < deadline, "no mail arrived");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// The `token` parameter of the first `{base}/{page}?token=` link in a
+/// message (undoing quoted-printable soft breaks and `=3D`).
+fn link_token(message: &str, link: &str) -> String {
+    let text = message
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let start = text
+        .find(link)
+        .unwrap_or_else(|| panic!("no {link} in {message}"))
+        + link.len();
+    text[start..]
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_password_reset_travels_through_a_real_smtp_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(smtp) = start_smtp(dir.path()) else {
+        return;
+    };
+    let smtp_url = format!("smtp://127.0.0.1:{}", smtp.port);
+    let mut server = start_with(
+        &dir.path().join("accounts.db"),
+        &[
+            ("ACCOUNTS_JWT_SECRET", SECRET),
+            ("ACCOUNTS_SMTP_URL", &smtp_url),
+            ("ACCOUNTS_MAIL_FROM", "accounts@example.com"),
+            ("ACCOUNTS_PUBLIC_URL", "https://app.example"),
+        ],
+        Stdio::null(),
     );
+    wait_for_health(&mut server);
+    let address = server.address;
+    register_ada(address);
+
+    let (status, body) = http(
+        address,
+        "POST",
+        "/api/v1/auth/password-reset/request",
+        None,
+        Some(&json!({"email": "ada@example.com"})),
+    )
+    .unwrap();
+    assert_eq!(status, 202, "{body}");
+
+    let message = smtp.first_message();
+    assert!(message.contains("To: ada@example.com"), "{message}");
+    assert!(message.contains("From: accounts@example.com"), "{message}");
+    assert!(
+        message.contains("Subject: Reset your password"),
+        "{message}"
+    );
+    let token = link_token(&message, "https://app.example/reset-password?token=");
+    assert_eq!(token.len(), 43, "{token:?}");
+
+    let new_password = "a brand new passphrase";
+    let (status, body) = http(
+        address,
+        "POST",
+        "/api/v1/auth/password-reset",
+        None,
+        Some(&json!({"token": token, "new_password": new_password})),
+    )
+    .unwrap();
+    assert_eq!(status, 204, "{body}");
+    for (password, expected) in [(PASSWORD, 401), (new_password, 200)] {
+        let (status, body) = http(
+            address,
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"login": "ada", "password": password})),
+        )
+        .unwrap();
+        assert_eq!(status, expected, "{body}");
+    }
+}
+
+#[test]
+fn without_smtp_the_server_example_writes_mail_into_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(&dir.path().join("accounts.db"), SECRET);
+    wait_for_health(&mut server);
+    let registered = register_ada(server.address);
+    let access = registered["tokens"]["access_token"].as_str().unwrap();
+    let (status, body) = http(
+        server.address,
+        "POST",
+        "/api/v1/auth/verify-email/request",
+        Some(access),
+        None,
+    )
+    .unwrap();
+    assert_eq!(status, 202, "{body}");
+    let messages: Vec<_> = std::fs::read_dir(dir.path().join("outbox"))
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(messages.len(), 1);
+    let token = link_token(&messages[0], "http://127.0.0.1:8000/verify-email?token=");
+    let (status, user) = http(
+        server.address,
+        "POST",
+        "/api/v1/auth/verify-email",
+        None,
+        Some(&json!({"token": token})),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{user}");
+    assert!(user["email_verified_at"].is_string(), "{user}");
 }

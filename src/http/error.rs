@@ -74,6 +74,8 @@ pub(crate) enum ApiError {
     NoClientAddress,
     /// The database does not answer (health check).
     Unavailable,
+    /// A route that sends mail, on a router without a mailer.
+    MailNotConfigured,
     /// No route matches the path.
     RouteNotFound,
     /// The path exists, the method does not.
@@ -136,6 +138,7 @@ impl ApiError {
             ApiError::BadBody => StatusCode::BAD_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MailNotConfigured => StatusCode::NOT_IMPLEMENTED,
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) | ApiError::NoClientAddress => StatusCode::INTERNAL_SERVER_ERROR,
@@ -191,6 +194,11 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %chain(error), code = error.code(), "request failed");
                 Json(body("internal server error", "internal")).into_response()
             }
+            ApiError::Core(error @ Error::MailDelivery(_)) => {
+                // The transport's reasons stay in the log.
+                tracing::error!(error = %chain(error), code = error.code(), "mail delivery failed");
+                Json(body(error.to_string(), error.code())).into_response()
+            }
             ApiError::Core(Error::Busy) => {
                 let mut response =
                     Json(body(Error::Busy.to_string(), Error::Busy.code())).into_response();
@@ -229,6 +237,11 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable => {
                 Json(body("database unavailable", "unavailable")).into_response()
             }
+            ApiError::MailNotConfigured => Json(body(
+                "this server does not send mail",
+                "mail_not_configured",
+            ))
+            .into_response(),
             ApiError::RouteNotFound => Json(body("not found", "not_found")).into_response(),
             ApiError::MethodNotAllowed => {
                 Json(body("method not allowed", "method_not_allowed")).into_response()

@@ -32,7 +32,9 @@ mod error;
 mod events;
 mod extract;
 mod jobs;
+mod lifecycle;
 mod locations;
+mod mail;
 mod openapi;
 mod profiles;
 mod rate_limit;
@@ -40,6 +42,7 @@ mod sessions;
 mod system;
 mod users;
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,14 +60,18 @@ use error::ApiError;
 /// An IP network (`10.0.0.0/8`, `2001:db8::/32`), from the `ipnet`
 /// crate: the type of [`RouterConfig::trusted_proxies`].
 pub use ipnet::IpNet;
+use mail::Postman;
+pub use mail::{MailMessage, MailPurpose, Mailer};
 pub use openapi::ApiDoc;
 use rate_limit::RateLimiter;
+use url::Url;
 
 /// The path prefix of the API routes.
 pub const API_PREFIX: &str = "/api/v1";
 
-/// Limits of the router: request body size, the per-client rate limit of
-/// the authentication routes, and the proxies trusted to name the client.
+/// Limits of the router (request body size, the per-client rate limit of
+/// the authentication routes, the proxies trusted to name the client) and
+/// its mail delivery (the [`Mailer`] and the public URL of links).
 ///
 /// ```
 /// use std::time::Duration;
@@ -96,12 +103,14 @@ pub const API_PREFIX: &str = "/api/v1";
 /// client could then lock everyone out) or silently not limit at all. Turn
 /// the limit off explicitly with `auth_rate_limit(None)` when something in
 /// front of the router limits instead.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[must_use]
 pub struct RouterConfig {
     body_limit: usize,
     auth_rate_limit: Option<RateLimit>,
     trusted_proxies: Vec<IpNet>,
+    mailer: Option<Arc<dyn Mailer>>,
+    public_url: Url,
 }
 
 impl Default for RouterConfig {
@@ -110,9 +119,27 @@ impl Default for RouterConfig {
             body_limit: 64 * 1024,
             auth_rate_limit: Some(RateLimit::new(20, Duration::from_secs(60))),
             trusted_proxies: Vec::new(),
+            mailer: None,
+            public_url: Url::parse(DEFAULT_PUBLIC_URL)
+                .unwrap_or_else(|_| unreachable!("the default public URL parses")),
         }
     }
 }
+
+impl fmt::Debug for RouterConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouterConfig")
+            .field("body_limit", &self.body_limit)
+            .field("auth_rate_limit", &self.auth_rate_limit)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("mailer", &self.mailer.as_ref().map(|_| "<mailer>"))
+            .field("public_url", &self.public_url.as_str())
+            .finish()
+    }
+}
+
+/// Where links in mail point by default: the server example's address.
+const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8000/";
 
 impl RouterConfig {
     /// The largest accepted request body in bytes (default 64 KiB); larger
@@ -146,6 +173,24 @@ impl RouterConfig {
         self.trusted_proxies = proxies.into_iter().collect();
         self
     }
+
+    /// Delivers the mail of the account lifecycle routes (email
+    /// verification, password reset, email change). Without a mailer
+    /// those request routes answer 501 (`mail_not_configured`) and issue
+    /// no token. See [`Mailer`].
+    pub fn mailer(mut self, mailer: impl Mailer) -> Self {
+        self.mailer = Some(Arc::new(mailer));
+        self
+    }
+
+    /// The address users reach the host's pages at (default
+    /// `http://127.0.0.1:8000/`): mailed links are
+    /// `{public_url}/{page}?token=...`, with the page of
+    /// [`MailPurpose::page`]; a query of the URL is dropped.
+    pub fn public_url(mut self, url: Url) -> Self {
+        self.public_url = url;
+        self
+    }
 }
 
 /// A budget of `requests` requests per `window` and client, replenished
@@ -174,6 +219,7 @@ pub(crate) struct AppState {
     pub(crate) accounts: Accounts,
     pub(crate) limiter: Option<Arc<RateLimiter>>,
     pub(crate) trusted_proxies: Arc<[IpNet]>,
+    pub(crate) postman: Option<Postman>,
 }
 
 impl AppState {
@@ -193,6 +239,13 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// The mail room, or 501 when the router has no mailer.
+    pub(crate) fn postman(&self) -> Result<Postman, ApiError> {
+        self.postman.clone().ok_or(ApiError::MailNotConfigured)
+    }
+}
+
 /// The REST API with the default [`RouterConfig`]: routes under `/api/v1`,
 /// `/health`, `/.well-known/jwks.json`, `/openapi.json` and `/docs`.
 pub fn router(accounts: Accounts) -> Router {
@@ -207,6 +260,9 @@ pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
             .auth_rate_limit
             .map(|limit| Arc::new(RateLimiter::new(limit))),
         trusted_proxies: config.trusted_proxies.into(),
+        postman: config
+            .mailer
+            .map(|mailer| Postman::new(mailer, config.public_url)),
     };
     let (router, api) = openapi_router().with_state(state).split_for_parts();
     router
@@ -233,11 +289,19 @@ fn openapi_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::logout_all))
         .routes(routes!(auth::change_password))
+        .routes(routes!(lifecycle::request_email_verification))
+        .routes(routes!(lifecycle::verify_email))
+        .routes(routes!(lifecycle::request_password_reset))
+        .routes(routes!(lifecycle::reset_password))
+        .routes(routes!(lifecycle::request_email_change))
+        .routes(routes!(lifecycle::confirm_email_change))
         .routes(routes!(users::me))
         .routes(routes!(users::list))
         .routes(routes!(users::get, users::update, users::deactivate))
         .routes(routes!(users::restore))
         .routes(routes!(users::unlock))
+        .routes(routes!(users::export))
+        .routes(routes!(users::erase))
         .routes(routes!(profiles::create, profiles::search))
         .routes(routes!(profiles::me))
         .routes(routes!(

@@ -1,14 +1,15 @@
 //! `/users`.
 
 use axum::extract::State;
+use axum::http::{header, HeaderName, StatusCode};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
-use super::extract::{page_request, ApiJson, ApiPath, ApiQuery, Auth};
+use super::extract::{page_request, ApiJson, ApiPath, ApiQuery, Auth, RateLimited};
 use super::AppState;
-use crate::{ActiveFilter, Page, User, UserId, UserPatch, UserQuery};
+use crate::{ActiveFilter, Page, Password, User, UserExport, UserId, UserPatch, UserQuery};
 
 /// Filters and page of the user list.
 #[derive(Deserialize, IntoParams)]
@@ -213,4 +214,72 @@ pub(crate) async fn unlock(
         .call(move |accounts| accounts.users().unlock(&principal, id))
         .await
         .map(Json)
+}
+
+/// Confirms an erasure.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct EraseRequest {
+    /// The current password: required to erase oneself, ignored for a
+    /// super admin erasing someone else (send `{}`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    password: Option<Password>,
+}
+
+/// Everything stored about a user (themselves or, for a super admin,
+/// anyone): the account, every profile with its location, contacts and
+/// jobs (inactive ones too), locations, sessions' metadata and security
+/// events. Never a password hash or a token.
+#[utoipa::path(
+    get, path = "/users/{id}/export", tag = "users", operation_id = "users_export",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    responses(
+        (status = 200, description = "The export; never cached", body = UserExport,
+            headers(("Cache-Control" = String, description = "no-store"))),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 404, description = "No such user, or not visible", body = ErrorBody),
+        (status = 422, description = "Malformed id", body = ValidationBody),
+    )
+)]
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<UserId>,
+) -> Result<([(HeaderName, &'static str); 1], Json<UserExport>), ApiError> {
+    let export = state
+        .call(move |accounts| accounts.users().export(&principal, id))
+        .await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(export)))
+}
+
+/// Erase a user for good: their personal data is deleted, their security
+/// events stay without their identity. Oneself with the current password,
+/// or anyone for a super admin.
+#[utoipa::path(
+    post, path = "/users/{id}/erase", tag = "users", operation_id = "users_erase",
+    security(("bearer" = []), ("oauth2" = [])),
+    params(("id" = String, Path, format = Uuid, description = "The user's id")),
+    request_body = EraseRequest,
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 401, description = "Missing or invalid token, or wrong password (counts as a failed login)", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such user, or not visible", body = ErrorBody),
+        (status = 422, description = "Malformed id or body", body = ValidationBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody),
+        (status = 503, description = "Too many password checks in progress: retry after `Retry-After`", body = ErrorBody),
+    )
+)]
+pub(crate) async fn erase(
+    _: RateLimited,
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(request): ApiJson<EraseRequest>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .call(move |accounts| accounts.users().erase(&principal, id, request.password))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@ mod auth;
 mod contacts;
 mod events;
 mod jobs;
+mod lifecycle;
 mod limits;
 mod locations;
 mod openapi;
