@@ -9,6 +9,7 @@ mod events;
 mod jobs;
 mod lifecycle;
 mod locations;
+mod organizations;
 mod profiles;
 mod sessions;
 mod users;
@@ -25,6 +26,7 @@ pub use contacts::Contacts;
 pub use events::Events;
 pub use jobs::Jobs;
 pub use locations::Locations;
+pub use organizations::Organizations;
 pub use profiles::Profiles;
 pub use sessions::Sessions;
 pub use users::Users;
@@ -320,6 +322,36 @@ impl Accounts {
     /// ```
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions::new(self)
+    }
+
+    /// Organizations, their members and invitations (see
+    /// [`Organizations`] for who may do what).
+    ///
+    /// ```
+    /// # use aai_accounts::*;
+    /// # let accounts = Accounts::open("sqlite::memory:")?;
+    /// # let mut principals = Vec::new();
+    /// # for name in ["ada", "bob"] {
+    /// #     let registration = accounts.register(NewUser {
+    /// #         username: name.into(),
+    /// #         email: format!("{name}@example.com"),
+    /// #         password: "correct horse battery staple".into(),
+    /// #     })?;
+    /// #     principals.push(accounts.authenticate(&registration.tokens.access_token)?);
+    /// # }
+    /// # let (ada, bob) = (&principals[0], &principals[1]);
+    /// let orgs = accounts.organizations();
+    /// let org = orgs.create(ada, NewOrganization { name: "Engines".into(), ..Default::default() })?;
+    /// // Invite by email; the host mails invitation.secret() to bob@example.com.
+    /// let invitation = orgs.invite(ada, org.id, "bob@example.com", OrganizationRole::Member)?;
+    /// orgs.accept_invitation(bob, invitation.secret())?;
+    /// assert_eq!(orgs.members(bob, org.id, PageRequest::default())?.total, 2);
+    /// // The last owner cannot leave: hand the organization over first.
+    /// assert!(matches!(orgs.leave(ada, org.id), Err(Error::Conflict { field: "role" })));
+    /// # Ok::<(), aai_accounts::Error>(())
+    /// ```
+    pub fn organizations(&self) -> Organizations<'_> {
+        Organizations::new(self)
     }
 
     /// Security events (super admins).

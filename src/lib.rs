@@ -18,8 +18,8 @@ pub mod model;
 pub mod store;
 
 pub use accounts::{
-    Accounts, AccountsBuilder, Contacts, Events, Jobs, Locations, LockoutPolicy, Profiles, Pruned,
-    Registration, Sessions, TokenPair, Users,
+    Accounts, AccountsBuilder, Contacts, Events, Jobs, Locations, LockoutPolicy, Organizations,
+    Profiles, Pruned, Registration, Sessions, TokenPair, Users,
 };
 pub use auth::policy::Principal;
 pub use auth::{

@@ -217,6 +217,12 @@ impl AccountsBuilder {
         self
     }
 
+    /// How long an organization invitation lives (default 7 days).
+    pub fn invitation_ttl(mut self, ttl: Duration) -> Self {
+        self.one_time_token_ttls.invitation = ttl;
+        self
+    }
+
     /// The `iss` claim of issued and accepted tokens (default
     /// `aai-accounts`).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {

@@ -346,6 +346,7 @@ pub(crate) struct OneTimeTokenTtls {
     pub(crate) email_verification: Duration,
     pub(crate) password_reset: Duration,
     pub(crate) email_change: Duration,
+    pub(crate) invitation: Duration,
 }
 
 impl Default for OneTimeTokenTtls {
@@ -354,6 +355,7 @@ impl Default for OneTimeTokenTtls {
             email_verification: Duration::hours(48),
             password_reset: Duration::minutes(30),
             email_change: Duration::hours(24),
+            invitation: Duration::days(7),
         }
     }
 }

@@ -4,6 +4,7 @@
 use chrono::SubsecRound;
 
 use super::lifecycle::forget_credentials;
+use super::organizations::check_not_last_owner;
 use super::profiles::ProfileAggregate;
 use super::{record, Accounts};
 use crate::auth::password::PasswordHasher;
@@ -141,10 +142,16 @@ impl<'a> Users<'a> {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
+    /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write;
+    /// [`Error::Conflict`] with field `role` when a user deactivates
+    /// themself while they are the last active owner of an organization
+    /// (a super admin may deactivate them).
     pub fn deactivate(&self, principal: &Principal, id: UserId) -> Result<User> {
         self.accounts.write_as(principal, |tx, actor, now| {
             let mut row = writable_user(tx, &actor, id)?;
+            if !actor.is_admin() && row.user.is_active {
+                check_not_last_owner(tx, id)?;
+            }
             if !row.user.set_active(false, now) {
                 return Ok(row.user);
             }
@@ -423,12 +430,14 @@ impl<'a> Users<'a> {
                 };
                 tx.list_events(&query, page)
             })?;
+            let memberships = tx.list_user_memberships(id)?;
             Ok(UserExport {
                 user: row.user,
                 profiles,
                 locations,
                 sessions,
                 events,
+                memberships,
             })
         })
     }
@@ -444,7 +453,9 @@ impl<'a> Users<'a> {
     /// # Errors
     ///
     /// [`Error::InvalidCredentials`] for a missing or wrong password of
-    /// oneself (a wrong one counts as a failed login); [`Error::NotFound`]
+    /// oneself (a wrong one counts as a failed login); [`Error::Conflict`]
+    /// with field `role` when a user erases themself while they are the
+    /// last active owner of an organization; [`Error::NotFound`]
     /// / [`Error::Forbidden`] as for every write; [`Error::Busy`] when the
     /// hashing pool is full.
     pub fn erase(
@@ -461,6 +472,8 @@ impl<'a> Users<'a> {
             let row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
             if actor.user_id() != Some(id) {
                 actor.require_admin()?;
+            } else if !actor.is_admin() {
+                check_not_last_owner(tx, id)?;
             }
             let tombstone = UserId::new();
             tx.anonymize_events(row.user.id, tombstone)?;

@@ -99,6 +99,14 @@ id_type!(
     /// Identifies a security event.
     EventId
 );
+id_type!(
+    /// Identifies an organization.
+    OrganizationId
+);
+id_type!(
+    /// Identifies an invitation to an organization.
+    InvitationId
+);
 
 #[cfg(test)]
 mod tests {

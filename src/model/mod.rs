@@ -5,6 +5,7 @@ mod contact;
 mod id;
 mod job;
 mod location;
+mod organization;
 mod page;
 mod patch;
 mod profile;
@@ -16,10 +17,17 @@ pub(crate) mod validate;
 use serde::{Deserialize, Serialize};
 
 pub use contact::{Contact, ContactKind, ContactPatch, NewContact};
-pub use id::{ContactId, EventId, JobId, LocationId, ProfileId, SessionId, UserId};
+pub use id::{
+    ContactId, EventId, InvitationId, JobId, LocationId, OrganizationId, ProfileId, SessionId,
+    UserId,
+};
 pub use job::{Job, JobPatch, NewJob};
 pub(crate) use location::LocationFields;
 pub use location::{CountryCode, Location, LocationPatch, LocationQuery, NewLocation};
+pub use organization::{
+    Invitation, InvitationToken, Member, Membership, NewOrganization, Organization,
+    OrganizationPatch, OrganizationQuery, OrganizationRole,
+};
 pub use page::{Page, PageRequest};
 pub use patch::Patch;
 pub use profile::{NewProfile, Profile, ProfileDetails, ProfilePatch, ProfileQuery};

@@ -75,11 +75,18 @@ pub enum EventKind {
     RoleChanged,
     /// The user and all their data were deleted.
     UserPurged,
+    /// The user joined an organization (added, or by accepting an
+    /// invitation).
+    OrganizationMemberAdded,
+    /// The user left or was removed from an organization.
+    OrganizationMemberRemoved,
+    /// The user's role in an organization changed.
+    OrganizationRoleChanged,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::UserRegistered,
         EventKind::UserImported,
         EventKind::LoginSucceeded,
@@ -98,6 +105,9 @@ impl EventKind {
         EventKind::UserRestored,
         EventKind::RoleChanged,
         EventKind::UserPurged,
+        EventKind::OrganizationMemberAdded,
+        EventKind::OrganizationMemberRemoved,
+        EventKind::OrganizationRoleChanged,
     ];
 
     /// The name used in JSON and storage.
@@ -121,6 +131,9 @@ impl EventKind {
             EventKind::UserRestored => "user_restored",
             EventKind::RoleChanged => "role_changed",
             EventKind::UserPurged => "user_purged",
+            EventKind::OrganizationMemberAdded => "organization_member_added",
+            EventKind::OrganizationMemberRemoved => "organization_member_removed",
+            EventKind::OrganizationRoleChanged => "organization_role_changed",
         }
     }
 

@@ -6,7 +6,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Email, Location, ProfileDetails, SecurityEvent, Session, User, UserId};
+use super::{Email, Location, Membership, ProfileDetails, SecurityEvent, Session, User, UserId};
 
 /// What a one-time token is for. A token of one purpose never serves
 /// another.
@@ -131,6 +131,8 @@ pub struct UserExport {
     pub sessions: Vec<Session>,
     /// The security events about the user.
     pub events: Vec<SecurityEvent>,
+    /// The user's organization memberships.
+    pub memberships: Vec<Membership>,
 }
 
 #[cfg(test)]

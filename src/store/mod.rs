@@ -32,15 +32,16 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result, StorageError};
 use crate::model::{
-    ActiveFilter, Contact, ContactId, ContactKind, EventQuery, Job, JobId, Location, LocationId,
-    LocationQuery, PageRequest, Profile, ProfileDetails, ProfileId, ProfileQuery, SecurityEvent,
-    Session, SessionId, TokenPurpose, User, UserId, UserQuery,
+    ActiveFilter, Contact, ContactId, ContactKind, EventQuery, Invitation, InvitationId, Job,
+    JobId, Location, LocationId, LocationQuery, Member, Membership, Organization, OrganizationId,
+    OrganizationQuery, PageRequest, Profile, ProfileDetails, ProfileId, ProfileQuery,
+    SecurityEvent, Session, SessionId, TokenPurpose, User, UserId, UserQuery,
 };
 
 /// The schema version this crate's migrations reach (the same on every
 /// backend): what [`Store::schema_version`] reports once `open` has
 /// migrated a database.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// A storage backend.
 ///
@@ -167,6 +168,16 @@ pub struct OneTimeTokenRow {
     pub used_at: Option<DateTime<Utc>>,
 }
 
+/// An invitation row: the invitation and the SHA-256 digest of its token
+/// (the token itself is never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRow {
+    /// The invitation.
+    pub invitation: Invitation,
+    /// SHA-256 of its token.
+    pub token_hash: [u8; 32],
+}
+
 /// A refresh token row. The token itself is never stored, only its
 /// SHA-256 digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +203,9 @@ pub struct RefreshTokenRow {
 /// deletes. Updates write every column of the given record except its id,
 /// owner and `created_at`. Lists order newest first (`created_at` then id,
 /// both descending) and return the page and the total count.
-pub trait Tx {
+///
+/// The organization operations are the supertrait [`OrganizationTx`].
+pub trait Tx: OrganizationTx {
     /// Inserts a user.
     ///
     /// # Errors
@@ -614,6 +627,163 @@ pub trait Tx {
     ///
     /// [`Error::Storage`] when the backend fails.
     fn insert_setting_if_absent(&mut self, key: &str, value: &[u8]) -> Result<()>;
+}
+
+/// The organization section of [`Tx`]: organizations, memberships and
+/// invitations. Plain mappings to SQL like the rest of `Tx`.
+pub trait OrganizationTx {
+    /// Inserts an organization.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] with field `slug` when the slug is taken;
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_organization(&mut self, organization: &Organization) -> Result<()>;
+    /// An organization by id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_organization(&mut self, id: OrganizationId) -> Result<Option<Organization>>;
+    /// An organization by slug.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_organization_by_slug(&mut self, slug: &str) -> Result<Option<Organization>>;
+    /// Writes an organization's name, slug, description, activity and
+    /// `updated_at`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] with field `slug` when the slug is taken;
+    /// [`Error::Storage`] when the backend fails.
+    fn update_organization(&mut self, organization: &Organization) -> Result<bool>;
+    /// Takes the organization's row lock until the transaction ends, so
+    /// that concurrent membership changes of one organization serialize;
+    /// `false` when it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn lock_organization(&mut self, id: OrganizationId) -> Result<bool>;
+    /// A page of organizations matching `query`, newest first; with
+    /// `member`, only those that user is a member of.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_organizations(
+        &mut self,
+        query: &OrganizationQuery,
+        member: Option<UserId>,
+        page: PageRequest,
+    ) -> Result<(Vec<Organization>, u64)>;
+
+    /// Inserts a membership.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] with field `user_id` when the user already is a
+    /// member; [`Error::Storage`] when the backend fails (also for an
+    /// unknown organization or user).
+    fn insert_membership(&mut self, membership: &Membership) -> Result<()>;
+    /// A user's membership of an organization.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_membership(
+        &mut self,
+        organization_id: OrganizationId,
+        user_id: UserId,
+    ) -> Result<Option<Membership>>;
+    /// Writes a membership's role and `updated_at`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn update_membership(&mut self, membership: &Membership) -> Result<bool>;
+    /// Deletes a membership.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_membership(
+        &mut self,
+        organization_id: OrganizationId,
+        user_id: UserId,
+    ) -> Result<bool>;
+    /// How many owners of the organization are active users.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn count_active_owners(&mut self, organization_id: OrganizationId) -> Result<u64>;
+    /// A page of the organization's members who are active users, in
+    /// joining order (oldest first, then by user id).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_members(
+        &mut self,
+        organization_id: OrganizationId,
+        page: PageRequest,
+    ) -> Result<(Vec<Member>, u64)>;
+    /// Every membership of a user, in joining order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_user_memberships(&mut self, user_id: UserId) -> Result<Vec<Membership>>;
+
+    /// Inserts an invitation.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_invitation(&mut self, row: &InvitationRow) -> Result<()>;
+    /// An invitation by id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_invitation(&mut self, id: InvitationId) -> Result<Option<InvitationRow>>;
+    /// An invitation by its token's SHA-256.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_invitation_by_token(&mut self, hash: &[u8; 32]) -> Result<Option<InvitationRow>>;
+    /// Writes an invitation's `accepted_at` and `revoked_at`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn update_invitation(&mut self, invitation: &Invitation) -> Result<bool>;
+    /// Revokes, as of `now`, the organization's pending invitations to
+    /// `email`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn revoke_invitations_to(
+        &mut self,
+        organization_id: OrganizationId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
+    /// A page of the organization's invitations, newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn list_invitations(
+        &mut self,
+        organization_id: OrganizationId,
+        page: PageRequest,
+    ) -> Result<(Vec<Invitation>, u64)>;
 }
 
 /// Runs `f` in a read transaction and returns its value.

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use aai_accounts::store::{
-    DeviceTokenRow, OneTimeTokenRow, RefreshTokenRow, SqliteStore, Store, Tx, UserRow,
+    DeviceTokenRow, InvitationRow, OneTimeTokenRow, OrganizationTx, RefreshTokenRow, SqliteStore,
+    Store, Tx, UserRow,
 };
 use aai_accounts::{
     ActiveFilter, Contact, ContactId, ContactKind, ContactPatch, Credentials, Error, EventQuery,
@@ -21,6 +22,9 @@ use aai_accounts::{
     Principal, Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, Result,
     SecurityEvent, Session, SessionId, SigningKey, StorageError, TokenPurpose, User, UserId,
     UserPatch, UserQuery,
+};
+use aai_accounts::{
+    Invitation, InvitationId, Member, Membership, Organization, OrganizationId, OrganizationQuery,
 };
 use chrono::{DateTime, Duration, Utc};
 use common::{Harness, TestUser, PASSWORD};
@@ -161,6 +165,31 @@ impl Tx for FailingTx<'_> {
         list_events(query: &EventQuery, page: PageRequest) -> (Vec<SecurityEvent>, u64);
         get_setting(key: &str) -> Option<Vec<u8>>;
         insert_setting_if_absent(key: &str, value: &[u8]) -> ();
+    }
+}
+
+impl OrganizationTx for FailingTx<'_> {
+    delegate! {
+        insert_organization(organization: &Organization) -> ();
+        get_organization(id: OrganizationId) -> Option<Organization>;
+        get_organization_by_slug(slug: &str) -> Option<Organization>;
+        update_organization(organization: &Organization) -> bool;
+        lock_organization(id: OrganizationId) -> bool;
+        list_organizations(query: &OrganizationQuery, member: Option<UserId>, page: PageRequest)
+            -> (Vec<Organization>, u64);
+        insert_membership(membership: &Membership) -> ();
+        get_membership(organization_id: OrganizationId, user_id: UserId) -> Option<Membership>;
+        update_membership(membership: &Membership) -> bool;
+        delete_membership(organization_id: OrganizationId, user_id: UserId) -> bool;
+        count_active_owners(organization_id: OrganizationId) -> u64;
+        list_members(organization_id: OrganizationId, page: PageRequest) -> (Vec<Member>, u64);
+        list_user_memberships(user_id: UserId) -> Vec<Membership>;
+        insert_invitation(row: &InvitationRow) -> ();
+        get_invitation(id: InvitationId) -> Option<InvitationRow>;
+        get_invitation_by_token(hash: &[u8; 32]) -> Option<InvitationRow>;
+        update_invitation(invitation: &Invitation) -> bool;
+        revoke_invitations_to(organization_id: OrganizationId, email: &str, now: DateTime<Utc>) -> u64;
+        list_invitations(organization_id: OrganizationId, page: PageRequest) -> (Vec<Invitation>, u64);
     }
 }
 

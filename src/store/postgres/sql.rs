@@ -10,6 +10,7 @@ use postgres::Row;
 use super::{Corrupt, MapError};
 use crate::error::{Result, StorageError};
 use crate::store::sql_common::lists::{FlagConditions, Param, ProfileConditions, UserConditions};
+use crate::store::sql_common::organizations::OrganizationConditions;
 use crate::store::sql_common::rows::Columns;
 
 // ---------------------------------------------------------------------------
@@ -197,3 +198,13 @@ impl Columns for Row {
         corrupt(index, what)
     }
 }
+
+/// The organization and member lists, and the owner count.
+pub(super) const ORGANIZATION_CONDITIONS: OrganizationConditions = OrganizationConditions {
+    active: IS_ACTIVE,
+    search: "(lower(name) LIKE ? ESCAPE '\\' OR slug LIKE ? ESCAPE '\\')",
+    active_member: "u.is_active = true",
+    count_owners: "SELECT CAST(count(*) AS INTEGER) FROM memberships m \
+                   JOIN users u ON u.id = m.user_id \
+                   WHERE m.organization_id = ?1 AND m.role = 'owner' AND u.is_active = true",
+};

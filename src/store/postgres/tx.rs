@@ -27,7 +27,7 @@ use crate::store::{DeviceTokenRow, OneTimeTokenRow, RefreshTokenRow, Tx, UserRow
 const STATEMENT_CACHE_CAPACITY: usize = 256;
 
 /// How a statement's result rows become values.
-type Map<T> = fn(&rows::Row<'_, MapError>) -> Result<T, MapError>;
+pub(super) type Map<T> = fn(&rows::Row<'_, MapError>) -> Result<T, MapError>;
 
 /// The operations of one transaction.
 pub(super) struct PgTx<'c> {
@@ -86,7 +86,7 @@ impl<'c> PgTx<'c> {
         storage(context)(error)
     }
 
-    fn execute(
+    pub(super) fn execute(
         &mut self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
@@ -98,7 +98,7 @@ impl<'c> PgTx<'c> {
         result.map_err(|error| self.fail(error, context))
     }
 
-    fn query_all<T>(
+    pub(super) fn query_all<T>(
         &mut self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -114,7 +114,7 @@ impl<'c> PgTx<'c> {
             .collect()
     }
 
-    fn query_one<T>(
+    pub(super) fn query_one<T>(
         &mut self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
@@ -132,7 +132,7 @@ impl<'c> PgTx<'c> {
 
     /// Runs a list query twice: once counting, once for the page in list
     /// order.
-    fn page<T>(
+    pub(super) fn page<T>(
         &mut self,
         list: &List,
         page: PageRequest,

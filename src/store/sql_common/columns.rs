@@ -58,3 +58,20 @@ macro_rules! event_columns {
         "id, kind, user_id, actor_id, session_id, occurred_at"
     };
 }
+macro_rules! organization_columns {
+    () => {
+        "id, name, slug, description, is_active, created_by, created_at, updated_at, \
+         deactivated_at"
+    };
+}
+macro_rules! membership_columns {
+    () => {
+        "organization_id, user_id, role, created_at, updated_at"
+    };
+}
+macro_rules! invitation_columns {
+    () => {
+        "id, organization_id, email, role, invited_by, token_hash, created_at, expires_at, \
+         accepted_at, revoked_at"
+    };
+}

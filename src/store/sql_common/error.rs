@@ -33,7 +33,7 @@ struct UniqueKey {
 }
 
 /// Every unique key a conflict names, but for the plain `id` primary keys.
-const UNIQUE_KEYS: [UniqueKey; 6] = [
+const UNIQUE_KEYS: [UniqueKey; 8] = [
     UniqueKey {
         field: "username",
         sqlite_columns: "users.username",
@@ -58,6 +58,16 @@ const UNIQUE_KEYS: [UniqueKey; 6] = [
         field: "hash",
         sqlite_columns: "refresh_tokens.hash",
         postgres_constraint: "refresh_tokens_pkey",
+    },
+    UniqueKey {
+        field: "slug",
+        sqlite_columns: "organizations.slug",
+        postgres_constraint: "organizations_slug",
+    },
+    UniqueKey {
+        field: "user_id",
+        sqlite_columns: "memberships.organization_id, memberships.user_id",
+        postgres_constraint: "memberships_pkey",
     },
     UniqueKey {
         field: "key",

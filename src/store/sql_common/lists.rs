@@ -55,18 +55,22 @@ pub(in crate::store) struct Filter {
 
 impl Filter {
     /// Adds a condition without placeholders, if any.
-    fn fixed(&mut self, condition: Option<&'static str>) {
+    pub(in crate::store) fn fixed(&mut self, condition: Option<&'static str>) {
         self.conditions.extend(condition);
     }
 
     /// Adds a condition and the values of its placeholders.
-    fn bind(&mut self, condition: &'static str, params: impl IntoIterator<Item = Param>) {
+    pub(in crate::store) fn bind(
+        &mut self,
+        condition: &'static str,
+        params: impl IntoIterator<Item = Param>,
+    ) {
         self.conditions.push(condition);
         self.params.extend(params);
     }
 
     /// Adds a substring search whose fragment has two placeholders.
-    fn search(&mut self, condition: &'static str, value: &str) {
+    pub(in crate::store) fn search(&mut self, condition: &'static str, value: &str) {
         let pattern = like_substring(value);
         self.bind(
             condition,

@@ -11,6 +11,7 @@
 mod columns;
 pub(super) mod error;
 pub(super) mod lists;
+pub(super) mod organizations;
 pub(super) mod rows;
 pub(super) mod statements;
 

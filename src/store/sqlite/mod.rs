@@ -19,6 +19,7 @@ use super::sql_common::error::{self, Backend, BackendError, ViolatedKey};
 use super::{Store, Tx};
 use crate::error::{Error, Result, StorageError};
 
+mod organizations;
 mod sql;
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ use rusqlite::Row;
 
 use crate::model::{Location, Profile};
 use crate::store::sql_common::lists::{FlagConditions, Param, ProfileConditions, UserConditions};
+use crate::store::sql_common::organizations::OrganizationConditions;
 use crate::store::sql_common::rows::{self, Columns};
 use crate::store::sql_common::PROFILE_COLUMN_COUNT;
 
@@ -236,3 +237,12 @@ pub(super) fn profile_with_location(
     };
     Ok((profile, location))
 }
+
+/// The organization and member lists, and the owner count.
+pub(super) const ORGANIZATION_CONDITIONS: OrganizationConditions = OrganizationConditions {
+    active: IS_ACTIVE,
+    search: "(name LIKE ? ESCAPE '\\' OR slug LIKE ? ESCAPE '\\')",
+    active_member: "u.is_active = 1",
+    count_owners: "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+                   WHERE m.organization_id = ?1 AND m.role = 'owner' AND u.is_active = 1",
+};

@@ -22,10 +22,10 @@ use crate::store::sql_common::statements::*;
 use crate::store::{DeviceTokenRow, OneTimeTokenRow, RefreshTokenRow, Tx, UserRow};
 
 /// How a statement's result rows become values.
-type Map<T> = fn(&rows::Row<'_, rusqlite::Error>) -> rusqlite::Result<T>;
+pub(super) type Map<T> = fn(&rows::Row<'_, rusqlite::Error>) -> rusqlite::Result<T>;
 
 /// A changed-rows count as the trait returns it.
-fn row_count(changed: usize) -> u64 {
+pub(super) fn row_count(changed: usize) -> u64 {
     u64::try_from(changed).unwrap_or(u64::MAX)
 }
 
@@ -40,7 +40,7 @@ impl<'c> SqliteTx<'c> {
         SqliteTx { conn }
     }
 
-    fn execute(
+    pub(super) fn execute(
         &self,
         sql: &'static str,
         params: impl rusqlite::Params,
@@ -52,7 +52,7 @@ impl<'c> SqliteTx<'c> {
             .map_err(storage(context))
     }
 
-    fn query_one<T>(
+    pub(super) fn query_one<T>(
         &self,
         sql: &'static str,
         params: impl rusqlite::Params,
@@ -65,7 +65,7 @@ impl<'c> SqliteTx<'c> {
             .map_err(storage(context))
     }
 
-    fn query_all<T>(
+    pub(super) fn query_all<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
@@ -110,7 +110,7 @@ impl<'c> SqliteTx<'c> {
     }
 
     /// Runs a list query twice: once counting, once for the page.
-    fn page<T>(
+    pub(super) fn page<T>(
         &self,
         list: &List,
         page: PageRequest,

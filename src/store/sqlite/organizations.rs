@@ -1,0 +1,248 @@
+//! [`OrganizationTx`] on SQLite: the shared statements of
+//! `sql_common/organizations.rs`, bound the SQLite way.
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::sql::{micros, opt_micros, ORGANIZATION_CONDITIONS};
+use super::tx::{row_count, SqliteTx};
+use crate::error::Result;
+use crate::model::{
+    Invitation, InvitationId, Member, Membership, Organization, OrganizationId, OrganizationQuery,
+    PageRequest, UserId,
+};
+use crate::store::sql_common::organizations::{self as sql, *};
+use crate::store::{InvitationRow, OrganizationTx};
+
+impl OrganizationTx for SqliteTx<'_> {
+    fn insert_organization(&mut self, organization: &Organization) -> Result<()> {
+        let o = organization;
+        self.execute(
+            INSERT_ORGANIZATION,
+            params![
+                o.id.as_bytes(),
+                o.name,
+                o.slug,
+                o.description,
+                o.is_active,
+                o.created_by.as_ref().map(UserId::as_bytes),
+                micros(o.created_at),
+                micros(o.updated_at),
+                opt_micros(o.deactivated_at),
+            ],
+            "insert an organization",
+        )
+        .map(drop)
+    }
+
+    fn get_organization(&mut self, id: OrganizationId) -> Result<Option<Organization>> {
+        self.query_one(
+            GET_ORGANIZATION,
+            [id.as_bytes()],
+            sql::organization,
+            "get an organization",
+        )
+    }
+
+    fn get_organization_by_slug(&mut self, slug: &str) -> Result<Option<Organization>> {
+        self.query_one(
+            GET_ORGANIZATION_BY_SLUG,
+            [slug],
+            sql::organization,
+            "get an organization by slug",
+        )
+    }
+
+    fn update_organization(&mut self, organization: &Organization) -> Result<bool> {
+        let o = organization;
+        self.execute(
+            UPDATE_ORGANIZATION,
+            params![
+                o.id.as_bytes(),
+                o.name,
+                o.slug,
+                o.description,
+                o.is_active,
+                micros(o.updated_at),
+                opt_micros(o.deactivated_at),
+            ],
+            "update an organization",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn lock_organization(&mut self, id: OrganizationId) -> Result<bool> {
+        self.execute(LOCK_ORGANIZATION, [id.as_bytes()], "lock an organization")
+            .map(|changed| changed > 0)
+    }
+
+    fn list_organizations(
+        &mut self,
+        query: &OrganizationQuery,
+        member: Option<UserId>,
+        page: PageRequest,
+    ) -> Result<(Vec<Organization>, u64)> {
+        let list = sql::organizations(query, member, &ORGANIZATION_CONDITIONS);
+        self.page(&list, page, sql::organization, "list organizations")
+    }
+
+    fn insert_membership(&mut self, membership: &Membership) -> Result<()> {
+        let m = membership;
+        self.execute(
+            INSERT_MEMBERSHIP,
+            params![
+                m.organization_id.as_bytes(),
+                m.user_id.as_bytes(),
+                m.role.as_str(),
+                micros(m.created_at),
+                micros(m.updated_at),
+            ],
+            "insert a membership",
+        )
+        .map(drop)
+    }
+
+    fn get_membership(
+        &mut self,
+        organization_id: OrganizationId,
+        user_id: UserId,
+    ) -> Result<Option<Membership>> {
+        self.query_one(
+            GET_MEMBERSHIP,
+            [organization_id.as_bytes(), user_id.as_bytes()],
+            sql::membership,
+            "get a membership",
+        )
+    }
+
+    fn update_membership(&mut self, membership: &Membership) -> Result<bool> {
+        let m = membership;
+        self.execute(
+            UPDATE_MEMBERSHIP,
+            params![
+                m.organization_id.as_bytes(),
+                m.user_id.as_bytes(),
+                m.role.as_str(),
+                micros(m.updated_at),
+            ],
+            "update a membership",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn delete_membership(
+        &mut self,
+        organization_id: OrganizationId,
+        user_id: UserId,
+    ) -> Result<bool> {
+        self.execute(
+            DELETE_MEMBERSHIP,
+            [organization_id.as_bytes(), user_id.as_bytes()],
+            "delete a membership",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn count_active_owners(&mut self, organization_id: OrganizationId) -> Result<u64> {
+        let count = self.query_one(
+            ORGANIZATION_CONDITIONS.count_owners,
+            [organization_id.as_bytes()],
+            |row| row.count(0),
+            "count owners",
+        )?;
+        Ok(count.map_or(0, u64::from))
+    }
+
+    fn list_members(
+        &mut self,
+        organization_id: OrganizationId,
+        page: PageRequest,
+    ) -> Result<(Vec<Member>, u64)> {
+        let list = sql::members(organization_id, &ORGANIZATION_CONDITIONS);
+        self.page(&list, page, sql::member, "list members")
+    }
+
+    fn list_user_memberships(&mut self, user_id: UserId) -> Result<Vec<Membership>> {
+        self.query_all(
+            LIST_USER_MEMBERSHIPS,
+            [user_id.as_bytes()],
+            sql::membership,
+            "list a user's memberships",
+        )
+    }
+
+    fn insert_invitation(&mut self, row: &InvitationRow) -> Result<()> {
+        let i = &row.invitation;
+        self.execute(
+            INSERT_INVITATION,
+            params![
+                i.id.as_bytes(),
+                i.organization_id.as_bytes(),
+                i.email.as_str(),
+                i.role.as_str(),
+                i.invited_by.as_ref().map(UserId::as_bytes),
+                row.token_hash,
+                micros(i.created_at),
+                micros(i.expires_at),
+                opt_micros(i.accepted_at),
+                opt_micros(i.revoked_at),
+            ],
+            "insert an invitation",
+        )
+        .map(drop)
+    }
+
+    fn get_invitation(&mut self, id: InvitationId) -> Result<Option<InvitationRow>> {
+        self.query_one(
+            GET_INVITATION,
+            [id.as_bytes()],
+            sql::invitation_row,
+            "get an invitation",
+        )
+    }
+
+    fn get_invitation_by_token(&mut self, hash: &[u8; 32]) -> Result<Option<InvitationRow>> {
+        self.query_one(
+            GET_INVITATION_BY_TOKEN,
+            [hash],
+            sql::invitation_row,
+            "get an invitation by token",
+        )
+    }
+
+    fn update_invitation(&mut self, invitation: &Invitation) -> Result<bool> {
+        self.execute(
+            UPDATE_INVITATION,
+            params![
+                invitation.id.as_bytes(),
+                opt_micros(invitation.accepted_at),
+                opt_micros(invitation.revoked_at),
+            ],
+            "update an invitation",
+        )
+        .map(|changed| changed > 0)
+    }
+
+    fn revoke_invitations_to(
+        &mut self,
+        organization_id: OrganizationId,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.execute(
+            REVOKE_INVITATIONS_TO,
+            params![organization_id.as_bytes(), email, micros(now)],
+            "revoke invitations",
+        )
+        .map(row_count)
+    }
+
+    fn list_invitations(
+        &mut self,
+        organization_id: OrganizationId,
+        page: PageRequest,
+    ) -> Result<(Vec<Invitation>, u64)> {
+        let list = sql::invitations(organization_id);
+        self.page(&list, page, sql::invitation, "list invitations")
+    }
+}
