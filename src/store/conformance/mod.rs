@@ -33,6 +33,7 @@ pub(crate) mod fixtures;
 mod contacts_and_jobs;
 mod events;
 mod locations;
+mod organizations;
 mod profiles;
 mod sessions_and_tokens;
 mod transactions;
@@ -43,6 +44,7 @@ mod users;
 pub use contacts_and_jobs::*;
 pub use events::*;
 pub use locations::*;
+pub use organizations::*;
 pub use profiles::*;
 pub use sessions_and_tokens::*;
 pub use transactions::*;
@@ -101,6 +103,10 @@ macro_rules! __conformance_checks {
             events_before_an_instant_are_deleted,
             events_round_trip_filters_and_pages,
             anonymize_events_repoints_subject_and_actor,
+            organization_round_trip_slug_conflict_and_update,
+            list_organizations_filters_and_pages,
+            memberships_round_trip_count_owners_and_list_members,
+            invitations_round_trip_revoke_and_list,
             settings_insert_if_absent_keeps_the_first,
         }
     };

@@ -111,6 +111,22 @@ pub(crate) fn check_upgraded(url: &str, world: &PreviousWorld) {
     let token = accounts.request_email_verification(&principal).unwrap();
     let verified = accounts.verify_email(token.secret()).unwrap();
     assert!(verified.email_verified_at.is_some());
+    // ... the user founds an organization (V5 tables) ...
+    let organization = accounts
+        .organizations()
+        .create(
+            &principal,
+            crate::NewOrganization {
+                name: "Upgraded".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let members = accounts
+        .organizations()
+        .members(&principal, organization.id, PageRequest::default())
+        .unwrap();
+    assert_eq!(members.data[0].user_id, user.id);
     // ... and the old event is still listed.
     let events = accounts
         .events()
