@@ -478,6 +478,148 @@ pub(crate) fn cases() -> Vec<(&'static str, Call, &'static str)> {
             "ok",
         ),
         (
+            "organizations create",
+            |w| {
+                let new = NewOrganization {
+                    name: "Mills".into(),
+                    ..NewOrganization::default()
+                };
+                ok(w.h.accounts.organizations().create(&w.ada.principal, new))
+            },
+            "ok",
+        ),
+        (
+            "organizations update",
+            |w| {
+                let patch = OrganizationPatch {
+                    name: Some("Engines, renamed".into()),
+                    ..OrganizationPatch::default()
+                };
+                ok(w.h
+                    .accounts
+                    .organizations()
+                    .update(&w.ada.principal, w.org, patch))
+            },
+            "ok",
+        ),
+        (
+            "organizations deactivate",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .organizations()
+                    .deactivate(&w.ada.principal, w.org))
+            },
+            "ok",
+        ),
+        (
+            "organizations restore",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .organizations()
+                    .restore(&w.admin.principal, w.past))
+            },
+            "ok",
+        ),
+        (
+            "organizations add_member",
+            |w| {
+                ok(w.h.accounts.organizations().add_member(
+                    &w.ada.principal,
+                    w.org,
+                    w.admin.user.id,
+                    OrganizationRole::Admin,
+                ))
+            },
+            "ok",
+        ),
+        (
+            "organizations change_role",
+            |w| {
+                ok(w.h.accounts.organizations().change_role(
+                    &w.ada.principal,
+                    w.org,
+                    w.bob.user.id,
+                    OrganizationRole::Member,
+                ))
+            },
+            "ok",
+        ),
+        (
+            "organizations remove_member",
+            |w| {
+                w.h.accounts
+                    .organizations()
+                    .remove_member(&w.ada.principal, w.org, w.legacy)
+            },
+            "ok",
+        ),
+        (
+            "organizations leave",
+            |w| w.h.accounts.organizations().leave(&w.bob.principal, w.org),
+            "ok",
+        ),
+        (
+            "organizations leave as the last owner",
+            |w| w.h.accounts.organizations().leave(&w.bob.principal, w.solo),
+            "conflict",
+        ),
+        (
+            "users deactivate oneself as the last owner of an organization",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .deactivate(&w.bob.principal, w.bob.user.id))
+            },
+            "conflict",
+        ),
+        (
+            "organizations transfer_ownership",
+            |w| {
+                ok(w.h.accounts.organizations().transfer_ownership(
+                    &w.ada.principal,
+                    w.org,
+                    w.legacy,
+                ))
+            },
+            "ok",
+        ),
+        (
+            "organizations invite",
+            |w| {
+                ok(w.h.accounts.organizations().invite(
+                    &w.ada.principal,
+                    w.org,
+                    "new@example.com",
+                    OrganizationRole::Member,
+                ))
+            },
+            "ok",
+        ),
+        (
+            "organizations revoke_invitation",
+            |w| {
+                ok(w.h.accounts.organizations().revoke_invitation(
+                    &w.ada.principal,
+                    w.org,
+                    w.invitation.invitation.id,
+                ))
+            },
+            "ok",
+        ),
+        (
+            "organizations accept_invitation",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .organizations()
+                    .accept_invitation(&w.admin.principal, w.invitation.secret()))
+            },
+            "ok",
+        ),
+        (
             "sessions revoke",
             |w| {
                 let session = w.ada.principal.session_id().unwrap();

@@ -24,7 +24,8 @@ use aai_accounts::{
     UserPatch, UserQuery,
 };
 use aai_accounts::{
-    Invitation, InvitationId, Member, Membership, Organization, OrganizationId, OrganizationQuery,
+    Invitation, InvitationId, InvitationToken, Member, Membership, NewOrganization, Organization,
+    OrganizationId, OrganizationPatch, OrganizationQuery, OrganizationRole,
 };
 use chrono::{DateTime, Duration, Utc};
 use common::{Harness, TestUser, PASSWORD};
@@ -214,6 +215,15 @@ struct World {
     verification: OneTimeToken,
     reset: OneTimeToken,
     email_change: OneTimeToken,
+    /// Ada's organization: bob is a second owner, legacy a member, and
+    /// admin@example.com has a pending invitation.
+    org: OrganizationId,
+    legacy: UserId,
+    invitation: InvitationToken,
+    /// Bob's organization, with bob its only owner.
+    solo: OrganizationId,
+    /// Ada's deactivated organization.
+    past: OrganizationId,
 }
 
 fn world() -> World {
@@ -305,10 +315,12 @@ fn world() -> World {
             .accounts
             .login(Credentials::new("bob", "wrong password").with_device_token(bob_device.clone()));
     }
-    h.accounts
+    let legacy = h
+        .accounts
         .users()
         .import(&system, legacy_user("legacy"))
-        .unwrap();
+        .unwrap()
+        .id;
     let verification = h
         .accounts
         .request_email_verification(&ada.principal)
@@ -323,6 +335,27 @@ fn world() -> World {
         .request_email_change(&ada.principal, "ada.new@example.com", PASSWORD)
         .unwrap()
         .token;
+    let orgs = h.accounts.organizations();
+    let new_org = |name: &str| NewOrganization {
+        name: name.into(),
+        ..NewOrganization::default()
+    };
+    let org = orgs.create(&ada.principal, new_org("Engines")).unwrap().id;
+    orgs.add_member(&ada.principal, org, bob.user.id, OrganizationRole::Owner)
+        .unwrap();
+    orgs.add_member(&ada.principal, org, legacy, OrganizationRole::Member)
+        .unwrap();
+    let invitation = orgs
+        .invite(
+            &ada.principal,
+            org,
+            "admin@example.com",
+            OrganizationRole::Member,
+        )
+        .unwrap();
+    let solo = orgs.create(&bob.principal, new_org("Looms")).unwrap().id;
+    let past = orgs.create(&ada.principal, new_org("Past")).unwrap().id;
+    orgs.deactivate(&ada.principal, past).unwrap();
     World {
         _dir: dir,
         path,
@@ -341,6 +374,11 @@ fn world() -> World {
         verification,
         reset,
         email_change,
+        org,
+        legacy,
+        invitation,
+        solo,
+        past,
     }
 }
 
