@@ -188,6 +188,8 @@ impl Run<'_> {
                 );
             }
         }
+
+        self.check_organizations();
     }
 }
 

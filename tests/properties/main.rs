@@ -8,7 +8,11 @@
 //! - deactivated or locked users cannot log in, refresh or authenticate;
 //! - `updated_at >= created_at`, ids never change;
 //! - pagination visits every matching row exactly once;
-//! - a non-admin never changes another user's data.
+//! - a non-admin never changes another user's data;
+//! - organizations: members and roles as modelled, an active owner kept
+//!   (unless a super admin deactivated the last one), outsiders see
+//!   nothing, and no role is granted above the granter's (the model
+//!   answers `Forbidden` where the facade must).
 //!
 //! Runs on every backend of `common::backends()`. `PROPTEST_CASES` sets the
 //! number of sequences (default 24) and `PROPTEST_MAX_OPS` their longest
@@ -21,6 +25,7 @@ mod common;
 mod invariants;
 mod model;
 mod operations;
+mod organizations;
 mod resources;
 mod runner;
 
@@ -68,11 +73,23 @@ fn run(h: &Harness, ops: &[(Op, u8)]) {
             users: (0..USERS).map(|_| None).collect(),
             admin,
             profiles: Vec::new(),
+            orgs: Vec::new(),
         },
         step: 0,
     };
     for user in 0..USERS {
         run.apply(&Op::Register { user });
+    }
+    // An organization of every role to start from: user0 owns it, user1
+    // is an admin, user2 a member.
+    run.apply(&Op::CreateOrg { user: 0 });
+    for (target, role) in [(1, 1), (2, 0)] {
+        run.apply(&Op::AddMember {
+            actor: operations::Actor::User(0),
+            org: 0,
+            target,
+            role,
+        });
     }
     run.check_invariants();
     for (step, (op, seconds)) in ops.iter().enumerate() {

@@ -112,6 +112,7 @@ pub(crate) struct Model {
     pub(crate) users: Vec<Option<MUser>>,
     pub(crate) admin: common::TestUser,
     pub(crate) profiles: Vec<MProfile>,
+    pub(crate) orgs: Vec<crate::organizations::MOrg>,
 }
 
 impl Model {

@@ -117,6 +117,40 @@ pub(crate) enum Op {
         user: usize,
         token: usize,
     },
+    /// A user creates an organization (and owns it).
+    CreateOrg {
+        user: usize,
+    },
+    /// Adds user `target` to organization `org` with role `role`.
+    AddMember {
+        actor: Actor,
+        org: usize,
+        target: usize,
+        role: usize,
+    },
+    ChangeRole {
+        actor: Actor,
+        org: usize,
+        target: usize,
+        role: usize,
+    },
+    /// Removes a member; by the member themself, leaves.
+    RemoveMember {
+        actor: Actor,
+        org: usize,
+        target: usize,
+    },
+    TransferOwnership {
+        actor: Actor,
+        org: usize,
+        target: usize,
+    },
+    /// Deactivates (`active: false`) or restores an organization.
+    SetOrgActive {
+        actor: Actor,
+        org: usize,
+        active: bool,
+    },
     /// Lets time pass: locks and access tokens expire.
     Wait {
         minutes: i64,
@@ -184,6 +218,17 @@ pub(crate) fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(actor, size, public_only)| Op::Search { actor, size, public_only }),
         2 => user.clone().prop_map(|user| Op::RequestReset { user }),
         2 => (user.clone(), 0..3usize).prop_map(|(user, token)| Op::ResetPassword { user, token }),
+        3 => user.clone().prop_map(|user| Op::CreateOrg { user }),
+        8 => (actor(), 0..3usize, user.clone(), 0..3usize)
+            .prop_map(|(actor, org, target, role)| Op::AddMember { actor, org, target, role }),
+        5 => (actor(), 0..3usize, user.clone(), 0..3usize)
+            .prop_map(|(actor, org, target, role)| Op::ChangeRole { actor, org, target, role }),
+        2 => (actor(), 0..3usize, user.clone())
+            .prop_map(|(actor, org, target)| Op::RemoveMember { actor, org, target }),
+        1 => (actor(), 0..3usize, user.clone())
+            .prop_map(|(actor, org, target)| Op::TransferOwnership { actor, org, target }),
+        1 => (actor(), 0..3usize, any::<bool>())
+            .prop_map(|(actor, org, active)| Op::SetOrgActive { actor, org, active }),
         1 => (1..20i64).prop_map(|minutes| Op::Wait { minutes }),
     ]
 }

@@ -27,7 +27,16 @@ impl Run<'_> {
         let expected = self
             .model
             .resolve(actor)
-            .and_then(|resolved| check_write(resolved, target_id, target_user.active));
+            .and_then(|resolved| check_write(resolved, target_id, target_user.active))
+            .and_then(|()| {
+                // Oneself, as the last active owner of an organization.
+                let oneself = actor == Actor::User(target) && target_user.active;
+                if oneself && self.model.is_last_owner(target) {
+                    Err("conflict")
+                } else {
+                    Ok(())
+                }
+            });
         let was_active = target_user.active;
         let result = self.as_actor(actor, || accounts.users().deactivate(&principal, target_id));
         self.check(op, expected, outcome(&result));

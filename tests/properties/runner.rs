@@ -95,6 +95,28 @@ impl Run<'_> {
             } => self.search(op, *actor, *size, *public_only),
             Op::RequestReset { user } => self.request_reset(op, *user),
             Op::ResetPassword { user, token } => self.reset_password(op, *user, *token),
+            Op::CreateOrg { user } => self.create_org(op, *user),
+            Op::AddMember {
+                actor,
+                org,
+                target,
+                role,
+            } => self.add_member(op, *actor, *org, *target, *role),
+            Op::ChangeRole {
+                actor,
+                org,
+                target,
+                role,
+            } => self.change_role(op, *actor, *org, *target, *role),
+            Op::RemoveMember { actor, org, target } => {
+                self.remove_member(op, *actor, *org, *target)
+            }
+            Op::TransferOwnership { actor, org, target } => {
+                self.transfer_ownership(op, *actor, *org, *target)
+            }
+            Op::SetOrgActive { actor, org, active } => {
+                self.set_org_active(op, *actor, *org, *active)
+            }
             Op::Wait { minutes } => self.wait(*minutes),
         }
     }
