@@ -9,8 +9,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use aai_accounts::{
-    Accounts, PageRequest, Password, PasswordHasher, PasswordParams, Patch, Principal, ProfileId,
-    ProfilePatch, ProfileQuery, Result, SigningKey, UserId,
+    Accounts, NewOrganization, OrganizationRole, PageRequest, Password, PasswordHasher,
+    PasswordParams, Patch, Principal, ProfileId, ProfilePatch, ProfileQuery, Result, SigningKey,
+    UserId,
 };
 use clap::Parser;
 use seed::{import, PASSWORD};
@@ -229,6 +230,40 @@ fn main() -> Result<()> {
             Ok(())
         },
     )?;
+    // One organization with every seeded user as a member.
+    let org_seed_start = Instant::now();
+    let founder = &members[0];
+    let org = accounts.organizations().create(
+        &founder.principal,
+        NewOrganization {
+            name: "Workload".into(),
+            ..NewOrganization::default()
+        },
+    )?;
+    let system = Principal::system();
+    for &user_id in user_ids.iter().filter(|id| **id != founder.user_id) {
+        accounts
+            .organizations()
+            .add_member(&system, org.id, user_id, OrganizationRole::Member)?;
+    }
+    let org_seed_secs = org_seed_start.elapsed().as_secs_f64();
+    // A member checks what another member may do: the host's hot path.
+    timed(&mut ops, &args.only, "org_member_check", iterations, |i| {
+        let m = member(i);
+        let other = member(i + 1).user_id;
+        black_box(accounts.organizations().membership(&m.principal, org.id, other)?);
+        Ok(())
+    })?;
+    timed(&mut ops, &args.only, "org_members_list", iterations, |i| {
+        let page = accounts.organizations().members(
+            &member(i).principal,
+            org.id,
+            PageRequest::new(u32::try_from(i % 50).unwrap_or(0) + 1, 20),
+        )?;
+        black_box(serde_json::to_vec(&page).unwrap_or_default());
+        Ok(())
+    })?;
+
     let password = Password::from(PASSWORD);
     timed(&mut ops, &args.only, "password_hash", 20, |_| {
         black_box(hasher.hash(&password)?);
@@ -245,6 +280,7 @@ fn main() -> Result<()> {
         "seed": {
             "profiles_per_s": (args.users as f64 / seed_secs).round(),
             "seconds": (seed_secs * 100.0).round() / 100.0,
+            "organization_members_per_s": (args.users as f64 / org_seed_secs).round(),
         },
         "ops": ops,
     });

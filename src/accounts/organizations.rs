@@ -5,7 +5,7 @@
 //!
 //! | operation | member | admin | owner | super admin |
 //! |---|---|---|---|---|
-//! | `get`, `get_by_slug`, `members`, `leave` | yes | yes | yes | yes (`leave`: only as a member) |
+//! | `get`, `get_by_slug`, `members`, `membership`, `leave` | yes | yes | yes | yes (`leave`: only as a member) |
 //! | `add_member`, `invite`, `invitations`, `revoke_invitation` | - | up to admin | yes | yes |
 //! | `change_role`, `remove_member` | - | members and admins, up to admin | yes | yes |
 //! | `update`, `deactivate`, `transfer_ownership` | - | - | yes | yes |
@@ -400,6 +400,26 @@ impl<'a> Organizations<'a> {
             visible(tx, &actor, id)?;
             let (data, total) = tx.list_members(id, page)?;
             Ok(Page::new(data, total, page))
+        })
+    }
+
+    /// A member's membership: how a host checks what a user may do in an
+    /// organization (`membership(&p, org, me)?.role >= OrganizationRole::Admin`).
+    /// Visible to the organization's members and super admins.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when the actor may not see the organization,
+    /// or the user is not an (active) member.
+    pub fn membership(
+        &self,
+        principal: &Principal,
+        id: OrganizationId,
+        user_id: UserId,
+    ) -> Result<Membership> {
+        self.accounts.read_as(principal, |tx, actor, _| {
+            visible(tx, &actor, id)?;
+            active_membership(tx, id, user_id)
         })
     }
 
