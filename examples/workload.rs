@@ -251,7 +251,11 @@ fn main() -> Result<()> {
     timed(&mut ops, &args.only, "org_member_check", iterations, |i| {
         let m = member(i);
         let other = member(i + 1).user_id;
-        black_box(accounts.organizations().membership(&m.principal, org.id, other)?);
+        black_box(
+            accounts
+                .organizations()
+                .membership(&m.principal, org.id, other)?,
+        );
         Ok(())
     })?;
     timed(&mut ops, &args.only, "org_members_list", iterations, |i| {

@@ -376,7 +376,9 @@ fn creating_derives_the_slug_and_makes_the_creator_the_only_owner() {
             (members.data[0].user_id, members.data[0].role),
             (ada.user.id, Owner)
         );
-        let mine = orgs.membership(&ada.principal, org.id, ada.user.id).unwrap();
+        let mine = orgs
+            .membership(&ada.principal, org.id, ada.user.id)
+            .unwrap();
         assert_eq!((mine.role, mine.created_at), (Owner, h.clock_now()));
         assert!(matches!(
             orgs.membership(&ada.principal, org.id, UserId::new()),

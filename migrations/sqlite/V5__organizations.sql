@@ -26,7 +26,7 @@ CREATE TABLE memberships (
 ) STRICT, WITHOUT ROWID;
 
 -- A user's organizations; the member list in joining order; the owners.
-CREATE INDEX memberships_user ON memberships (user_id);
+CREATE INDEX memberships_user ON memberships (user_id, created_at);
 CREATE INDEX memberships_joined ON memberships (organization_id, created_at, user_id);
 CREATE INDEX memberships_role ON memberships (organization_id, role);
 

@@ -16,6 +16,7 @@ use crate::model::{
 };
 use crate::store::conformance::fixtures;
 use crate::store::sql_common::lists::{self, limit_offset, Placeholders};
+use crate::store::sql_common::organizations;
 use crate::store::sql_common::statements::*;
 use crate::store::{RefreshTokenRow, UserRow};
 
@@ -578,7 +579,9 @@ fn hot_queries_are_served_by_indexes() {
     let country = "FR".to_owned();
     // Several indexes cost the same on an empty table: a case lists those
     // that serve its statement.
-    let cases: [(String, Vec<&(dyn ToSql + Sync)>, &[&str]); 9] = [
+    let org = crate::model::OrganizationId::from_uuid(id);
+    let members = organizations::members(org, &ORGANIZATION_CONDITIONS);
+    let cases: [(String, Vec<&(dyn ToSql + Sync)>, &[&str]); 13] = [
         (numbered_to_dollar(GET_USER), vec![&id], &["users_pkey"]),
         (
             GET_USER_BY_USERNAME.to_owned(),
@@ -623,6 +626,28 @@ fn hot_queries_are_served_by_indexes() {
             by_country.page_sql(Placeholders::Numbered, page),
             vec![&country, &limit, &offset],
             &["locations_country_city"],
+        ),
+        // Organizations: a membership check, a page of members with its
+        // count, the owners.
+        (
+            numbered_to_dollar(organizations::GET_MEMBERSHIP),
+            vec![&id, &id],
+            &["memberships_pkey"],
+        ),
+        (
+            members.page_sql(Placeholders::Numbered, page),
+            vec![&id, &limit, &offset],
+            &["memberships_joined", "memberships_role", "memberships_pkey"],
+        ),
+        (
+            members.count_sql(Placeholders::Numbered),
+            vec![&id],
+            &["memberships_joined", "memberships_role", "memberships_pkey"],
+        ),
+        (
+            numbered_to_dollar(ORGANIZATION_CONDITIONS.count_owners),
+            vec![&id],
+            &["memberships_role", "memberships_pkey"],
         ),
     ];
     for (sql, params, indexes) in cases {

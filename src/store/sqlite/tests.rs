@@ -9,7 +9,12 @@ use rusqlite::Connection;
 use super::sql::*;
 use super::*;
 use crate::model::{
-    EventId, EventKind, EventQuery, PageRequest, SecurityEvent, Session, SessionId, UserId,
+    EventId, EventKind, EventQuery, OrganizationId, PageRequest, SecurityEvent, Session, SessionId,
+    UserId,
+};
+use crate::store::sql_common::lists::Placeholders;
+use crate::store::sql_common::organizations::{
+    GET_INVITATION_BY_TOKEN, GET_MEMBERSHIP, LIST_USER_MEMBERSHIPS,
 };
 use crate::store::sql_common::statements::*;
 
@@ -339,6 +344,17 @@ fn hot_queries_are_served_by_indexes() {
     let store = SqliteStore::open("sqlite::memory:").unwrap();
     let conn = store.connection().unwrap();
     let listing = "p.is_active = 1 AND p.is_public = 1";
+    let org = OrganizationId::new();
+    let members = crate::store::sql_common::organizations::members(org, &ORGANIZATION_CONDITIONS);
+    let members_page = members
+        .page_sql(Placeholders::Anonymous, PageRequest::new(3, 20))
+        .replacen('?', "x'00'", 1)
+        .replace("OFFSET ?", "OFFSET 40");
+    let members_count = members.count_sql(Placeholders::Anonymous);
+    let invitations_page = crate::store::sql_common::organizations::invitations(org)
+        .page_sql(Placeholders::Anonymous, PageRequest::new(1, 20))
+        .replacen('?', "x'00'", 1)
+        .replace("OFFSET ?", "OFFSET 0");
     let queries = [
         GET_USER.replace("?1", "x'00'"),
         GET_USER_BY_USERNAME.replace("?1", "'ada'"),
@@ -374,6 +390,15 @@ fn hot_queries_are_served_by_indexes() {
             .to_owned(),
         LIST_JOBS.replace("?1", "x'00'").replace("?2", "1"),
         GET_PROFILE_WITH_LOCATION.replace("?1", "x'00'"),
+        // Organizations: a membership check, a page of members with its
+        // count, the owners, a user's memberships, invitations.
+        GET_MEMBERSHIP.replace("?1", "x'00'").replace("?2", "x'01'"),
+        members_page.replace('?', "x'00'"),
+        members_count.replace('?', "x'00'"),
+        ORGANIZATION_CONDITIONS.count_owners.replace("?1", "x'00'"),
+        LIST_USER_MEMBERSHIPS.replace("?1", "x'00'"),
+        GET_INVITATION_BY_TOKEN.replace("?1", "x'00'"),
+        invitations_page.replace('?', "x'00'"),
     ];
     for sql in queries {
         let steps = plan(&conn, &sql);
