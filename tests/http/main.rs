@@ -12,6 +12,7 @@ mod lifecycle;
 mod limits;
 mod locations;
 mod openapi;
+mod organizations;
 mod profiles;
 mod sessions;
 mod system;
