@@ -2,6 +2,7 @@
 //! shape.
 
 use axum::body::Bytes;
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -149,7 +150,9 @@ fn missing_field(message: &str) -> Option<&str> {
     rest.split('`').next()
 }
 
-/// A path id; a malformed one answers 422 located at `["path", "id"]`.
+/// Path ids: one (`ApiPath<UserId>`) or a tuple in the path's order
+/// (`ApiPath<(OrganizationId, UserId)>`); a malformed one answers 422
+/// located at `["path", name]`, the parameter's name in the route.
 pub(crate) struct ApiPath<T>(pub(crate) T);
 
 impl<T, S> FromRequestParts<S> for ApiPath<T>
@@ -164,15 +167,29 @@ where
             .await
             .map(|path| ApiPath(path.0))
             .map_err(|rejection: PathRejection| {
+                let (name, kind) = match &rejection {
+                    PathRejection::FailedToDeserializePathParams(error) => {
+                        (path_param(error.kind()), "uuid_parsing")
+                    }
+                    _ => ("id", "invalid_path"),
+                };
                 ApiError::Invalid(vec![ValidationDetail::new(
-                    vec![Value::from("path"), Value::from("id")],
+                    vec![Value::from("path"), Value::from(name)],
                     "must be a uuid",
-                    match rejection {
-                        PathRejection::FailedToDeserializePathParams(_) => "uuid_parsing",
-                        _ => "invalid_path",
-                    },
+                    kind,
                 )])
             })
+    }
+}
+
+/// The name of the path parameter a deserialization error is about; `id`
+/// when axum does not tell.
+fn path_param(kind: &ErrorKind) -> &str {
+    match kind {
+        ErrorKind::DeserializeError { key, .. }
+        | ErrorKind::ParseErrorAtKey { key, .. }
+        | ErrorKind::InvalidUtf8InPathParam { key } => key,
+        _ => "id",
     }
 }
 

@@ -14,11 +14,11 @@ use super::extract::{ApiJson, Auth, RateLimited};
 use super::AppState;
 use crate::{Password, User};
 
-/// A one-time token from a mailed link.
+/// A one-time token from a mailed link (also an organization invitation's).
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct TokenRequest {
     /// The `token` query parameter of the link.
-    token: String,
+    pub(crate) token: String,
 }
 
 /// Whose password to reset.

@@ -1,9 +1,9 @@
-//! Mail the router sends: the one-time tokens of the account lifecycle,
-//! delivered through the host's [`Mailer`].
+//! Mail the router sends: the one-time tokens of the account lifecycle
+//! and organization invitations, delivered through the host's [`Mailer`].
 //!
-//! The library itself never sends mail (its `request_*` methods return
-//! the token); the router does, because a REST client must not receive a
-//! token meant for a mailbox. Each message's text carries a link
+//! The library itself never sends mail (its `request_*` methods and
+//! `organizations().invite` return the token); the router does, because a
+//! REST client must not receive a token meant for a mailbox. Each message's text carries a link
 //! `{public_url}/{page}?token={token}`, where `page` is
 //! [`MailPurpose::page`]: the host serves that page (or redirects it to
 //! its front end), which posts the token back to the matching route.
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::{Email, OneTimeToken, Result, TokenPurpose};
+use crate::{Email, InvitationToken, OneTimeToken, Result, TokenPurpose};
 
 /// Delivers the router's mail: an SMTP client, a queue, a file outbox.
 ///
@@ -65,17 +65,20 @@ pub enum MailPurpose {
     EmailChange,
     /// A notice to the old address that a change was requested (no link).
     EmailChangeNotice,
+    /// An invitation to join an organization, sent to the invited address.
+    OrganizationInvitation,
 }
 
 impl MailPurpose {
     /// The page of the public URL a link of this purpose opens:
-    /// `verify-email`, `reset-password` or `confirm-email`; `None` for
-    /// notices.
+    /// `verify-email`, `reset-password`, `confirm-email` or
+    /// `accept-invitation`; `None` for notices.
     pub fn page(&self) -> Option<&'static str> {
         match self {
             MailPurpose::EmailVerification => Some("verify-email"),
             MailPurpose::PasswordReset => Some("reset-password"),
             MailPurpose::EmailChange => Some("confirm-email"),
+            MailPurpose::OrganizationInvitation => Some("accept-invitation"),
             MailPurpose::EmailChangeNotice => None,
         }
     }
@@ -138,6 +141,37 @@ impl Postman {
             ),
             purpose: MailPurpose::EmailChangeNotice,
         })
+    }
+
+    /// Sends the invitation of `token` to the invited address; the link
+    /// opens `accept-invitation`, whose page posts the token to
+    /// `POST /invitations/accept` as the invited user.
+    pub(crate) fn deliver_invitation(
+        &self,
+        token: &InvitationToken,
+        organization_name: &str,
+    ) -> Result<()> {
+        self.mailer
+            .send(&self.invitation_message(token, organization_name))
+    }
+
+    fn invitation_message(&self, token: &InvitationToken, organization_name: &str) -> MailMessage {
+        let invitation = &token.invitation;
+        let purpose = MailPurpose::OrganizationInvitation;
+        let link = self.link(purpose.page().unwrap_or_default(), token.secret());
+        let until = invitation.expires_at.format("%Y-%m-%d %H:%M UTC");
+        let (email, role) = (&invitation.email, invitation.role);
+        MailMessage {
+            to: email.clone(),
+            subject: format!("You are invited to join {organization_name}"),
+            text: format!(
+                "You are invited to join the organization \"{organization_name}\" as {role}.\n\n\
+                 Open this link to accept, signed in to the account of {email} (register \
+                 with this address if you have none):\n\n{link}\n\nThe link works once, \
+                 until {until}. If you do not want to join, ignore this message.\n"
+            ),
+            purpose,
+        }
     }
 
     fn token_message(&self, token: &OneTimeToken) -> MailMessage {
@@ -257,6 +291,36 @@ mod tests {
                 message.text
             );
         }
+    }
+
+    #[test]
+    fn an_invitation_names_the_organization_role_and_expiry_and_links_the_token() {
+        let invitation = crate::Invitation {
+            id: crate::InvitationId::new(),
+            organization_id: crate::OrganizationId::new(),
+            email: Email::parse("bob@example.com").unwrap(),
+            role: crate::OrganizationRole::Admin,
+            invited_by: Some(UserId::new()),
+            created_at: Utc.with_ymd_and_hms(2029, 12, 26, 3, 4, 5).unwrap(),
+            expires_at: Utc.with_ymd_and_hms(2030, 1, 2, 3, 4, 5).unwrap(),
+            accepted_at: None,
+            revoked_at: None,
+        };
+        let token = InvitationToken::new(invitation, "s3cr3t-_token".to_owned());
+        let message =
+            postman("https://example.com/app/").invitation_message(&token, "Analytical Engines");
+        assert_eq!(message.purpose, MailPurpose::OrganizationInvitation);
+        assert_eq!(message.to.as_str(), "bob@example.com");
+        assert!(message.subject.contains("Analytical Engines"));
+        for needle in [
+            "https://example.com/app/accept-invitation?token=s3cr3t-_token",
+            "Analytical Engines",
+            " as admin",
+            "2030-01-02 03:04 UTC",
+        ] {
+            assert!(message.text.contains(needle), "{needle}: {}", message.text);
+        }
+        assert!(!format!("{message:?}").contains("s3cr3t"));
     }
 
     #[test]

@@ -36,6 +36,7 @@ mod lifecycle;
 mod locations;
 mod mail;
 mod openapi;
+mod organizations;
 mod profiles;
 mod rate_limit;
 mod sessions;
@@ -149,10 +150,11 @@ impl RouterConfig {
         self
     }
 
-    /// How many requests to register, login, refresh and change password
-    /// one client may make (default 20 per minute, one budget for all four
-    /// routes); `None` turns the limit off. Further requests answer 429
-    /// with `Retry-After`.
+    /// How many requests to the routes that check a password or send mail
+    /// (register, login, refresh, change password, erase, the lifecycle
+    /// requests, invitations) one client may make (default 20 per minute,
+    /// one budget for all of them); `None` turns the limit off. Further
+    /// requests answer 429 with `Retry-After`.
     ///
     /// A client is an IPv4 address, or an IPv6 /64 network (one subscriber
     /// usually holds a whole /64). See [the client address](RouterConfig#the-client-address)
@@ -175,9 +177,9 @@ impl RouterConfig {
     }
 
     /// Delivers the mail of the account lifecycle routes (email
-    /// verification, password reset, email change). Without a mailer
-    /// those request routes answer 501 (`mail_not_configured`) and issue
-    /// no token. See [`Mailer`].
+    /// verification, password reset, email change) and organization
+    /// invitations. Without a mailer those routes answer 501
+    /// (`mail_not_configured`) and issue no token. See [`Mailer`].
     pub fn mailer(mut self, mailer: impl Mailer) -> Self {
         self.mailer = Some(Arc::new(mailer));
         self
@@ -323,6 +325,28 @@ fn openapi_router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::list))
         .routes(routes!(sessions::revoke))
         .routes(routes!(events::list))
+        .routes(routes!(organizations::create, organizations::list))
+        .routes(routes!(
+            organizations::get,
+            organizations::update,
+            organizations::deactivate
+        ))
+        .routes(routes!(organizations::restore))
+        .routes(routes!(
+            organizations::list_members,
+            organizations::add_member
+        ))
+        .routes(routes!(
+            organizations::change_role,
+            organizations::remove_member
+        ))
+        .routes(routes!(organizations::transfer_ownership))
+        .routes(routes!(
+            organizations::invite,
+            organizations::list_invitations
+        ))
+        .routes(routes!(organizations::revoke_invitation))
+        .routes(routes!(organizations::accept_invitation))
         .routes(routes!(system::health_v1))
         .routes(routes!(system::jwks_v1));
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -13,8 +13,9 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "aai-accounts",
-        description = "Users, profiles with a location, contacts and jobs, password login, \
-                       JWT access tokens and rotating refresh tokens.\n\n\
+        description = "Users, profiles with a location, contacts and jobs, organizations \
+                       with members and invitations, password login, JWT access tokens and \
+                       rotating refresh tokens.\n\n\
                        Authorize with a username (or email) and password: Swagger UI logs in \
                        through `POST /api/v1/auth/login` and sends the access token as a bearer \
                        token.\n\nErrors answer `{\"detail\": ...}`; invalid input answers 422 \
@@ -32,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         (name = "jobs", description = "A profile's jobs"),
         (name = "sessions", description = "Refresh-token sessions"),
         (name = "events", description = "Security audit events (super admins)"),
+        (name = "organizations", description = "Organizations, their members and invitations"),
         (name = "system", description = "Health and signing keys"),
     )
 )]

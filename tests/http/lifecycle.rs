@@ -3,33 +3,15 @@
 //! mailer (a recording one here; the server example's SMTP delivery is
 //! proved against a real SMTP server in `tests/server_example.rs`).
 
-use std::sync::mpsc::{channel, Receiver};
-use std::time::Duration;
-
 use aai_accounts::http::{router_with, MailMessage, MailPurpose, RouterConfig};
 use aai_accounts::Error;
 use axum::http::{header, Method, StatusCode};
 use serde_json::json;
 
-use crate::{accounts, assert_detail, assert_unauthorized, Api, Reply, PASSWORD};
-
-/// A router whose mailer hands every message to the returned receiver.
-fn api_with_mail() -> (Api, Receiver<MailMessage>) {
-    let (sender, receiver) = channel();
-    let sender = std::sync::Mutex::new(sender);
-    let accounts = accounts();
-    let app = router_with(
-        accounts.clone(),
-        RouterConfig::default()
-            .auth_rate_limit(None)
-            .public_url("https://accounts.example/app".parse().unwrap())
-            .mailer(move |message: &MailMessage| {
-                sender.lock().unwrap().send(message.clone()).unwrap();
-                Ok(())
-            }),
-    );
-    (Api { app, accounts }, receiver)
-}
+use crate::{
+    accounts, api_with_mail, assert_detail, assert_unauthorized, next_mail, token_in, Api, Reply,
+    PASSWORD,
+};
 
 /// Asks for a verification mail with a bearer token.
 async fn request_verification(api: &Api, access: &str) -> Reply {
@@ -40,27 +22,6 @@ async fn request_verification(api: &Api, access: &str) -> Reply {
         None,
     )
     .await
-}
-
-/// The next message (the password-reset mail leaves after the answer).
-fn next_mail(mail: &Receiver<MailMessage>) -> MailMessage {
-    mail.recv_timeout(Duration::from_secs(10))
-        .expect("a message was sent")
-}
-
-/// The token of the link to `page` in a message.
-fn token_in(message: &MailMessage, page: &str) -> String {
-    let prefix = format!("https://accounts.example/app/{page}?token=");
-    let start = message
-        .text
-        .find(&prefix)
-        .unwrap_or_else(|| panic!("no {page} link in {:?}", message.text))
-        + prefix.len();
-    message.text[start..]
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]

@@ -12,12 +12,17 @@ mod lifecycle;
 mod limits;
 mod locations;
 mod openapi;
+mod organizations;
 mod profiles;
 mod sessions;
 mod system;
 mod users;
 
-use aai_accounts::http::{router_with, RouterConfig};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aai_accounts::http::{router_with, MailMessage, RouterConfig};
 use aai_accounts::{Accounts, PasswordParams, Principal, UserId};
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
@@ -70,6 +75,46 @@ fn api() -> Api {
         RouterConfig::default().auth_rate_limit(None),
     );
     Api { app, accounts }
+}
+
+/// A router whose mailer hands every message to the returned receiver;
+/// links start with `https://accounts.example/app`.
+fn api_with_mail() -> (Api, Receiver<MailMessage>) {
+    let (sender, receiver) = channel();
+    let sender = Mutex::new(sender);
+    let accounts = accounts();
+    let app = router_with(
+        accounts.clone(),
+        RouterConfig::default()
+            .auth_rate_limit(None)
+            .public_url("https://accounts.example/app".parse().unwrap())
+            .mailer(move |message: &MailMessage| {
+                sender.lock().unwrap().send(message.clone()).unwrap();
+                Ok(())
+            }),
+    );
+    (Api { app, accounts }, receiver)
+}
+
+/// The next message (the password-reset mail leaves after the answer).
+fn next_mail(mail: &Receiver<MailMessage>) -> MailMessage {
+    mail.recv_timeout(Duration::from_secs(10))
+        .expect("a message was sent")
+}
+
+/// The token of the link to `page` in a message of [`api_with_mail`].
+fn token_in(message: &MailMessage, page: &str) -> String {
+    let prefix = format!("https://accounts.example/app/{page}?token=");
+    let start = message
+        .text
+        .find(&prefix)
+        .unwrap_or_else(|| panic!("no {page} link in {:?}", message.text))
+        + prefix.len();
+    message.text[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 fn request(method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {

@@ -88,6 +88,65 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/sessions", "sessions_list_sessions"),
     ("delete", "/api/v1/sessions/{id}", "sessions_revoke_session"),
     ("get", "/api/v1/events", "events_list_events"),
+    ("post", "/api/v1/organizations", "organizations_create"),
+    ("get", "/api/v1/organizations", "organizations_list"),
+    ("get", "/api/v1/organizations/{id}", "organizations_get"),
+    (
+        "patch",
+        "/api/v1/organizations/{id}",
+        "organizations_update",
+    ),
+    (
+        "delete",
+        "/api/v1/organizations/{id}",
+        "organizations_deactivate",
+    ),
+    (
+        "post",
+        "/api/v1/organizations/{id}/restore",
+        "organizations_restore",
+    ),
+    (
+        "get",
+        "/api/v1/organizations/{id}/members",
+        "organizations_list_members",
+    ),
+    (
+        "post",
+        "/api/v1/organizations/{id}/members",
+        "organizations_add_member",
+    ),
+    (
+        "patch",
+        "/api/v1/organizations/{id}/members/{user_id}",
+        "organizations_change_role",
+    ),
+    (
+        "delete",
+        "/api/v1/organizations/{id}/members/{user_id}",
+        "organizations_remove_member",
+    ),
+    (
+        "post",
+        "/api/v1/organizations/{id}/transfer",
+        "organizations_transfer_ownership",
+    ),
+    (
+        "post",
+        "/api/v1/organizations/{id}/invitations",
+        "organizations_invite",
+    ),
+    (
+        "get",
+        "/api/v1/organizations/{id}/invitations",
+        "organizations_list_invitations",
+    ),
+    (
+        "delete",
+        "/api/v1/organizations/{id}/invitations/{invitation_id}",
+        "organizations_revoke_invitation",
+    ),
+    ("post", "/api/v1/invitations/accept", "invitations_accept"),
     ("get", "/api/v1/.well-known/jwks.json", "system_jwks_v1"),
     ("get", "/api/v1/health", "system_health_v1"),
     ("get", "/.well-known/jwks.json", "system_jwks"),
@@ -113,6 +172,12 @@ fn refs(value: &Value, out: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|item| refs(item, out)),
         _ => {}
     }
+}
+
+/// The names of a path's parameters: `/a/{id}/b/{user_id}` -> `id`, `user_id`.
+fn path_params(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/')
+        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
 }
 
 /// Resolves a local JSON pointer (`#/components/schemas/User`).
@@ -169,13 +234,13 @@ async fn the_openapi_document_lists_every_route_and_is_structurally_valid() {
                 );
             }
             // Path parameters are declared.
-            if path.contains("{id}") {
+            for name in path_params(path) {
                 let parameters = operation["parameters"].as_array().unwrap();
                 assert!(
                     parameters
                         .iter()
-                        .any(|p| p["name"] == "id" && p["in"] == "path" && p["required"] == true),
-                    "{method} {path}"
+                        .any(|p| p["name"] == name && p["in"] == "path" && p["required"] == true),
+                    "{method} {path}: {name}"
                 );
             }
             // Protected operations name a declared security scheme.
