@@ -240,11 +240,11 @@ fn main() -> Result<()> {
             ..NewOrganization::default()
         },
     )?;
-    let system = Principal::system();
+    let root = Principal::system();
     for &user_id in user_ids.iter().filter(|id| **id != founder.user_id) {
         accounts
             .organizations()
-            .add_member(&system, org.id, user_id, OrganizationRole::Member)?;
+            .add_member(&root, org.id, user_id, OrganizationRole::Member)?;
     }
     let org_seed_secs = org_seed_start.elapsed().as_secs_f64();
     // A member checks what another member may do: the host's hot path.

@@ -494,6 +494,16 @@ fn an_organization_always_keeps_an_active_owner() {
             orgs.get(me, w.org.id),
             Err(Error::NotFound { .. })
         ));
+        // A super admin who is a plain member hands over without stepping
+        // down to admin.
+        orgs.add_member(&w.member.principal, w.org.id, w.root.user.id, Member)
+            .unwrap();
+        orgs.transfer_ownership(&w.root.principal, w.org.id, w.admin.user.id)
+            .unwrap();
+        let root = orgs
+            .membership(&w.root.principal, w.org.id, w.root.user.id)
+            .unwrap();
+        assert_eq!(root.role, Member);
         // With two owners one may go.
         orgs.add_member(&w.member.principal, w.org.id, w.stranger.user.id, Owner)
             .unwrap();

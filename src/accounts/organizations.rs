@@ -1,24 +1,5 @@
 //! `accounts.organizations()`: organizations, their members and roles, and
-//! invitations.
-//!
-//! Who may do what (the actor's standing in the organization):
-//!
-//! | operation | member | admin | owner | super admin |
-//! |---|---|---|---|---|
-//! | `get`, `get_by_slug`, `members`, `membership`, `leave` | yes | yes | yes | yes (`leave`: only as a member) |
-//! | `add_member`, `invite`, `invitations`, `revoke_invitation` | - | up to admin | yes | yes |
-//! | `change_role`, `remove_member` | - | members and admins, up to admin | yes | yes |
-//! | `update`, `deactivate`, `transfer_ownership` | - | - | yes | yes |
-//! | `restore`, see deactivated ones, list all | - | - | - | yes |
-//!
-//! Outsiders get [`Error::NotFound`] for everything of an organization;
-//! members who may see it but not do something get [`Error::Forbidden`].
-//! A deactivated user's memberships are invisible and count for nothing.
-//! An organization always keeps an active owner: removing, demoting or
-//! letting leave its last one answers [`Error::Conflict`] with field
-//! `role`, and so does a user's deactivating or erasing themself while
-//! they are one (a super admin may; the organization then waits for a
-//! super admin to name an owner).
+//! invitations. Who may do what: see [`Organizations`].
 
 use chrono::{DateTime, Utc};
 
@@ -35,6 +16,25 @@ use crate::model::{
 use crate::store::{InvitationRow, Tx};
 
 /// Organizations, reached through [`Accounts::organizations`].
+///
+/// Who may do what (the actor's standing in the organization):
+///
+/// | operation | member | admin | owner | super admin |
+/// |---|---|---|---|---|
+/// | `get`, `get_by_slug`, `members`, `membership`, `leave` | yes | yes | yes | yes (`leave`: only as a member) |
+/// | `add_member`, `invite`, `invitations`, `revoke_invitation` | - | up to admin | yes | yes |
+/// | `change_role`, `remove_member` | - | members and admins, up to admin | yes | yes |
+/// | `update`, `deactivate`, `transfer_ownership` | - | - | yes | yes |
+/// | `restore`, see deactivated ones, list all | - | - | - | yes |
+///
+/// Outsiders get [`Error::NotFound`] for everything of an organization;
+/// members who may see it but not do something get [`Error::Forbidden`].
+/// A deactivated user's memberships are invisible and count for nothing.
+/// An organization always keeps an active owner: removing, demoting or
+/// letting leave its last one answers [`Error::Conflict`] with field
+/// `role`, and so does a user's deactivating or erasing themself while
+/// they are one (a super admin may; the organization then waits for a
+/// super admin to name an owner).
 #[derive(Debug, Clone, Copy)]
 pub struct Organizations<'a> {
     accounts: &'a Accounts,
@@ -323,7 +323,7 @@ impl<'a> Organizations<'a> {
     ///
     /// [`Error::Validation`] naming each invalid field; [`Error::Conflict`]
     /// with field `slug`; [`Error::NotFound`] / [`Error::Forbidden`] (see
-    /// the [module documentation](self)).
+    /// the [`Organizations` documentation](Organizations)).
     pub fn update(
         &self,
         principal: &Principal,
@@ -347,7 +347,7 @@ impl<'a> Organizations<'a> {
     /// # Errors
     ///
     /// [`Error::NotFound`] / [`Error::Forbidden`] (see the
-    /// [module documentation](self)).
+    /// [`Organizations` documentation](Organizations)).
     pub fn deactivate(&self, principal: &Principal, id: OrganizationId) -> Result<Organization> {
         self.set_active(principal, id, false)
     }
@@ -536,8 +536,13 @@ impl<'a> Organizations<'a> {
             standing.require(OrganizationRole::Owner)?;
             let mut heir = active_membership(tx, id, to)?;
             set_role(tx, &actor, &mut heir, OrganizationRole::Owner, now)?;
+            // An owner handing over steps down; a super admin acting from
+            // outside (or as a plain member) keeps their role.
             if let Some(me) = actor.user_id().filter(|me| *me != to) {
-                if let Some(mut mine) = tx.get_membership(id, me)? {
+                if let Some(mut mine) = tx
+                    .get_membership(id, me)?
+                    .filter(|mine| mine.role == OrganizationRole::Owner)
+                {
                     set_role(tx, &actor, &mut mine, OrganizationRole::Admin, now)?;
                 }
             }
@@ -554,7 +559,7 @@ impl<'a> Organizations<'a> {
     /// # Errors
     ///
     /// [`Error::Validation`] naming `email`; [`Error::Forbidden`] /
-    /// [`Error::NotFound`] (see the [module documentation](self));
+    /// [`Error::NotFound`] (see the [`Organizations` documentation](Organizations));
     /// [`Error::Conflict`] with field `email` when that address's user
     /// already is a member.
     pub fn invite(
@@ -602,7 +607,7 @@ impl<'a> Organizations<'a> {
     /// # Errors
     ///
     /// [`Error::Forbidden`] / [`Error::NotFound`] (see the
-    /// [module documentation](self)).
+    /// [`Organizations` documentation](Organizations)).
     pub fn invitations(
         &self,
         principal: &Principal,

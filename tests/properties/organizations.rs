@@ -272,7 +272,10 @@ impl Run<'_> {
             members.insert(target, OrganizationRole::Owner);
             if let Actor::User(me) = actor {
                 if me != target {
-                    if let Some(role) = members.get_mut(&me) {
+                    if let Some(role) = members
+                        .get_mut(&me)
+                        .filter(|role| **role == OrganizationRole::Owner)
+                    {
                         *role = OrganizationRole::Admin;
                     }
                 }
