@@ -22,13 +22,28 @@ CREATE TABLE memberships (
     role            text        NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
     created_at      timestamptz NOT NULL,
     updated_at      timestamptz NOT NULL,
+    -- The member's `users.is_active`, kept by the trigger below: a
+    -- deactivated user's membership counts for nothing, and the member
+    -- list and its count read one index range.
+    user_active     boolean     NOT NULL,
     CONSTRAINT memberships_pkey PRIMARY KEY (organization_id, user_id)
 );
 
 -- A user's organizations; the member list in joining order; the owners.
 CREATE INDEX memberships_user ON memberships (user_id, created_at);
-CREATE INDEX memberships_joined ON memberships (organization_id, created_at, user_id);
-CREATE INDEX memberships_role ON memberships (organization_id, role);
+CREATE INDEX memberships_joined ON memberships (organization_id, user_active, created_at, user_id);
+CREATE INDEX memberships_role ON memberships (organization_id, role, user_active);
+
+CREATE FUNCTION memberships_follow_user_activity() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE memberships SET user_active = NEW.is_active WHERE user_id = NEW.id;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER memberships_follow_user_activity AFTER UPDATE OF is_active ON users
+FOR EACH ROW WHEN (NEW.is_active IS DISTINCT FROM OLD.is_active)
+EXECUTE FUNCTION memberships_follow_user_activity();
 
 -- Only the SHA-256 of an invitation's token is stored.
 CREATE TABLE invitations (

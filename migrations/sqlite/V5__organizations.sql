@@ -22,13 +22,23 @@ CREATE TABLE memberships (
     role            TEXT    NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
+    -- The member's `users.is_active`, kept by the trigger below: a
+    -- deactivated user's membership counts for nothing, and the member
+    -- list and its count read one index range.
+    user_active     INTEGER NOT NULL CHECK (user_active IN (0, 1)),
     PRIMARY KEY (organization_id, user_id)
 ) STRICT, WITHOUT ROWID;
 
 -- A user's organizations; the member list in joining order; the owners.
 CREATE INDEX memberships_user ON memberships (user_id, created_at);
-CREATE INDEX memberships_joined ON memberships (organization_id, created_at, user_id);
-CREATE INDEX memberships_role ON memberships (organization_id, role);
+CREATE INDEX memberships_joined ON memberships (organization_id, user_active, created_at, user_id);
+CREATE INDEX memberships_role ON memberships (organization_id, role, user_active);
+
+CREATE TRIGGER memberships_follow_user_activity AFTER UPDATE OF is_active ON users
+WHEN NEW.is_active <> OLD.is_active
+BEGIN
+    UPDATE memberships SET user_active = NEW.is_active WHERE user_id = NEW.id;
+END;
 
 -- Only the SHA-256 of an invitation's token is stored.
 CREATE TABLE invitations (

@@ -203,8 +203,7 @@ impl Columns for Row {
 pub(super) const ORGANIZATION_CONDITIONS: OrganizationConditions = OrganizationConditions {
     active: IS_ACTIVE,
     search: "(lower(name) LIKE ? ESCAPE '\\' OR slug LIKE ? ESCAPE '\\')",
-    active_member: "u.is_active = true",
-    count_owners: "SELECT CAST(count(*) AS INTEGER) FROM memberships m \
-                   JOIN users u ON u.id = m.user_id \
-                   WHERE m.organization_id = ?1 AND m.role = 'owner' AND u.is_active = true",
+    active_member: "m.user_active = true",
+    count_owners: "SELECT CAST(count(*) AS INTEGER) FROM memberships \
+                   WHERE organization_id = ?1 AND role = 'owner' AND user_active = true",
 };

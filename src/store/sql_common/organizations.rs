@@ -34,10 +34,12 @@ pub(in crate::store) const UPDATE_ORGANIZATION: &str = "UPDATE organizations SET
 /// and is retried, seeing this one's outcome).
 pub(in crate::store) const LOCK_ORGANIZATION: &str =
     "UPDATE organizations SET slug = slug WHERE id = ?1";
+/// A membership takes its user's activity (a missing user makes it fail,
+/// as the foreign key would).
 pub(in crate::store) const INSERT_MEMBERSHIP: &str = concat!(
     "INSERT INTO memberships (",
     membership_columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5)"
+    ", user_active) VALUES (?1, ?2, ?3, ?4, ?5, (SELECT is_active FROM users WHERE id = ?2))"
 );
 pub(in crate::store) const GET_MEMBERSHIP: &str = concat!(
     "SELECT ",
@@ -79,7 +81,7 @@ pub(in crate::store) struct OrganizationConditions {
     pub active: [&'static str; 2],
     /// A substring of the name or slug, two placeholders.
     pub search: &'static str,
-    /// The member is an active user (on `users u`).
+    /// The member is an active user (on `memberships m`).
     pub active_member: &'static str,
     /// Owners who are active users, one placeholder (the organization).
     pub count_owners: &'static str,
@@ -111,7 +113,9 @@ pub(in crate::store) fn organizations(
     }
 }
 
-/// An organization's members who are active users, in joining order.
+/// An organization's members who are active users, in joining order. The
+/// count reads only the index of memberships; each listed member's
+/// username is looked up.
 pub(in crate::store) fn members(
     organization_id: OrganizationId,
     sql: &OrganizationConditions,
@@ -120,8 +124,9 @@ pub(in crate::store) fn members(
     filter.bind("m.organization_id = ?", [Param::Id(organization_id.into())]);
     filter.fixed(Some(sql.active_member));
     List {
-        columns: "m.user_id, u.username, m.role, m.created_at",
-        from: "memberships m JOIN users u ON u.id = m.user_id",
+        columns: "m.user_id, (SELECT username FROM users u WHERE u.id = m.user_id), m.role, \
+                  m.created_at",
+        from: "memberships m",
         filter,
         order: "m.created_at, m.user_id",
     }

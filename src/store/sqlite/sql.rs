@@ -242,7 +242,7 @@ pub(super) fn profile_with_location(
 pub(super) const ORGANIZATION_CONDITIONS: OrganizationConditions = OrganizationConditions {
     active: IS_ACTIVE,
     search: "(name LIKE ? ESCAPE '\\' OR slug LIKE ? ESCAPE '\\')",
-    active_member: "u.is_active = 1",
-    count_owners: "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id \
-                   WHERE m.organization_id = ?1 AND m.role = 'owner' AND u.is_active = 1",
+    active_member: "m.user_active = 1",
+    count_owners: "SELECT count(*) FROM memberships \
+                   WHERE organization_id = ?1 AND role = 'owner' AND user_active = 1",
 };
