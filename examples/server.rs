@@ -23,16 +23,21 @@
 //! - `ACCOUNTS_PUBLIC_URL`: where users reach the site, the start of every
 //!   mailed link (`{url}/reset-password?token=...`), default
 //!   `http://127.0.0.1:8000`;
-//! - `RUST_LOG`: the log filter, default `info` (logs are JSON lines).
+//! - `ACCOUNTS_METRICS`: `1` serves Prometheus metrics at `GET /metrics`
+//!   on the main address; or `ACCOUNTS_METRICS_BIND`: serve them on this
+//!   separate address instead (say, one only the scraper reaches);
+//! - `RUST_LOG`: the log filter, default `info` (logs are JSON lines, each
+//!   with its request's `request_id`).
 
 use std::net::SocketAddr;
 
 use aai_accounts::http::{router_with, IpNet, RouterConfig};
 use aai_accounts::{Accounts, SigningKey};
-use axum::http::{HeaderValue, Method};
+use axum::http::{header, HeaderValue, Method};
+use axum::routing::get;
 use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_http::cors::{AllowHeaders, CorsLayer};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing_subscriber::EnvFilter;
 use url::Url;
 
@@ -51,6 +56,7 @@ struct Config {
     cors_origins: Vec<String>,
     trusted_proxies: Vec<IpNet>,
     smtp_url: Option<String>,
+    metrics: Metrics,
     mail_from: String,
     outbox_dir: String,
     public_url: Url,
@@ -90,6 +96,14 @@ impl Config {
             cors_origins: list(var("ACCOUNTS_CORS_ORIGINS")),
             trusted_proxies,
             smtp_url: var("ACCOUNTS_SMTP_URL"),
+            metrics: match (var("ACCOUNTS_METRICS"), var("ACCOUNTS_METRICS_BIND")) {
+                (_, Some(bind)) => Metrics::Separate(bind),
+                (Some(flag), None) if flag == "1" => Metrics::MainPort,
+                (Some(flag), None) if flag != "0" => {
+                    return Err(format!("ACCOUNTS_METRICS: 1 or 0, not {flag:?}").into())
+                }
+                _ => Metrics::Off,
+            },
             mail_from: var("ACCOUNTS_MAIL_FROM").unwrap_or_else(|| "accounts@localhost".to_owned()),
             outbox_dir: var("ACCOUNTS_OUTBOX_DIR").unwrap_or_else(|| "./outbox".to_owned()),
             public_url: Url::parse(
@@ -98,6 +112,31 @@ impl Config {
             .map_err(|error| format!("ACCOUNTS_PUBLIC_URL: {error}"))?,
         })
     }
+}
+
+/// Where Prometheus metrics are served.
+enum Metrics {
+    Off,
+    /// `GET /metrics` on the main address.
+    MainPort,
+    /// `GET /metrics` on this address only.
+    Separate(String),
+}
+
+/// `GET /metrics` in the Prometheus text format.
+fn metrics_router(handle: PrometheusHandle) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let handle = handle.clone();
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    handle.render(),
+                )
+            }
+        }),
+    )
 }
 
 /// The non-empty items of a comma-separated list.
@@ -126,10 +165,6 @@ fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
         ),
     }
     let accounts = builder.build()?;
-    // One log line per request at info level: method, path, status, latency.
-    let trace = TraceLayer::new_for_http()
-        .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
-        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
     let delivery = match &config.smtp_url {
         Some(url) => Delivery::smtp(url, &config.mail_from)?,
         None => {
@@ -144,7 +179,9 @@ fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
         .trusted_proxies(config.trusted_proxies.iter().copied())
         .mailer(delivery)
         .public_url(config.public_url.clone());
-    let mut app = router_with(accounts, routes).layer(trace);
+    // The router logs one line per request (method, path, status,
+    // latency, request id) and records its metrics.
+    let mut app = router_with(accounts, routes);
     if !config.cors_origins.is_empty() {
         let origins = config
             .cors_origins
@@ -162,6 +199,31 @@ fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
         );
     }
     Ok(app)
+}
+
+/// Installs the Prometheus recorder when metrics are on, and serves them:
+/// merged into `app`, or as a second router to bind on its own address.
+fn with_metrics(
+    app: Router,
+    metrics: &Metrics,
+) -> Result<(Router, Option<(String, Router)>), Box<dyn std::error::Error>> {
+    if let Metrics::Off = metrics {
+        return Ok((app, None));
+    }
+    let handle = PrometheusBuilder::new().install_recorder()?;
+    // Histograms keep their samples until upkeep folds them in.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(match metrics {
+        Metrics::Separate(bind) => (app, Some((bind.clone(), metrics_router(handle)))),
+        _ => (app.merge(metrics_router(handle)), None),
+    })
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -201,14 +263,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let started = Config::from_env().and_then(|config| Ok((app(&config)?, config)));
-    let (app, config) = match started {
+    let started = Config::from_env().and_then(|config| {
+        let (app, metrics) = with_metrics(app(&config)?, &config.metrics)?;
+        Ok((app, metrics, config))
+    });
+    let (app, metrics, config) = match started {
         Ok(started) => started,
         Err(error) => {
             tracing::error!(error = %chain(&*error), "cannot start");
             return Err(error);
         }
     };
+    if let Some((bind, metrics)) = metrics {
+        let listener = tokio::net::TcpListener::bind(&bind).await?;
+        tracing::info!(address = %listener.local_addr()?, "metrics at /metrics");
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, metrics).await {
+                tracing::error!(%error, "the metrics server stopped");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(&config.bind).await?;
     let address = listener.local_addr()?;
     tracing::info!(

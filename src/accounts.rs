@@ -20,6 +20,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::telemetry;
+
 pub use authentication::{LockoutPolicy, Registration, TokenPair};
 pub use builder::AccountsBuilder;
 pub use contacts::Contacts;
@@ -474,28 +476,36 @@ impl Accounts {
     }
 
     /// Runs `f` in a read transaction with the principal resolved.
+    /// The operation is recorded as `op` (see [`crate::telemetry`]).
     pub(crate) fn read_as<T>(
         &self,
+        op: &'static str,
         principal: &Principal,
         mut f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
     ) -> Result<T> {
         let now = self.now();
-        self.read(|tx| {
-            let actor = Actor::resolve(tx, principal)?;
-            f(tx, actor, now)
+        telemetry::observed(op, || {
+            self.read(|tx| {
+                let actor = Actor::resolve(tx, principal)?;
+                f(tx, actor, now)
+            })
         })
     }
 
     /// Runs `f` in a write transaction with the principal resolved.
+    /// The operation is recorded as `op` (see [`crate::telemetry`]).
     pub(crate) fn write_as<T>(
         &self,
+        op: &'static str,
         principal: &Principal,
         mut f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
     ) -> Result<T> {
         let now = self.now();
-        self.write(|tx| {
-            let actor = Actor::resolve(tx, principal)?;
-            f(tx, actor, now)
+        telemetry::observed(op, || {
+            self.write(|tx| {
+                let actor = Actor::resolve(tx, principal)?;
+                f(tx, actor, now)
+            })
         })
     }
 }

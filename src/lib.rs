@@ -16,6 +16,7 @@ mod error;
 pub mod http;
 pub mod model;
 pub mod store;
+pub mod telemetry;
 
 pub use accounts::{
     Accounts, AccountsBuilder, Contacts, Events, Jobs, Locations, LockoutPolicy, Organizations,

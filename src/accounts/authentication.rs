@@ -20,6 +20,7 @@ use crate::model::{
     UserId, ValidationErrors,
 };
 use crate::store::{DeviceTokenRow, RefreshTokenRow, Tx, UserRow};
+use crate::telemetry;
 
 /// An OAuth2 token response: a short-lived access token (JWT) and an
 /// opaque refresh token. Redacted in `Debug`.
@@ -115,35 +116,37 @@ impl Accounts {
     /// [`Error::Conflict`] with field `username` or `email` when taken;
     /// [`Error::Busy`] when the hashing pool is full.
     pub fn register(&self, new_user: NewUser) -> Result<Registration> {
-        let (username, email) = new_user.validate()?;
-        let password_hash = self.inner.passwords.hash(&new_user.password)?;
-        let now = self.now();
-        self.write(|tx| {
-            let row = UserRow {
-                user: User {
-                    id: UserId::new(),
-                    username: username.clone(),
-                    email: email.clone(),
-                    is_active: true,
-                    is_super_admin: false,
-                    email_verified_at: None,
-                    created_at: now,
-                    updated_at: now,
-                    last_login_at: None,
-                    deactivated_at: None,
-                },
-                password_hash: password_hash.clone(),
-                failed_logins: 0,
-                locked_until: None,
-                tokens_valid_after: whole_second(now),
-            };
-            tx.insert_user(&row)?;
-            record(tx, EventKind::UserRegistered, row.user.id, None, None, now)?;
-            let (mut tokens, _) = self.start_session(tx, &row.user, now)?;
-            tokens.device_token = Some(self.new_device_token(tx, row.user.id, now)?);
-            Ok(Registration {
-                user: row.user,
-                tokens,
+        telemetry::observed("register", || {
+            let (username, email) = new_user.validate()?;
+            let password_hash = self.inner.passwords.hash(&new_user.password)?;
+            let now = self.now();
+            self.write(|tx| {
+                let row = UserRow {
+                    user: User {
+                        id: UserId::new(),
+                        username: username.clone(),
+                        email: email.clone(),
+                        is_active: true,
+                        is_super_admin: false,
+                        email_verified_at: None,
+                        created_at: now,
+                        updated_at: now,
+                        last_login_at: None,
+                        deactivated_at: None,
+                    },
+                    password_hash: password_hash.clone(),
+                    failed_logins: 0,
+                    locked_until: None,
+                    tokens_valid_after: whole_second(now),
+                };
+                tx.insert_user(&row)?;
+                record(tx, EventKind::UserRegistered, row.user.id, None, None, now)?;
+                let (mut tokens, _) = self.start_session(tx, &row.user, now)?;
+                tokens.device_token = Some(self.new_device_token(tx, row.user.id, now)?);
+                Ok(Registration {
+                    user: row.user,
+                    tokens,
+                })
             })
         })
     }
@@ -187,15 +190,19 @@ impl Accounts {
     /// [`AccountsBuilder::require_verified_email`](crate::AccountsBuilder::require_verified_email)
     /// is on; [`Error::Busy`] when the hashing pool is full.
     pub fn login(&self, credentials: Credentials) -> Result<TokenPair> {
-        let started = Instant::now();
-        let outcome = self.try_login(&credentials);
-        if matches!(
-            outcome,
-            Err(Error::InvalidCredentials | Error::AccountLocked { .. })
-        ) {
-            self.inner.passwords.pad_refusal(started);
-        }
-        outcome
+        let result = telemetry::observed("login", || {
+            let started = Instant::now();
+            let outcome = self.try_login(&credentials);
+            if matches!(
+                outcome,
+                Err(Error::InvalidCredentials | Error::AccountLocked { .. })
+            ) {
+                self.inner.passwords.pad_refusal(started);
+            }
+            outcome
+        });
+        telemetry::login(&result);
+        result
     }
 
     fn try_login(&self, credentials: &Credentials) -> Result<TokenPair> {
@@ -282,6 +289,7 @@ impl Accounts {
                     Some(device) => {
                         let lock = self.count_failure(
                             tx,
+                            "device",
                             &mut device.failed_logins,
                             &mut device.locked_until,
                             user_id,
@@ -295,6 +303,7 @@ impl Accounts {
                     None => {
                         self.count_failure(
                             tx,
+                            "account",
                             &mut current.failed_logins,
                             &mut current.locked_until,
                             user_id,
@@ -349,10 +358,12 @@ impl Accounts {
 
     /// Counts one failed password check on a counter (the account's
     /// untrusted one or a device's), locking it when the policy says so;
-    /// returns the new lock's end.
+    /// returns the new lock's end. `scope` (`account` or `device`) labels
+    /// the lockout metric.
     pub(super) fn count_failure(
         &self,
         tx: &mut dyn Tx,
+        scope: &'static str,
         failed_logins: &mut u32,
         locked_until: &mut Option<DateTime<Utc>>,
         user_id: UserId,
@@ -365,6 +376,7 @@ impl Accounts {
         let until = now + duration;
         *locked_until = Some(until);
         record(tx, EventKind::AccountLocked, user_id, None, None, now)?;
+        telemetry::lockout(scope);
         Ok(Some(until))
     }
 
@@ -462,32 +474,34 @@ impl Accounts {
     /// [`Error::Unauthenticated`] for a bad, expired or revoked token;
     /// [`Error::AccountInactive`] for a deactivated user.
     pub fn authenticate(&self, access_token: &str) -> Result<Principal> {
-        let claims = self.verify_access_token(access_token)?;
-        let now = self.now();
-        self.read(|tx| {
-            let row = tx
-                .get_user(claims.sub)?
-                .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
-            if !row.user.is_active {
-                return Err(Error::AccountInactive);
-            }
-            if claims.iat < row.tokens_valid_after.timestamp() {
-                return Err(Error::Unauthenticated(TokenError::Revoked));
-            }
-            let session = tx
-                .get_session(claims.sid)?
-                .filter(|session| session.revoked_at.is_none() && session.user_id == claims.sub)
-                .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
-            let ends_at = self.session_ends_at(&session);
-            if ends_at <= now {
-                return Err(Error::Unauthenticated(TokenError::Expired));
-            }
-            Ok(Principal::user(
-                claims.sub,
-                Some(claims.sid),
-                row.user.is_super_admin,
-                Some(ends_at),
-            ))
+        telemetry::observed("authenticate", || {
+            let claims = self.verify_access_token(access_token)?;
+            let now = self.now();
+            self.read(|tx| {
+                let row = tx
+                    .get_user(claims.sub)?
+                    .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+                if !row.user.is_active {
+                    return Err(Error::AccountInactive);
+                }
+                if claims.iat < row.tokens_valid_after.timestamp() {
+                    return Err(Error::Unauthenticated(TokenError::Revoked));
+                }
+                let session = tx
+                    .get_session(claims.sid)?
+                    .filter(|session| session.revoked_at.is_none() && session.user_id == claims.sub)
+                    .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+                let ends_at = self.session_ends_at(&session);
+                if ends_at <= now {
+                    return Err(Error::Unauthenticated(TokenError::Expired));
+                }
+                Ok(Principal::user(
+                    claims.sub,
+                    Some(claims.sid),
+                    row.user.is_super_admin,
+                    Some(ends_at),
+                ))
+            })
         })
     }
 
@@ -503,44 +517,47 @@ impl Accounts {
     /// expired or revoked one, or a session past its absolute lifetime;
     /// [`Error::AccountInactive`] for a deactivated user.
     pub fn refresh(&self, refresh_token: &str) -> Result<TokenPair> {
-        let hash = tokens::opaque_token_hash(refresh_token)
-            .ok_or(Error::Unauthenticated(TokenError::Malformed))?;
-        let now = self.now();
-        self.write_committing_refusals(|tx| {
-            let Some(token) = tx.get_refresh_token(&hash)? else {
-                return commit_and_refuse(Error::Unauthenticated(TokenError::Revoked));
-            };
-            let Some(mut session) = tx
-                .get_session(token.session_id)?
-                .filter(|session| session.revoked_at.is_none())
-            else {
-                return commit_and_refuse(Error::Unauthenticated(TokenError::Revoked));
-            };
-            let reused = |tx: &mut dyn Tx, session: &mut Session| {
-                revoke_session(tx, session, EventKind::RefreshTokenReused, None, now)?;
-                commit_and_refuse(Error::RefreshTokenReused)
-            };
-            if token.used_at.is_some() {
-                return reused(tx, &mut session);
-            }
-            // Refusals leave the token unspent: a client refused for a
-            // passing reason retries with the same token afterwards, which
-            // must not look like a reuse.
-            if token.expires_at <= now || self.session_ends_at(&session) <= now {
-                return commit_and_refuse(Error::Unauthenticated(TokenError::Expired));
-            }
-            let Some(row) = tx.get_user(token.user_id)? else {
-                return commit_and_refuse(Error::Unauthenticated(TokenError::Revoked));
-            };
-            if !row.user.is_active {
-                return commit_and_refuse(Error::AccountInactive);
-            }
-            // Of two concurrent rotations only one marks the token used; the
-            // other is a reuse like any later one.
-            if !tx.mark_refresh_token_used(&hash, now)? {
-                return reused(tx, &mut session);
-            }
-            self.rotate(tx, &row.user, &mut session, now).map(Ok)
+        telemetry::observed("refresh", || {
+            let hash = tokens::opaque_token_hash(refresh_token)
+                .ok_or(Error::Unauthenticated(TokenError::Malformed))?;
+            let now = self.now();
+            self.write_committing_refusals(|tx| {
+                let Some(token) = tx.get_refresh_token(&hash)? else {
+                    return commit_and_refuse(Error::Unauthenticated(TokenError::Revoked));
+                };
+                let Some(mut session) = tx
+                    .get_session(token.session_id)?
+                    .filter(|session| session.revoked_at.is_none())
+                else {
+                    return commit_and_refuse(Error::Unauthenticated(TokenError::Revoked));
+                };
+                let reused = |tx: &mut dyn Tx, session: &mut Session| {
+                    revoke_session(tx, session, EventKind::RefreshTokenReused, None, now)?;
+                    telemetry::refresh_token_reused();
+                    commit_and_refuse(Error::RefreshTokenReused)
+                };
+                if token.used_at.is_some() {
+                    return reused(tx, &mut session);
+                }
+                // Refusals leave the token unspent: a client refused for a
+                // passing reason retries with the same token afterwards, which
+                // must not look like a reuse.
+                if token.expires_at <= now || self.session_ends_at(&session) <= now {
+                    return commit_and_refuse(Error::Unauthenticated(TokenError::Expired));
+                }
+                let Some(row) = tx.get_user(token.user_id)? else {
+                    return commit_and_refuse(Error::Unauthenticated(TokenError::Revoked));
+                };
+                if !row.user.is_active {
+                    return commit_and_refuse(Error::AccountInactive);
+                }
+                // Of two concurrent rotations only one marks the token used; the
+                // other is a reuse like any later one.
+                if !tx.mark_refresh_token_used(&hash, now)? {
+                    return reused(tx, &mut session);
+                }
+                self.rotate(tx, &row.user, &mut session, now).map(Ok)
+            })
         })
     }
 
@@ -551,18 +568,20 @@ impl Accounts {
     ///
     /// [`Error::Unauthenticated`] for a malformed or unknown token.
     pub fn logout(&self, refresh_token: &str) -> Result<()> {
-        let hash = tokens::opaque_token_hash(refresh_token)
-            .ok_or(Error::Unauthenticated(TokenError::Malformed))?;
-        let now = self.now();
-        self.write(|tx| {
-            let token = tx
-                .get_refresh_token(&hash)?
-                .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
-            let Some(mut session) = tx.get_session(token.session_id)? else {
-                return Ok(());
-            };
-            revoke_session(tx, &mut session, EventKind::SessionRevoked, None, now)?;
-            Ok(())
+        telemetry::observed("logout", || {
+            let hash = tokens::opaque_token_hash(refresh_token)
+                .ok_or(Error::Unauthenticated(TokenError::Malformed))?;
+            let now = self.now();
+            self.write(|tx| {
+                let token = tx
+                    .get_refresh_token(&hash)?
+                    .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+                let Some(mut session) = tx.get_session(token.session_id)? else {
+                    return Ok(());
+                };
+                revoke_session(tx, &mut session, EventKind::SessionRevoked, None, now)?;
+                Ok(())
+            })
         })
     }
 
@@ -576,17 +595,19 @@ impl Accounts {
     /// [`Error::Forbidden`] for the system principal, which has no
     /// sessions; the principal's own errors (see [`Accounts::authenticate`]).
     pub fn logout_all(&self, principal: &Principal) -> Result<u64> {
-        let now = self.now();
-        let user_id = principal.user_id().ok_or(Error::Forbidden)?;
-        self.write(|tx| {
-            let mut row = Actor::resolve_row(tx, principal)?;
-            let revoked = tx.revoke_sessions(user_id, now, None)?;
-            tx.delete_device_tokens(user_id)?;
-            row.tokens_valid_after = whole_second(now);
-            row.user.updated_at = now;
-            tx.update_user(&row)?;
-            record(tx, EventKind::LoggedOutEverywhere, user_id, None, None, now)?;
-            Ok(revoked)
+        telemetry::observed("logout_all", || {
+            let now = self.now();
+            let user_id = principal.user_id().ok_or(Error::Forbidden)?;
+            self.write(|tx| {
+                let mut row = Actor::resolve_row(tx, principal)?;
+                let revoked = tx.revoke_sessions(user_id, now, None)?;
+                tx.delete_device_tokens(user_id)?;
+                row.tokens_valid_after = whole_second(now);
+                row.user.updated_at = now;
+                tx.update_user(&row)?;
+                record(tx, EventKind::LoggedOutEverywhere, user_id, None, None, now)?;
+                Ok(revoked)
+            })
         })
     }
 
@@ -611,31 +632,33 @@ impl Accounts {
         current: impl Into<Password>,
         new: impl Into<Password>,
     ) -> Result<()> {
-        let (current, new) = (current.into(), new.into());
-        let mut errors = ValidationErrors::new();
-        errors.check("new_password", new.check());
-        errors.into_result()?;
-        let user_id = principal.user_id().ok_or(Error::Forbidden)?;
-        let now = self.now();
-        let row = self.check_current_password(principal, &current)?;
-        let new_hash = self.inner.passwords.hash(&new)?;
-        self.write(|tx| {
-            let mut current_row = Actor::resolve_row(tx, principal)?;
-            if current_row.password_hash != row.password_hash {
-                return Err(Error::InvalidCredentials);
-            }
-            current_row.password_hash = new_hash.clone();
-            current_row.user.updated_at = now;
-            tx.update_user(&current_row)?;
-            forget_credentials(tx, user_id, principal.session_id(), now)?;
-            record(
-                tx,
-                EventKind::PasswordChanged,
-                user_id,
-                None,
-                principal.session_id(),
-                now,
-            )
+        telemetry::observed("change_password", || {
+            let (current, new) = (current.into(), new.into());
+            let mut errors = ValidationErrors::new();
+            errors.check("new_password", new.check());
+            errors.into_result()?;
+            let user_id = principal.user_id().ok_or(Error::Forbidden)?;
+            let now = self.now();
+            let row = self.check_current_password(principal, &current)?;
+            let new_hash = self.inner.passwords.hash(&new)?;
+            self.write(|tx| {
+                let mut current_row = Actor::resolve_row(tx, principal)?;
+                if current_row.password_hash != row.password_hash {
+                    return Err(Error::InvalidCredentials);
+                }
+                current_row.password_hash = new_hash.clone();
+                current_row.user.updated_at = now;
+                tx.update_user(&current_row)?;
+                forget_credentials(tx, user_id, principal.session_id(), now)?;
+                record(
+                    tx,
+                    EventKind::PasswordChanged,
+                    user_id,
+                    None,
+                    principal.session_id(),
+                    now,
+                )
+            })
         })
     }
 
@@ -648,17 +671,19 @@ impl Accounts {
     /// for an unknown user; [`Error::AccountInactive`] for a deactivated
     /// one.
     pub fn issue_tokens(&self, principal: &Principal, user_id: UserId) -> Result<TokenPair> {
-        if !principal.is_system() {
-            return Err(Error::Forbidden);
-        }
-        let now = self.now();
-        self.write(|tx| {
-            let row = tx.get_user(user_id)?.ok_or(Error::not_found("user"))?;
-            if !row.user.is_active {
-                return Err(Error::AccountInactive);
+        telemetry::observed("issue_tokens", || {
+            if !principal.is_system() {
+                return Err(Error::Forbidden);
             }
-            self.start_session(tx, &row.user, now)
-                .map(|(tokens, _)| tokens)
+            let now = self.now();
+            self.write(|tx| {
+                let row = tx.get_user(user_id)?.ok_or(Error::not_found("user"))?;
+                if !row.user.is_active {
+                    return Err(Error::AccountInactive);
+                }
+                self.start_session(tx, &row.user, now)
+                    .map(|(tokens, _)| tokens)
+            })
         })
     }
 

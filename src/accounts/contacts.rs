@@ -68,26 +68,27 @@ impl<'a> Contacts<'a> {
         new: NewContact,
     ) -> Result<Contact> {
         let value = new.validate()?;
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let profile = writable_profile(tx, &actor, profile_id)?;
-            let active = tx.list_contacts(profile_id, ActiveFilter::Active)?.len();
-            let max = self.accounts.limits().contacts;
-            reserve_child(tx, profile, "contacts", active, max, now)?;
-            let contact = Contact {
-                id: ContactId::new(),
-                profile_id,
-                kind: new.kind,
-                value: value.clone(),
-                is_primary: new.is_primary,
-                is_active: true,
-                created_at: now,
-                updated_at: now,
-                deactivated_at: None,
-            };
-            make_room_for_primary(tx, &contact, None)?;
-            tx.insert_contact(&contact)?;
-            Ok(contact)
-        })
+        self.accounts
+            .write_as("contacts.add", principal, |tx, actor, now| {
+                let profile = writable_profile(tx, &actor, profile_id)?;
+                let active = tx.list_contacts(profile_id, ActiveFilter::Active)?.len();
+                let max = self.accounts.limits().contacts;
+                reserve_child(tx, profile, "contacts", active, max, now)?;
+                let contact = Contact {
+                    id: ContactId::new(),
+                    profile_id,
+                    kind: new.kind,
+                    value: value.clone(),
+                    is_primary: new.is_primary,
+                    is_active: true,
+                    created_at: now,
+                    updated_at: now,
+                    deactivated_at: None,
+                };
+                make_room_for_primary(tx, &contact, None)?;
+                tx.insert_contact(&contact)?;
+                Ok(contact)
+            })
     }
 
     /// A contact.
@@ -97,16 +98,17 @@ impl<'a> Contacts<'a> {
     /// [`Error::NotFound`] when it does not exist or the actor may not see
     /// it (see [`Contacts::list`]).
     pub fn get(&self, principal: &Principal, id: ContactId) -> Result<Contact> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            let contact = tx.get_contact(id)?.ok_or(Error::not_found("contact"))?;
-            let profile = readable_profile(tx, &actor, contact.profile_id)
-                .map_err(|_| Error::not_found("contact"))?;
-            if actor.can_read_contacts(&profile) && (contact.is_active || actor.is_admin()) {
-                Ok(contact)
-            } else {
-                Err(Error::not_found("contact"))
-            }
-        })
+        self.accounts
+            .read_as("contacts.get", principal, |tx, actor, _| {
+                let contact = tx.get_contact(id)?.ok_or(Error::not_found("contact"))?;
+                let profile = readable_profile(tx, &actor, contact.profile_id)
+                    .map_err(|_| Error::not_found("contact"))?;
+                if actor.can_read_contacts(&profile) && (contact.is_active || actor.is_admin()) {
+                    Ok(contact)
+                } else {
+                    Err(Error::not_found("contact"))
+                }
+            })
     }
 
     /// A profile's contacts, primary first. Others see the contacts of a
@@ -124,14 +126,15 @@ impl<'a> Contacts<'a> {
         profile_id: ProfileId,
         active: ActiveFilter,
     ) -> Result<Vec<Contact>> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            actor.check_active_filter(active)?;
-            let profile = readable_profile(tx, &actor, profile_id)?;
-            if !actor.can_read_contacts(&profile) {
-                return Err(Error::not_found("profile"));
-            }
-            tx.list_contacts(profile_id, active)
-        })
+        self.accounts
+            .read_as("contacts.list", principal, |tx, actor, _| {
+                actor.check_active_filter(active)?;
+                let profile = readable_profile(tx, &actor, profile_id)?;
+                if !actor.can_read_contacts(&profile) {
+                    return Err(Error::not_found("profile"));
+                }
+                tx.list_contacts(profile_id, active)
+            })
     }
 
     /// Changes a contact's kind, value or primary flag.
@@ -146,15 +149,16 @@ impl<'a> Contacts<'a> {
         id: ContactId,
         patch: ContactPatch,
     ) -> Result<Contact> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut contact = writable_contact(tx, &actor, id)?;
-            let was_primary_of = contact.is_primary.then_some(contact.kind);
-            patch.apply_to(&mut contact)?;
-            contact.updated_at = now;
-            make_room_for_primary(tx, &contact, was_primary_of)?;
-            tx.update_contact(&contact)?;
-            Ok(contact)
-        })
+        self.accounts
+            .write_as("contacts.update", principal, |tx, actor, now| {
+                let mut contact = writable_contact(tx, &actor, id)?;
+                let was_primary_of = contact.is_primary.then_some(contact.kind);
+                patch.apply_to(&mut contact)?;
+                contact.updated_at = now;
+                make_room_for_primary(tx, &contact, was_primary_of)?;
+                tx.update_contact(&contact)?;
+                Ok(contact)
+            })
     }
 
     /// Makes a contact the primary one of its kind, un-primarying the
@@ -164,20 +168,21 @@ impl<'a> Contacts<'a> {
     ///
     /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
     pub fn set_primary(&self, principal: &Principal, id: ContactId) -> Result<Contact> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut contact = writable_contact(tx, &actor, id)?;
-            if !contact.is_active {
-                return Err(Error::not_found("contact"));
-            }
-            if contact.is_primary {
-                return Ok(contact);
-            }
-            contact.is_primary = true;
-            contact.updated_at = now;
-            make_room_for_primary(tx, &contact, None)?;
-            tx.update_contact(&contact)?;
-            Ok(contact)
-        })
+        self.accounts
+            .write_as("contacts.set_primary", principal, |tx, actor, now| {
+                let mut contact = writable_contact(tx, &actor, id)?;
+                if !contact.is_active {
+                    return Err(Error::not_found("contact"));
+                }
+                if contact.is_primary {
+                    return Ok(contact);
+                }
+                contact.is_primary = true;
+                contact.updated_at = now;
+                make_room_for_primary(tx, &contact, None)?;
+                tx.update_contact(&contact)?;
+                Ok(contact)
+            })
     }
 
     /// Deactivates (soft-deletes) a contact; it stops being primary.
@@ -186,14 +191,15 @@ impl<'a> Contacts<'a> {
     ///
     /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
     pub fn deactivate(&self, principal: &Principal, id: ContactId) -> Result<Contact> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut contact = writable_contact(tx, &actor, id)?;
-            if contact.set_active(false, now) {
-                contact.is_primary = false;
-                tx.update_contact(&contact)?;
-            }
-            Ok(contact)
-        })
+        self.accounts
+            .write_as("contacts.deactivate", principal, |tx, actor, now| {
+                let mut contact = writable_contact(tx, &actor, id)?;
+                if contact.set_active(false, now) {
+                    contact.is_primary = false;
+                    tx.update_contact(&contact)?;
+                }
+                Ok(contact)
+            })
     }
 
     /// Restores a deactivated contact (super admins only), not primary.
@@ -204,23 +210,24 @@ impl<'a> Contacts<'a> {
     /// [`Error::Validation`] naming `contacts` when its profile already has
     /// as many active contacts as allowed.
     pub fn restore(&self, principal: &Principal, id: ContactId) -> Result<Contact> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            actor.require_admin()?;
-            let mut contact = tx.get_contact(id)?.ok_or(Error::not_found("contact"))?;
-            if !contact.is_active {
-                let profile = tx
-                    .get_profile(contact.profile_id)?
-                    .ok_or(Error::not_found("contact"))?;
-                let active = tx
-                    .list_contacts(contact.profile_id, ActiveFilter::Active)?
-                    .len();
-                let max = self.accounts.limits().contacts;
-                reserve_child(tx, profile, "contacts", active, max, now)?;
-            }
-            if contact.set_active(true, now) {
-                tx.update_contact(&contact)?;
-            }
-            Ok(contact)
-        })
+        self.accounts
+            .write_as("contacts.restore", principal, |tx, actor, now| {
+                actor.require_admin()?;
+                let mut contact = tx.get_contact(id)?.ok_or(Error::not_found("contact"))?;
+                if !contact.is_active {
+                    let profile = tx
+                        .get_profile(contact.profile_id)?
+                        .ok_or(Error::not_found("contact"))?;
+                    let active = tx
+                        .list_contacts(contact.profile_id, ActiveFilter::Active)?
+                        .len();
+                    let max = self.accounts.limits().contacts;
+                    reserve_child(tx, profile, "contacts", active, max, now)?;
+                }
+                if contact.set_active(true, now) {
+                    tx.update_contact(&contact)?;
+                }
+                Ok(contact)
+            })
     }
 }

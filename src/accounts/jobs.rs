@@ -40,27 +40,28 @@ impl<'a> Jobs<'a> {
     /// profile.
     pub fn add(&self, principal: &Principal, profile_id: ProfileId, new: NewJob) -> Result<Job> {
         new.validate()?;
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let profile = writable_profile(tx, &actor, profile_id)?;
-            let active = tx.list_jobs(profile_id, ActiveFilter::Active)?.len();
-            let max = self.accounts.limits().jobs;
-            reserve_child(tx, profile, "jobs", active, max, now)?;
-            let job = Job {
-                id: JobId::new(),
-                profile_id,
-                title: new.title.clone(),
-                company: new.company.clone(),
-                industry: new.industry.clone(),
-                start_date: new.start_date,
-                end_date: new.end_date,
-                is_active: true,
-                created_at: now,
-                updated_at: now,
-                deactivated_at: None,
-            };
-            tx.insert_job(&job)?;
-            Ok(job)
-        })
+        self.accounts
+            .write_as("jobs.add", principal, |tx, actor, now| {
+                let profile = writable_profile(tx, &actor, profile_id)?;
+                let active = tx.list_jobs(profile_id, ActiveFilter::Active)?.len();
+                let max = self.accounts.limits().jobs;
+                reserve_child(tx, profile, "jobs", active, max, now)?;
+                let job = Job {
+                    id: JobId::new(),
+                    profile_id,
+                    title: new.title.clone(),
+                    company: new.company.clone(),
+                    industry: new.industry.clone(),
+                    start_date: new.start_date,
+                    end_date: new.end_date,
+                    is_active: true,
+                    created_at: now,
+                    updated_at: now,
+                    deactivated_at: None,
+                };
+                tx.insert_job(&job)?;
+                Ok(job)
+            })
     }
 
     /// A job of a profile the actor may read.
@@ -70,15 +71,17 @@ impl<'a> Jobs<'a> {
     /// [`Error::NotFound`] when it does not exist or the actor may not see
     /// it.
     pub fn get(&self, principal: &Principal, id: JobId) -> Result<Job> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            let job = tx.get_job(id)?.ok_or(Error::not_found("job"))?;
-            readable_profile(tx, &actor, job.profile_id).map_err(|_| Error::not_found("job"))?;
-            if job.is_active || actor.is_admin() {
-                Ok(job)
-            } else {
-                Err(Error::not_found("job"))
-            }
-        })
+        self.accounts
+            .read_as("jobs.get", principal, |tx, actor, _| {
+                let job = tx.get_job(id)?.ok_or(Error::not_found("job"))?;
+                readable_profile(tx, &actor, job.profile_id)
+                    .map_err(|_| Error::not_found("job"))?;
+                if job.is_active || actor.is_admin() {
+                    Ok(job)
+                } else {
+                    Err(Error::not_found("job"))
+                }
+            })
     }
 
     /// A profile's jobs, current and most recent first; only admins may ask
@@ -94,11 +97,12 @@ impl<'a> Jobs<'a> {
         profile_id: ProfileId,
         active: ActiveFilter,
     ) -> Result<Vec<Job>> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            actor.check_active_filter(active)?;
-            readable_profile(tx, &actor, profile_id)?;
-            tx.list_jobs(profile_id, active)
-        })
+        self.accounts
+            .read_as("jobs.list", principal, |tx, actor, _| {
+                actor.check_active_filter(active)?;
+                readable_profile(tx, &actor, profile_id)?;
+                tx.list_jobs(profile_id, active)
+            })
     }
 
     /// Changes a job; the result is validated as a whole (an end date
@@ -109,13 +113,14 @@ impl<'a> Jobs<'a> {
     /// [`Error::Validation`] naming each invalid field;
     /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
     pub fn update(&self, principal: &Principal, id: JobId, patch: JobPatch) -> Result<Job> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut job = writable_job(tx, &actor, id)?;
-            patch.apply_to(&mut job)?;
-            job.updated_at = now;
-            tx.update_job(&job)?;
-            Ok(job)
-        })
+        self.accounts
+            .write_as("jobs.update", principal, |tx, actor, now| {
+                let mut job = writable_job(tx, &actor, id)?;
+                patch.apply_to(&mut job)?;
+                job.updated_at = now;
+                tx.update_job(&job)?;
+                Ok(job)
+            })
     }
 
     /// Deactivates (soft-deletes) a job.
@@ -124,13 +129,14 @@ impl<'a> Jobs<'a> {
     ///
     /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
     pub fn deactivate(&self, principal: &Principal, id: JobId) -> Result<Job> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut job = writable_job(tx, &actor, id)?;
-            if job.set_active(false, now) {
-                tx.update_job(&job)?;
-            }
-            Ok(job)
-        })
+        self.accounts
+            .write_as("jobs.deactivate", principal, |tx, actor, now| {
+                let mut job = writable_job(tx, &actor, id)?;
+                if job.set_active(false, now) {
+                    tx.update_job(&job)?;
+                }
+                Ok(job)
+            })
     }
 
     /// Restores a deactivated job (super admins only).
@@ -141,21 +147,22 @@ impl<'a> Jobs<'a> {
     /// [`Error::Validation`] naming `jobs` when its profile already has as
     /// many active jobs as allowed.
     pub fn restore(&self, principal: &Principal, id: JobId) -> Result<Job> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            actor.require_admin()?;
-            let mut job = tx.get_job(id)?.ok_or(Error::not_found("job"))?;
-            if !job.is_active {
-                let profile = tx
-                    .get_profile(job.profile_id)?
-                    .ok_or(Error::not_found("job"))?;
-                let active = tx.list_jobs(job.profile_id, ActiveFilter::Active)?.len();
-                let max = self.accounts.limits().jobs;
-                reserve_child(tx, profile, "jobs", active, max, now)?;
-            }
-            if job.set_active(true, now) {
-                tx.update_job(&job)?;
-            }
-            Ok(job)
-        })
+        self.accounts
+            .write_as("jobs.restore", principal, |tx, actor, now| {
+                actor.require_admin()?;
+                let mut job = tx.get_job(id)?.ok_or(Error::not_found("job"))?;
+                if !job.is_active {
+                    let profile = tx
+                        .get_profile(job.profile_id)?
+                        .ok_or(Error::not_found("job"))?;
+                    let active = tx.list_jobs(job.profile_id, ActiveFilter::Active)?.len();
+                    let max = self.accounts.limits().jobs;
+                    reserve_child(tx, profile, "jobs", active, max, now)?;
+                }
+                if job.set_active(true, now) {
+                    tx.update_job(&job)?;
+                }
+                Ok(job)
+            })
     }
 }

@@ -21,6 +21,7 @@ use crate::model::{
     ValidationErrors,
 };
 use crate::store::{OneTimeTokenRow, Tx, UserRow};
+use crate::telemetry;
 
 /// Password reset tokens a user may be sent per hour.
 const RESETS_PER_HOUR: u64 = 3;
@@ -57,12 +58,20 @@ impl Accounts {
     /// [`Error::Forbidden`] for the system principal; the principal's own
     /// errors (see [`Accounts::authenticate`]).
     pub fn request_email_verification(&self, principal: &Principal) -> Result<OneTimeToken> {
-        principal.user_id().ok_or(Error::Forbidden)?;
-        let now = self.now();
-        self.write(|tx| {
-            let row = Actor::resolve_row(tx, principal)?;
-            let email = row.user.email.clone();
-            self.issue_one_time_token(tx, TokenPurpose::EmailVerification, &row.user, email, now)
+        telemetry::observed("request_email_verification", || {
+            principal.user_id().ok_or(Error::Forbidden)?;
+            let now = self.now();
+            self.write(|tx| {
+                let row = Actor::resolve_row(tx, principal)?;
+                let email = row.user.email.clone();
+                self.issue_one_time_token(
+                    tx,
+                    TokenPurpose::EmailVerification,
+                    &row.user,
+                    email,
+                    now,
+                )
+            })
         })
     }
 
@@ -74,17 +83,19 @@ impl Accounts {
     /// expired, used, superseded, of another purpose, of a deactivated user,
     /// or issued for an address the user no longer has.
     pub fn verify_email(&self, token: &str) -> Result<User> {
-        let now = self.now();
-        self.write(|tx| {
-            let (issued, mut row) = redeem(tx, token, TokenPurpose::EmailVerification, now)?;
-            if issued.target.as_deref() != Some(row.user.email.as_str()) {
-                return Err(Error::InvalidToken);
-            }
-            row.user.email_verified_at = Some(now);
-            row.user.updated_at = now;
-            tx.update_user(&row)?;
-            record(tx, EventKind::EmailVerified, row.user.id, None, None, now)?;
-            Ok(row.user)
+        telemetry::observed("verify_email", || {
+            let now = self.now();
+            self.write(|tx| {
+                let (issued, mut row) = redeem(tx, token, TokenPurpose::EmailVerification, now)?;
+                if issued.target.as_deref() != Some(row.user.email.as_str()) {
+                    return Err(Error::InvalidToken);
+                }
+                row.user.email_verified_at = Some(now);
+                row.user.updated_at = now;
+                tx.update_user(&row)?;
+                record(tx, EventKind::EmailVerified, row.user.id, None, None, now)?;
+                Ok(row.user)
+            })
         })
     }
 
@@ -117,30 +128,35 @@ impl Accounts {
     ///
     /// [`Error::Validation`] naming `email` when it is not an address.
     pub fn request_password_reset(&self, email: &str) -> Result<Option<OneTimeToken>> {
-        let email = Email::parse(email)?;
-        let started = Instant::now();
-        let now = self.now();
-        let outcome = self.write(|tx| {
-            let Some(row) = tx
-                .get_user_by_email(email.as_str())?
-                .filter(|row| row.user.is_active)
-            else {
-                return Ok(None);
-            };
-            let hour_ago = now - Duration::hours(1);
-            let sent =
-                tx.count_one_time_tokens_since(row.user.id, TokenPurpose::PasswordReset, hour_ago)?;
-            if sent >= RESETS_PER_HOUR {
-                return Ok(None);
-            }
-            let to = row.user.email.clone();
-            self.issue_one_time_token(tx, TokenPurpose::PasswordReset, &row.user, to, now)
-                .map(Some)
-        });
-        let floor = &self.inner.reset_request_floor;
-        floor.observe(started.elapsed());
-        floor.pad(started);
-        outcome
+        telemetry::observed("request_password_reset", || {
+            let email = Email::parse(email)?;
+            let started = Instant::now();
+            let now = self.now();
+            let outcome = self.write(|tx| {
+                let Some(row) = tx
+                    .get_user_by_email(email.as_str())?
+                    .filter(|row| row.user.is_active)
+                else {
+                    return Ok(None);
+                };
+                let hour_ago = now - Duration::hours(1);
+                let sent = tx.count_one_time_tokens_since(
+                    row.user.id,
+                    TokenPurpose::PasswordReset,
+                    hour_ago,
+                )?;
+                if sent >= RESETS_PER_HOUR {
+                    return Ok(None);
+                }
+                let to = row.user.email.clone();
+                self.issue_one_time_token(tx, TokenPurpose::PasswordReset, &row.user, to, now)
+                    .map(Some)
+            });
+            let floor = &self.inner.reset_request_floor;
+            floor.observe(started.elapsed());
+            floor.pad(started);
+            outcome
+        })
     }
 
     /// Sets a new password with a reset token: the lockout is cleared, and
@@ -157,29 +173,31 @@ impl Accounts {
     /// (see [`Accounts::verify_email`]); [`Error::Busy`] when the hashing
     /// pool is full.
     pub fn reset_password(&self, token: &str, new_password: impl Into<Password>) -> Result<()> {
-        let new_password = new_password.into();
-        let mut errors = ValidationErrors::new();
-        errors.check("new_password", new_password.check());
-        errors.into_result()?;
-        let now = self.now();
-        // Check the token before spending a hash on it.
-        self.read(|tx| usable(tx, token, TokenPurpose::PasswordReset, now).map(drop))?;
-        let hash = self.inner.passwords.hash(&new_password)?;
-        self.write(|tx| {
-            let (issued, mut row) = redeem(tx, token, TokenPurpose::PasswordReset, now)?;
-            let user_id = row.user.id;
-            if issued.target.as_deref() == Some(row.user.email.as_str()) {
-                row.user.email_verified_at.get_or_insert(now);
-            }
-            row.password_hash = hash.clone();
-            row.failed_logins = 0;
-            row.locked_until = None;
-            row.tokens_valid_after = whole_second(now);
-            row.user.updated_at = now;
-            tx.update_user(&row)?;
-            forget_credentials(tx, user_id, None, now)?;
-            tx.unlock_device_tokens(user_id)?;
-            record(tx, EventKind::PasswordReset, user_id, None, None, now)
+        telemetry::observed("reset_password", || {
+            let new_password = new_password.into();
+            let mut errors = ValidationErrors::new();
+            errors.check("new_password", new_password.check());
+            errors.into_result()?;
+            let now = self.now();
+            // Check the token before spending a hash on it.
+            self.read(|tx| usable(tx, token, TokenPurpose::PasswordReset, now).map(drop))?;
+            let hash = self.inner.passwords.hash(&new_password)?;
+            self.write(|tx| {
+                let (issued, mut row) = redeem(tx, token, TokenPurpose::PasswordReset, now)?;
+                let user_id = row.user.id;
+                if issued.target.as_deref() == Some(row.user.email.as_str()) {
+                    row.user.email_verified_at.get_or_insert(now);
+                }
+                row.password_hash = hash.clone();
+                row.failed_logins = 0;
+                row.locked_until = None;
+                row.tokens_valid_after = whole_second(now);
+                row.user.updated_at = now;
+                tx.update_user(&row)?;
+                forget_credentials(tx, user_id, None, now)?;
+                tx.unlock_device_tokens(user_id)?;
+                record(tx, EventKind::PasswordReset, user_id, None, None, now)
+            })
         })
     }
 
@@ -204,33 +222,35 @@ impl Accounts {
         new_email: &str,
         current_password: impl Into<Password>,
     ) -> Result<EmailChange> {
-        let new_email = Email::parse(new_email).map_err(|errors| {
-            let mut renamed = ValidationErrors::new();
-            for error in errors.errors() {
-                renamed.add("new_email", &error.code, error.message.clone());
-            }
-            renamed
-        })?;
-        self.check_current_password(principal, &current_password.into())?;
-        let now = self.now();
-        self.write(|tx| {
-            let row = Actor::resolve_row(tx, principal)?;
-            if tx
-                .get_user_by_email(new_email.as_str())?
-                .is_some_and(|other| other.user.id != row.user.id)
-            {
-                return Err(Error::Conflict { field: "email" });
-            }
-            let token = self.issue_one_time_token(
-                tx,
-                TokenPurpose::EmailChange,
-                &row.user,
-                new_email.clone(),
-                now,
-            )?;
-            Ok(EmailChange {
-                token,
-                old_email: row.user.email.clone(),
+        telemetry::observed("request_email_change", || {
+            let new_email = Email::parse(new_email).map_err(|errors| {
+                let mut renamed = ValidationErrors::new();
+                for error in errors.errors() {
+                    renamed.add("new_email", &error.code, error.message.clone());
+                }
+                renamed
+            })?;
+            self.check_current_password(principal, &current_password.into())?;
+            let now = self.now();
+            self.write(|tx| {
+                let row = Actor::resolve_row(tx, principal)?;
+                if tx
+                    .get_user_by_email(new_email.as_str())?
+                    .is_some_and(|other| other.user.id != row.user.id)
+                {
+                    return Err(Error::Conflict { field: "email" });
+                }
+                let token = self.issue_one_time_token(
+                    tx,
+                    TokenPurpose::EmailChange,
+                    &row.user,
+                    new_email.clone(),
+                    now,
+                )?;
+                Ok(EmailChange {
+                    token,
+                    old_email: row.user.email.clone(),
+                })
             })
         })
     }
@@ -244,24 +264,26 @@ impl Accounts {
     /// [`Error::Conflict`] with field `email` when someone took the address
     /// meanwhile (the token is then not spent).
     pub fn confirm_email_change(&self, token: &str) -> Result<User> {
-        let now = self.now();
-        self.write(|tx| {
-            let (issued, mut row) = redeem(tx, token, TokenPurpose::EmailChange, now)?;
-            let new_email = issued
-                .target
-                .as_deref()
-                .and_then(|target| Email::parse(target).ok())
-                .ok_or(Error::InvalidToken)?;
-            row.user.email = new_email;
-            row.user.email_verified_at = Some(now);
-            row.user.updated_at = now;
-            tx.update_user(&row)?;
-            // Other pending changes and verifications were for the old
-            // address.
-            tx.revoke_one_time_tokens(row.user.id, Some(TokenPurpose::EmailChange), now)?;
-            tx.revoke_one_time_tokens(row.user.id, Some(TokenPurpose::EmailVerification), now)?;
-            record(tx, EventKind::EmailChanged, row.user.id, None, None, now)?;
-            Ok(row.user)
+        telemetry::observed("confirm_email_change", || {
+            let now = self.now();
+            self.write(|tx| {
+                let (issued, mut row) = redeem(tx, token, TokenPurpose::EmailChange, now)?;
+                let new_email = issued
+                    .target
+                    .as_deref()
+                    .and_then(|target| Email::parse(target).ok())
+                    .ok_or(Error::InvalidToken)?;
+                row.user.email = new_email;
+                row.user.email_verified_at = Some(now);
+                row.user.updated_at = now;
+                tx.update_user(&row)?;
+                // Other pending changes and verifications were for the old
+                // address.
+                tx.revoke_one_time_tokens(row.user.id, Some(TokenPurpose::EmailChange), now)?;
+                tx.revoke_one_time_tokens(row.user.id, Some(TokenPurpose::EmailVerification), now)?;
+                record(tx, EventKind::EmailChanged, row.user.id, None, None, now)?;
+                Ok(row.user)
+            })
         })
     }
 
@@ -294,6 +316,7 @@ impl Accounts {
             )?;
             self.count_failure(
                 tx,
+                "account",
                 &mut current.failed_logins,
                 &mut current.locked_until,
                 user_id,

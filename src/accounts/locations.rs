@@ -41,26 +41,27 @@ impl<'a> Locations<'a> {
         new: NewLocation,
     ) -> Result<Location> {
         let fields = new.fields()?;
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let owner = actor.target_user(Some(user_id))?;
-            if !tx.get_user(owner)?.is_some_and(|row| row.user.is_active) {
-                return Err(Error::not_found("user"));
-            }
-            let location = Location {
-                id: LocationId::new(),
-                user_id: owner,
-                country: fields.country,
-                state_province: fields.state_province.clone(),
-                city: fields.city.clone(),
-                postal_code: fields.postal_code.clone(),
-                is_active: true,
-                created_at: now,
-                updated_at: now,
-                deactivated_at: None,
-            };
-            tx.insert_location(&location)?;
-            Ok(location)
-        })
+        self.accounts
+            .write_as("locations.create", principal, |tx, actor, now| {
+                let owner = actor.target_user(Some(user_id))?;
+                if !tx.get_user(owner)?.is_some_and(|row| row.user.is_active) {
+                    return Err(Error::not_found("user"));
+                }
+                let location = Location {
+                    id: LocationId::new(),
+                    user_id: owner,
+                    country: fields.country,
+                    state_province: fields.state_province.clone(),
+                    city: fields.city.clone(),
+                    postal_code: fields.postal_code.clone(),
+                    is_active: true,
+                    created_at: now,
+                    updated_at: now,
+                    deactivated_at: None,
+                };
+                tx.insert_location(&location)?;
+                Ok(location)
+            })
     }
 
     /// A location: one's own, or anyone's for a super admin. (Others see a
@@ -71,11 +72,12 @@ impl<'a> Locations<'a> {
     /// [`Error::NotFound`] when it does not exist or the actor may not see
     /// it.
     pub fn get(&self, principal: &Principal, id: LocationId) -> Result<Location> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            let location = tx.get_location(id)?.ok_or(Error::not_found("location"))?;
-            actor.check_read("location", location.user_id, location.is_active)?;
-            Ok(location)
-        })
+        self.accounts
+            .read_as("locations.get", principal, |tx, actor, _| {
+                let location = tx.get_location(id)?.ok_or(Error::not_found("location"))?;
+                actor.check_read("location", location.user_id, location.is_active)?;
+                Ok(location)
+            })
     }
 
     /// Changes a location.
@@ -90,13 +92,14 @@ impl<'a> Locations<'a> {
         id: LocationId,
         patch: LocationPatch,
     ) -> Result<Location> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut location = writable_location(tx, &actor, id)?;
-            patch.apply_to(&mut location)?;
-            location.updated_at = now;
-            tx.update_location(&location)?;
-            Ok(location)
-        })
+        self.accounts
+            .write_as("locations.update", principal, |tx, actor, now| {
+                let mut location = writable_location(tx, &actor, id)?;
+                patch.apply_to(&mut location)?;
+                location.updated_at = now;
+                tx.update_location(&location)?;
+                Ok(location)
+            })
     }
 
     /// Deactivates (soft-deletes) a location; profiles that point to it no
@@ -119,7 +122,12 @@ impl<'a> Locations<'a> {
     }
 
     fn set_active(&self, principal: &Principal, id: LocationId, active: bool) -> Result<Location> {
-        self.accounts.write_as(principal, |tx, actor, now| {
+        let op = if active {
+            "locations.restore"
+        } else {
+            "locations.deactivate"
+        };
+        self.accounts.write_as(op, principal, |tx, actor, now| {
             if active {
                 actor.require_admin()?;
             }
@@ -150,14 +158,15 @@ impl<'a> Locations<'a> {
         if let Some(country) = &query.country {
             query.country = Some(CountryCode::parse(country)?.to_string());
         }
-        self.accounts.read_as(principal, |tx, actor, _| {
-            actor.check_active_filter(query.active)?;
-            let mut query = query.clone();
-            if !actor.is_admin() {
-                query.user_id = Some(actor.target_user(query.user_id)?);
-            }
-            let (locations, total) = tx.list_locations(&query, page)?;
-            Ok(Page::new(locations, total, page))
-        })
+        self.accounts
+            .read_as("locations.list", principal, |tx, actor, _| {
+                actor.check_active_filter(query.active)?;
+                let mut query = query.clone();
+                if !actor.is_admin() {
+                    query.user_id = Some(actor.target_user(query.user_id)?);
+                }
+                let (locations, total) = tx.list_locations(&query, page)?;
+                Ok(Page::new(locations, total, page))
+            })
     }
 }

@@ -238,30 +238,31 @@ impl<'a> Organizations<'a> {
     /// a user as its owner).
     pub fn create(&self, principal: &Principal, new: NewOrganization) -> Result<Organization> {
         let slug = new.validate()?;
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let owner = actor.user_id().ok_or(Error::Forbidden)?;
-            let organization = Organization {
-                id: OrganizationId::new(),
-                name: new.name.clone(),
-                slug: slug.clone(),
-                description: new.description.clone(),
-                is_active: true,
-                created_by: Some(owner),
-                created_at: now,
-                updated_at: now,
-                deactivated_at: None,
-            };
-            tx.insert_organization(&organization)?;
-            join(
-                tx,
-                &actor,
-                organization.id,
-                owner,
-                OrganizationRole::Owner,
-                now,
-            )?;
-            Ok(organization)
-        })
+        self.accounts
+            .write_as("organizations.create", principal, |tx, actor, now| {
+                let owner = actor.user_id().ok_or(Error::Forbidden)?;
+                let organization = Organization {
+                    id: OrganizationId::new(),
+                    name: new.name.clone(),
+                    slug: slug.clone(),
+                    description: new.description.clone(),
+                    is_active: true,
+                    created_by: Some(owner),
+                    created_at: now,
+                    updated_at: now,
+                    deactivated_at: None,
+                };
+                tx.insert_organization(&organization)?;
+                join(
+                    tx,
+                    &actor,
+                    organization.id,
+                    owner,
+                    OrganizationRole::Owner,
+                    now,
+                )?;
+                Ok(organization)
+            })
     }
 
     /// An organization the actor belongs to (any, for a super admin).
@@ -272,7 +273,9 @@ impl<'a> Organizations<'a> {
     /// it.
     pub fn get(&self, principal: &Principal, id: OrganizationId) -> Result<Organization> {
         self.accounts
-            .read_as(principal, |tx, actor, _| Ok(visible(tx, &actor, id)?.0))
+            .read_as("organizations.get", principal, |tx, actor, _| {
+                Ok(visible(tx, &actor, id)?.0)
+            })
     }
 
     /// An organization by slug, as [`Organizations::get`].
@@ -281,13 +284,14 @@ impl<'a> Organizations<'a> {
     ///
     /// As [`Organizations::get`].
     pub fn get_by_slug(&self, principal: &Principal, slug: &str) -> Result<Organization> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            let id = tx
-                .get_organization_by_slug(slug)?
-                .ok_or(Error::not_found("organization"))?
-                .id;
-            Ok(visible(tx, &actor, id)?.0)
-        })
+        self.accounts
+            .read_as("organizations.get_by_slug", principal, |tx, actor, _| {
+                let id = tx
+                    .get_organization_by_slug(slug)?
+                    .ok_or(Error::not_found("organization"))?
+                    .id;
+                Ok(visible(tx, &actor, id)?.0)
+            })
     }
 
     /// The actor's organizations (every one, for a super admin), newest
@@ -302,19 +306,20 @@ impl<'a> Organizations<'a> {
         query: &OrganizationQuery,
         page: PageRequest,
     ) -> Result<Page<Organization>> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            actor.check_active_filter(query.active)?;
-            if validate::matches_nothing([query.search.as_deref()]) {
-                return Ok(empty_page(page));
-            }
-            let member = if actor.is_admin() {
-                None
-            } else {
-                actor.user_id()
-            };
-            let (data, total) = tx.list_organizations(query, member, page)?;
-            Ok(Page::new(data, total, page))
-        })
+        self.accounts
+            .read_as("organizations.list", principal, |tx, actor, _| {
+                actor.check_active_filter(query.active)?;
+                if validate::matches_nothing([query.search.as_deref()]) {
+                    return Ok(empty_page(page));
+                }
+                let member = if actor.is_admin() {
+                    None
+                } else {
+                    actor.user_id()
+                };
+                let (data, total) = tx.list_organizations(query, member, page)?;
+                Ok(Page::new(data, total, page))
+            })
     }
 
     /// Changes an organization's name, slug or description (owners).
@@ -330,15 +335,16 @@ impl<'a> Organizations<'a> {
         id: OrganizationId,
         patch: OrganizationPatch,
     ) -> Result<Organization> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let (mut organization, standing) = visible(tx, &actor, id)?;
-            standing.require(OrganizationRole::Owner)?;
-            if patch.apply_to(&mut organization)? {
-                organization.updated_at = now;
-                tx.update_organization(&organization)?;
-            }
-            Ok(organization)
-        })
+        self.accounts
+            .write_as("organizations.update", principal, |tx, actor, now| {
+                let (mut organization, standing) = visible(tx, &actor, id)?;
+                standing.require(OrganizationRole::Owner)?;
+                if patch.apply_to(&mut organization)? {
+                    organization.updated_at = now;
+                    tx.update_organization(&organization)?;
+                }
+                Ok(organization)
+            })
     }
 
     /// Deactivates an organization (owners): it disappears for everyone
@@ -368,7 +374,12 @@ impl<'a> Organizations<'a> {
         id: OrganizationId,
         active: bool,
     ) -> Result<Organization> {
-        self.accounts.write_as(principal, |tx, actor, now| {
+        let op = if active {
+            "organizations.restore"
+        } else {
+            "organizations.deactivate"
+        };
+        self.accounts.write_as(op, principal, |tx, actor, now| {
             let (mut organization, standing) = visible(tx, &actor, id)?;
             if active && standing != Standing::SuperAdmin {
                 return Err(Error::Forbidden);
@@ -396,11 +407,12 @@ impl<'a> Organizations<'a> {
         id: OrganizationId,
         page: PageRequest,
     ) -> Result<Page<Member>> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            visible(tx, &actor, id)?;
-            let (data, total) = tx.list_members(id, page)?;
-            Ok(Page::new(data, total, page))
-        })
+        self.accounts
+            .read_as("organizations.members", principal, |tx, actor, _| {
+                visible(tx, &actor, id)?;
+                let (data, total) = tx.list_members(id, page)?;
+                Ok(Page::new(data, total, page))
+            })
     }
 
     /// A member's membership: how a host checks what a user may do in an
@@ -417,10 +429,11 @@ impl<'a> Organizations<'a> {
         id: OrganizationId,
         user_id: UserId,
     ) -> Result<Membership> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            visible(tx, &actor, id)?;
-            active_membership(tx, id, user_id)
-        })
+        self.accounts
+            .read_as("organizations.membership", principal, |tx, actor, _| {
+                visible(tx, &actor, id)?;
+                active_membership(tx, id, user_id)
+            })
     }
 
     /// Adds an existing, active user with `role` (owners and admins; an
@@ -439,16 +452,17 @@ impl<'a> Organizations<'a> {
         user_id: UserId,
         role: OrganizationRole,
     ) -> Result<Membership> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let (_, standing) = visible(tx, &actor, id)?;
-            standing.require(OrganizationRole::Admin)?;
-            standing.require(role)?;
-            match tx.get_user(user_id)? {
-                Some(row) if row.user.is_active => {}
-                _ => return Err(Error::not_found("user")),
-            }
-            join(tx, &actor, id, user_id, role, now)
-        })
+        self.accounts
+            .write_as("organizations.add_member", principal, |tx, actor, now| {
+                let (_, standing) = visible(tx, &actor, id)?;
+                standing.require(OrganizationRole::Admin)?;
+                standing.require(role)?;
+                match tx.get_user(user_id)? {
+                    Some(row) if row.user.is_active => {}
+                    _ => return Err(Error::not_found("user")),
+                }
+                join(tx, &actor, id, user_id, role, now)
+            })
     }
 
     /// Changes a member's role. Owners change anyone's; admins change
@@ -467,18 +481,19 @@ impl<'a> Organizations<'a> {
         user_id: UserId,
         role: OrganizationRole,
     ) -> Result<Membership> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let (_, standing) = visible(tx, &actor, id)?;
-            standing.require(OrganizationRole::Admin)?;
-            let mut membership = active_membership(tx, id, user_id)?;
-            standing.require(membership.role)?;
-            standing.require(role)?;
-            if role < membership.role {
-                keep_an_owner(tx, &membership)?;
-            }
-            set_role(tx, &actor, &mut membership, role, now)?;
-            Ok(membership)
-        })
+        self.accounts
+            .write_as("organizations.change_role", principal, |tx, actor, now| {
+                let (_, standing) = visible(tx, &actor, id)?;
+                standing.require(OrganizationRole::Admin)?;
+                let mut membership = active_membership(tx, id, user_id)?;
+                standing.require(membership.role)?;
+                standing.require(role)?;
+                if role < membership.role {
+                    keep_an_owner(tx, &membership)?;
+                }
+                set_role(tx, &actor, &mut membership, role, now)?;
+                Ok(membership)
+            })
     }
 
     /// Removes a member (owners anyone; admins members and admins).
@@ -492,15 +507,19 @@ impl<'a> Organizations<'a> {
         id: OrganizationId,
         user_id: UserId,
     ) -> Result<()> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let (_, standing) = visible(tx, &actor, id)?;
-            let membership = active_membership(tx, id, user_id)?;
-            if actor.user_id() != Some(user_id) {
-                standing.require(OrganizationRole::Admin)?;
-                standing.require(membership.role)?;
-            }
-            remove(tx, &actor, &membership, now)
-        })
+        self.accounts.write_as(
+            "organizations.remove_member",
+            principal,
+            |tx, actor, now| {
+                let (_, standing) = visible(tx, &actor, id)?;
+                let membership = active_membership(tx, id, user_id)?;
+                if actor.user_id() != Some(user_id) {
+                    standing.require(OrganizationRole::Admin)?;
+                    standing.require(membership.role)?;
+                }
+                remove(tx, &actor, &membership, now)
+            },
+        )
     }
 
     /// Leaves an organization.
@@ -511,12 +530,13 @@ impl<'a> Organizations<'a> {
     /// [`Error::Conflict`] with field `role` for its last active owner
     /// (transfer the ownership first).
     pub fn leave(&self, principal: &Principal, id: OrganizationId) -> Result<()> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            visible(tx, &actor, id)?;
-            let user_id = actor.user_id().ok_or(Error::not_found("membership"))?;
-            let membership = active_membership(tx, id, user_id)?;
-            remove(tx, &actor, &membership, now)
-        })
+        self.accounts
+            .write_as("organizations.leave", principal, |tx, actor, now| {
+                visible(tx, &actor, id)?;
+                let user_id = actor.user_id().ok_or(Error::not_found("membership"))?;
+                let membership = active_membership(tx, id, user_id)?;
+                remove(tx, &actor, &membership, now)
+            })
     }
 
     /// Makes a member an owner; an owner handing over becomes an admin.
@@ -531,23 +551,27 @@ impl<'a> Organizations<'a> {
         id: OrganizationId,
         to: UserId,
     ) -> Result<Membership> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let (_, standing) = visible(tx, &actor, id)?;
-            standing.require(OrganizationRole::Owner)?;
-            let mut heir = active_membership(tx, id, to)?;
-            set_role(tx, &actor, &mut heir, OrganizationRole::Owner, now)?;
-            // An owner handing over steps down; a super admin acting from
-            // outside (or as a plain member) keeps their role.
-            if let Some(me) = actor.user_id().filter(|me| *me != to) {
-                if let Some(mut mine) = tx
-                    .get_membership(id, me)?
-                    .filter(|mine| mine.role == OrganizationRole::Owner)
-                {
-                    set_role(tx, &actor, &mut mine, OrganizationRole::Admin, now)?;
+        self.accounts.write_as(
+            "organizations.transfer_ownership",
+            principal,
+            |tx, actor, now| {
+                let (_, standing) = visible(tx, &actor, id)?;
+                standing.require(OrganizationRole::Owner)?;
+                let mut heir = active_membership(tx, id, to)?;
+                set_role(tx, &actor, &mut heir, OrganizationRole::Owner, now)?;
+                // An owner handing over steps down; a super admin acting from
+                // outside (or as a plain member) keeps their role.
+                if let Some(me) = actor.user_id().filter(|me| *me != to) {
+                    if let Some(mut mine) = tx
+                        .get_membership(id, me)?
+                        .filter(|mine| mine.role == OrganizationRole::Owner)
+                    {
+                        set_role(tx, &actor, &mut mine, OrganizationRole::Admin, now)?;
+                    }
                 }
-            }
-            Ok(heir)
-        })
+                Ok(heir)
+            },
+        )
     }
 
     /// Invites an email address with `role` (owners and admins; at most
@@ -571,34 +595,35 @@ impl<'a> Organizations<'a> {
     ) -> Result<InvitationToken> {
         let email = Email::parse(email)?;
         let ttl = self.accounts.inner.one_time_token_ttls.invitation;
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let (_, standing) = visible(tx, &actor, id)?;
-            standing.require(OrganizationRole::Admin)?;
-            standing.require(role)?;
-            if let Some(row) = tx.get_user_by_email(email.as_str())? {
-                if tx.get_membership(id, row.user.id)?.is_some() {
-                    return Err(Error::Conflict { field: "email" });
+        self.accounts
+            .write_as("organizations.invite", principal, |tx, actor, now| {
+                let (_, standing) = visible(tx, &actor, id)?;
+                standing.require(OrganizationRole::Admin)?;
+                standing.require(role)?;
+                if let Some(row) = tx.get_user_by_email(email.as_str())? {
+                    if tx.get_membership(id, row.user.id)?.is_some() {
+                        return Err(Error::Conflict { field: "email" });
+                    }
                 }
-            }
-            tx.revoke_invitations_to(id, email.as_str(), now)?;
-            let (secret, token_hash) = tokens::new_opaque_token()?;
-            let invitation = Invitation {
-                id: InvitationId::new(),
-                organization_id: id,
-                email: email.clone(),
-                role,
-                invited_by: actor.user_id(),
-                created_at: now,
-                expires_at: now + ttl,
-                accepted_at: None,
-                revoked_at: None,
-            };
-            tx.insert_invitation(&InvitationRow {
-                invitation: invitation.clone(),
-                token_hash,
-            })?;
-            Ok(InvitationToken::new(invitation, secret))
-        })
+                tx.revoke_invitations_to(id, email.as_str(), now)?;
+                let (secret, token_hash) = tokens::new_opaque_token()?;
+                let invitation = Invitation {
+                    id: InvitationId::new(),
+                    organization_id: id,
+                    email: email.clone(),
+                    role,
+                    invited_by: actor.user_id(),
+                    created_at: now,
+                    expires_at: now + ttl,
+                    accepted_at: None,
+                    revoked_at: None,
+                };
+                tx.insert_invitation(&InvitationRow {
+                    invitation: invitation.clone(),
+                    token_hash,
+                })?;
+                Ok(InvitationToken::new(invitation, secret))
+            })
     }
 
     /// A page of the organization's invitations, newest first (owners and
@@ -614,12 +639,13 @@ impl<'a> Organizations<'a> {
         id: OrganizationId,
         page: PageRequest,
     ) -> Result<Page<Invitation>> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            let (_, standing) = visible(tx, &actor, id)?;
-            standing.require(OrganizationRole::Admin)?;
-            let (data, total) = tx.list_invitations(id, page)?;
-            Ok(Page::new(data, total, page))
-        })
+        self.accounts
+            .read_as("organizations.invitations", principal, |tx, actor, _| {
+                let (_, standing) = visible(tx, &actor, id)?;
+                standing.require(OrganizationRole::Admin)?;
+                let (data, total) = tx.list_invitations(id, page)?;
+                Ok(Page::new(data, total, page))
+            })
     }
 
     /// Revokes an invitation (owners and admins, for roles up to theirs);
@@ -636,26 +662,30 @@ impl<'a> Organizations<'a> {
         id: OrganizationId,
         invitation_id: InvitationId,
     ) -> Result<Invitation> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let (_, standing) = visible(tx, &actor, id)?;
-            standing.require(OrganizationRole::Admin)?;
-            let mut invitation = tx
-                .get_invitation(invitation_id)?
-                .map(|row| row.invitation)
-                .filter(|invitation| invitation.organization_id == id)
-                .ok_or(Error::not_found("invitation"))?;
-            standing.require(invitation.role)?;
-            if invitation.accepted_at.is_some() {
-                return Err(Error::Conflict {
-                    field: "accepted_at",
-                });
-            }
-            if invitation.revoked_at.is_none() {
-                invitation.revoked_at = Some(now);
-                tx.update_invitation(&invitation)?;
-            }
-            Ok(invitation)
-        })
+        self.accounts.write_as(
+            "organizations.revoke_invitation",
+            principal,
+            |tx, actor, now| {
+                let (_, standing) = visible(tx, &actor, id)?;
+                standing.require(OrganizationRole::Admin)?;
+                let mut invitation = tx
+                    .get_invitation(invitation_id)?
+                    .map(|row| row.invitation)
+                    .filter(|invitation| invitation.organization_id == id)
+                    .ok_or(Error::not_found("invitation"))?;
+                standing.require(invitation.role)?;
+                if invitation.accepted_at.is_some() {
+                    return Err(Error::Conflict {
+                        field: "accepted_at",
+                    });
+                }
+                if invitation.revoked_at.is_none() {
+                    invitation.revoked_at = Some(now);
+                    tx.update_invitation(&invitation)?;
+                }
+                Ok(invitation)
+            },
+        )
     }
 
     /// Accepts an invitation: the acting user, whose email address must be
@@ -671,34 +701,38 @@ impl<'a> Organizations<'a> {
     /// invitation stays pending).
     pub fn accept_invitation(&self, principal: &Principal, token: &str) -> Result<Membership> {
         let hash = tokens::opaque_token_hash(token).ok_or(Error::InvalidToken)?;
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut invitation = tx
-                .get_invitation_by_token(&hash)?
-                .map(|row| row.invitation)
-                .filter(|invitation| invitation.is_pending(now))
-                .ok_or(Error::InvalidToken)?;
-            let organization_active = tx
-                .get_organization(invitation.organization_id)?
-                .is_some_and(|organization| organization.is_active);
-            if !organization_active {
-                return Err(Error::InvalidToken);
-            }
-            let user_id = actor.user_id().ok_or(Error::Forbidden)?;
-            let row = tx.get_user(user_id)?.ok_or(Error::Forbidden)?;
-            if row.user.email != invitation.email {
-                return Err(Error::Forbidden);
-            }
-            let membership = join(
-                tx,
-                &actor,
-                invitation.organization_id,
-                user_id,
-                invitation.role,
-                now,
-            )?;
-            invitation.accepted_at = Some(now);
-            tx.update_invitation(&invitation)?;
-            Ok(membership)
-        })
+        self.accounts.write_as(
+            "organizations.accept_invitation",
+            principal,
+            |tx, actor, now| {
+                let mut invitation = tx
+                    .get_invitation_by_token(&hash)?
+                    .map(|row| row.invitation)
+                    .filter(|invitation| invitation.is_pending(now))
+                    .ok_or(Error::InvalidToken)?;
+                let organization_active = tx
+                    .get_organization(invitation.organization_id)?
+                    .is_some_and(|organization| organization.is_active);
+                if !organization_active {
+                    return Err(Error::InvalidToken);
+                }
+                let user_id = actor.user_id().ok_or(Error::Forbidden)?;
+                let row = tx.get_user(user_id)?.ok_or(Error::Forbidden)?;
+                if row.user.email != invitation.email {
+                    return Err(Error::Forbidden);
+                }
+                let membership = join(
+                    tx,
+                    &actor,
+                    invitation.organization_id,
+                    user_id,
+                    invitation.role,
+                    now,
+                )?;
+                invitation.accepted_at = Some(now);
+                tx.update_invitation(&invitation)?;
+                Ok(membership)
+            },
+        )
     }
 }

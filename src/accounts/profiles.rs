@@ -265,14 +265,15 @@ impl<'a> Profiles<'a> {
             self.accounts.now().date_naive(),
             self.accounts.limits(),
         )?;
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let user_id = actor.target_user(aggregate.new.user_id)?;
-            let owner = tx.get_user(user_id)?.ok_or(Error::not_found("user"))?;
-            if !owner.user.is_active {
-                return Err(Error::not_found("user"));
-            }
-            aggregate.insert(tx, user_id, now, None)
-        })
+        self.accounts
+            .write_as("profiles.create", principal, |tx, actor, now| {
+                let user_id = actor.target_user(aggregate.new.user_id)?;
+                let owner = tx.get_user(user_id)?.ok_or(Error::not_found("user"))?;
+                if !owner.user.is_active {
+                    return Err(Error::not_found("user"));
+                }
+                aggregate.insert(tx, user_id, now, None)
+            })
     }
 
     /// A profile with its location, active contacts and active jobs.
@@ -285,13 +286,14 @@ impl<'a> Profiles<'a> {
     /// [`Error::NotFound`] when it does not exist or the actor may not see
     /// it.
     pub fn get(&self, principal: &Principal, id: ProfileId) -> Result<ProfileDetails> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            let details = tx
-                .get_profile_details(id, ActiveFilter::Active)?
-                .filter(|details| actor.can_read_profile(&details.profile))
-                .ok_or(Error::not_found("profile"))?;
-            Ok(redact(&actor, details))
-        })
+        self.accounts
+            .read_as("profiles.get", principal, |tx, actor, _| {
+                let details = tx
+                    .get_profile_details(id, ActiveFilter::Active)?
+                    .filter(|details| actor.can_read_profile(&details.profile))
+                    .ok_or(Error::not_found("profile"))?;
+                Ok(redact(&actor, details))
+            })
     }
 
     /// A user's active profile, as [`Profiles::get`].
@@ -300,16 +302,17 @@ impl<'a> Profiles<'a> {
     ///
     /// [`Error::NotFound`] when the user has none the actor may see.
     pub fn get_by_user(&self, principal: &Principal, user_id: UserId) -> Result<ProfileDetails> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            let profile = tx
-                .get_profile_by_user(user_id)?
-                .filter(|profile| actor.can_read_profile(profile))
-                .ok_or(Error::not_found("profile"))?;
-            let details = tx
-                .get_profile_details(profile.id, ActiveFilter::Active)?
-                .ok_or(Error::not_found("profile"))?;
-            Ok(redact(&actor, details))
-        })
+        self.accounts
+            .read_as("profiles.get_by_user", principal, |tx, actor, _| {
+                let profile = tx
+                    .get_profile_by_user(user_id)?
+                    .filter(|profile| actor.can_read_profile(profile))
+                    .ok_or(Error::not_found("profile"))?;
+                let details = tx
+                    .get_profile_details(profile.id, ActiveFilter::Active)?
+                    .ok_or(Error::not_found("profile"))?;
+                Ok(redact(&actor, details))
+            })
     }
 
     /// Changes a profile: one's own, or anyone's for a super admin.
@@ -326,18 +329,19 @@ impl<'a> Profiles<'a> {
         patch: ProfilePatch,
     ) -> Result<Profile> {
         patch.validate(self.accounts.now().date_naive())?;
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut profile = writable_profile(tx, &actor, id)?;
-            if let Some(location_id) = patch.location_id.as_set() {
-                if profile.location_id != Some(*location_id) {
-                    check_location(tx, *location_id, profile.user_id)?;
+        self.accounts
+            .write_as("profiles.update", principal, |tx, actor, now| {
+                let mut profile = writable_profile(tx, &actor, id)?;
+                if let Some(location_id) = patch.location_id.as_set() {
+                    if profile.location_id != Some(*location_id) {
+                        check_location(tx, *location_id, profile.user_id)?;
+                    }
                 }
-            }
-            patch.apply(&mut profile);
-            profile.updated_at = now;
-            tx.update_profile(&profile)?;
-            Ok(profile)
-        })
+                patch.apply(&mut profile);
+                profile.updated_at = now;
+                tx.update_profile(&profile)?;
+                Ok(profile)
+            })
     }
 
     /// Deactivates (soft-deletes) a profile; its owner may then create a
@@ -347,13 +351,14 @@ impl<'a> Profiles<'a> {
     ///
     /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
     pub fn deactivate(&self, principal: &Principal, id: ProfileId) -> Result<Profile> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut profile = writable_profile(tx, &actor, id)?;
-            if profile.set_active(false, now) {
-                tx.update_profile(&profile)?;
-            }
-            Ok(profile)
-        })
+        self.accounts
+            .write_as("profiles.deactivate", principal, |tx, actor, now| {
+                let mut profile = writable_profile(tx, &actor, id)?;
+                if profile.set_active(false, now) {
+                    tx.update_profile(&profile)?;
+                }
+                Ok(profile)
+            })
     }
 
     /// Restores a deactivated profile (super admins only). A profile is
@@ -367,25 +372,26 @@ impl<'a> Profiles<'a> {
     /// [`Error::Conflict`] with field `user_id` when the user has another
     /// active profile by now, or is deactivated.
     pub fn restore(&self, principal: &Principal, id: ProfileId) -> Result<Profile> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            actor.require_admin()?;
-            let mut profile = tx.get_profile(id)?.ok_or(Error::not_found("profile"))?;
-            if profile.is_active {
-                return Ok(profile);
-            }
-            // The foreign key makes a missing owner impossible; either way
-            // it is no active owner.
-            let owner_is_active = tx
-                .get_user(profile.user_id)?
-                .is_some_and(|owner| owner.user.is_active);
-            if !owner_is_active {
-                return Err(Error::Conflict { field: "user_id" });
-            }
-            if profile.set_active(true, now) {
-                tx.update_profile(&profile)?;
-            }
-            Ok(profile)
-        })
+        self.accounts
+            .write_as("profiles.restore", principal, |tx, actor, now| {
+                actor.require_admin()?;
+                let mut profile = tx.get_profile(id)?.ok_or(Error::not_found("profile"))?;
+                if profile.is_active {
+                    return Ok(profile);
+                }
+                // The foreign key makes a missing owner impossible; either way
+                // it is no active owner.
+                let owner_is_active = tx
+                    .get_user(profile.user_id)?
+                    .is_some_and(|owner| owner.user.is_active);
+                if !owner_is_active {
+                    return Err(Error::Conflict { field: "user_id" });
+                }
+                if profile.set_active(true, now) {
+                    tx.update_profile(&profile)?;
+                }
+                Ok(profile)
+            })
     }
 
     /// Searches profiles, newest first. Non-admins see public profiles and
@@ -403,23 +409,24 @@ impl<'a> Profiles<'a> {
     ) -> Result<Page<Profile>> {
         page.validate()?;
         let query = normalized(query)?;
-        self.accounts.read_as(principal, |tx, actor, _| {
-            actor.check_active_filter(query.active)?;
-            let terms = [&query.name, &query.city, &query.company, &query.industry];
-            if validate::matches_nothing(terms.map(Option::as_deref)) {
-                return Ok(Page::new(Vec::new(), 0, page));
-            }
-            // Admins see everything; a search of public profiles needs no
-            // "or my own" clause (which would also make the count visit
-            // every match).
-            let visible_to = if actor.is_admin() || query.is_public == Some(true) {
-                None
-            } else {
-                actor.user_id()
-            };
-            let (profiles, total) = tx.list_profiles(&query, visible_to, page)?;
-            Ok(Page::new(profiles, total, page))
-        })
+        self.accounts
+            .read_as("profiles.search", principal, |tx, actor, _| {
+                actor.check_active_filter(query.active)?;
+                let terms = [&query.name, &query.city, &query.company, &query.industry];
+                if validate::matches_nothing(terms.map(Option::as_deref)) {
+                    return Ok(Page::new(Vec::new(), 0, page));
+                }
+                // Admins see everything; a search of public profiles needs no
+                // "or my own" clause (which would also make the count visit
+                // every match).
+                let visible_to = if actor.is_admin() || query.is_public == Some(true) {
+                    None
+                } else {
+                    actor.user_id()
+                };
+                let (profiles, total) = tx.list_profiles(&query, visible_to, page)?;
+                Ok(Page::new(profiles, total, page))
+            })
     }
 }
 

@@ -30,11 +30,12 @@ impl<'a> Sessions<'a> {
         page: PageRequest,
     ) -> Result<Page<Session>> {
         page.validate()?;
-        self.accounts.read_as(principal, |tx, actor, now| {
-            actor.check_read("user", user_id, true)?;
-            let (sessions, total) = tx.list_sessions(user_id, Some(now), page)?;
-            Ok(Page::new(sessions, total, page))
-        })
+        self.accounts
+            .read_as("sessions.list", principal, |tx, actor, now| {
+                actor.check_read("user", user_id, true)?;
+                let (sessions, total) = tx.list_sessions(user_id, Some(now), page)?;
+                Ok(Page::new(sessions, total, page))
+            })
     }
 
     /// Revokes a session: its refresh token stops working and so do its
@@ -45,17 +46,18 @@ impl<'a> Sessions<'a> {
     /// [`Error::NotFound`] when it does not exist; [`Error::Forbidden`]
     /// for another user's session unless a super admin.
     pub fn revoke(&self, principal: &Principal, id: SessionId) -> Result<Session> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut session = tx.get_session(id)?.ok_or(Error::not_found("session"))?;
-            actor.check_write("session", session.user_id, true)?;
-            revoke_session(
-                tx,
-                &mut session,
-                EventKind::SessionRevoked,
-                Some(&actor),
-                now,
-            )?;
-            Ok(session)
-        })
+        self.accounts
+            .write_as("sessions.revoke", principal, |tx, actor, now| {
+                let mut session = tx.get_session(id)?.ok_or(Error::not_found("session"))?;
+                actor.check_write("session", session.user_id, true)?;
+                revoke_session(
+                    tx,
+                    &mut session,
+                    EventKind::SessionRevoked,
+                    Some(&actor),
+                    now,
+                )?;
+                Ok(session)
+            })
     }
 }

@@ -17,6 +17,7 @@ use crate::model::{
     ValidationErrors,
 };
 use crate::store::{PasswordHash, Tx, UserRow};
+use crate::telemetry;
 
 /// Users, reached through [`Accounts::users`].
 #[derive(Debug, Clone, Copy)]
@@ -50,14 +51,16 @@ impl<'a> Users<'a> {
     /// [`Error::NotFound`] when it does not exist or the actor may not see
     /// it (another user, or a deactivated one for non-admins).
     pub fn get(&self, principal: &Principal, id: UserId) -> Result<User> {
-        self.accounts.read(|tx| {
-            if principal.user_id() == Some(id) {
-                // Reading oneself: the row that resolves the principal is
-                // the answer (one query instead of two).
-                return Ok(Actor::resolve_row(tx, principal)?.user);
-            }
-            let actor = Actor::resolve(tx, principal)?;
-            Ok(readable_user(tx, &actor, id)?.user)
+        telemetry::observed("users.get", || {
+            self.accounts.read(|tx| {
+                if principal.user_id() == Some(id) {
+                    // Reading oneself: the row that resolves the principal is
+                    // the answer (one query instead of two).
+                    return Ok(Actor::resolve_row(tx, principal)?.user);
+                }
+                let actor = Actor::resolve(tx, principal)?;
+                Ok(readable_user(tx, &actor, id)?.user)
+            })
         })
     }
 
@@ -67,8 +70,10 @@ impl<'a> Users<'a> {
     ///
     /// [`Error::NotFound`] for the system principal, which is no user.
     pub fn me(&self, principal: &Principal) -> Result<User> {
-        let id = principal.user_id().ok_or(Error::not_found("user"))?;
-        self.get(principal, id)
+        telemetry::observed("users.me", || {
+            let id = principal.user_id().ok_or(Error::not_found("user"))?;
+            self.get(principal, id)
+        })
     }
 
     /// A page of users, newest first (super admins only).
@@ -84,14 +89,15 @@ impl<'a> Users<'a> {
         page: PageRequest,
     ) -> Result<Page<User>> {
         page.validate()?;
-        self.accounts.read_as(principal, |tx, actor, _| {
-            actor.require_admin()?;
-            if validate::matches_nothing([query.search.as_deref()]) {
-                return Ok(Page::new(Vec::new(), 0, page));
-            }
-            let (users, total) = tx.list_users(query, page)?;
-            Ok(Page::new(users, total, page))
-        })
+        self.accounts
+            .read_as("users.list", principal, |tx, actor, _| {
+                actor.require_admin()?;
+                if validate::matches_nothing([query.search.as_deref()]) {
+                    return Ok(Page::new(Vec::new(), 0, page));
+                }
+                let (users, total) = tx.list_users(query, page)?;
+                Ok(Page::new(users, total, page))
+            })
     }
 
     /// Changes a user's username or email (one's own, or anyone's for a
@@ -108,31 +114,32 @@ impl<'a> Users<'a> {
     /// [`Error::NotFound`] / [`Error::Forbidden`] as for every write.
     pub fn update(&self, principal: &Principal, id: UserId, patch: UserPatch) -> Result<User> {
         let (username, email) = patch.validate()?;
-        self.accounts.write_as(principal, |tx, actor, now| {
-            if patch.is_super_admin.is_some() {
-                actor.require_admin()?;
-            }
-            let mut row = writable_user(tx, &actor, id)?;
-            if let Some(is_super_admin) = patch
-                .is_super_admin
-                .filter(|wanted| *wanted != row.user.is_super_admin)
-            {
-                row.user.is_super_admin = is_super_admin;
-                record(tx, EventKind::RoleChanged, id, Some(&actor), None, now)?;
-            }
-            if let Some(username) = &username {
-                row.user.username = username.clone();
-            }
-            if let Some(email) = email.as_ref().filter(|email| **email != row.user.email) {
-                // Nobody has shown that mail reaches the new address yet.
-                row.user.email = email.clone();
-                row.user.email_verified_at = None;
-                record(tx, EventKind::EmailChanged, id, Some(&actor), None, now)?;
-            }
-            row.user.updated_at = now;
-            tx.update_user(&row)?;
-            Ok(row.user)
-        })
+        self.accounts
+            .write_as("users.update", principal, |tx, actor, now| {
+                if patch.is_super_admin.is_some() {
+                    actor.require_admin()?;
+                }
+                let mut row = writable_user(tx, &actor, id)?;
+                if let Some(is_super_admin) = patch
+                    .is_super_admin
+                    .filter(|wanted| *wanted != row.user.is_super_admin)
+                {
+                    row.user.is_super_admin = is_super_admin;
+                    record(tx, EventKind::RoleChanged, id, Some(&actor), None, now)?;
+                }
+                if let Some(username) = &username {
+                    row.user.username = username.clone();
+                }
+                if let Some(email) = email.as_ref().filter(|email| **email != row.user.email) {
+                    // Nobody has shown that mail reaches the new address yet.
+                    row.user.email = email.clone();
+                    row.user.email_verified_at = None;
+                    record(tx, EventKind::EmailChanged, id, Some(&actor), None, now)?;
+                }
+                row.user.updated_at = now;
+                tx.update_user(&row)?;
+                Ok(row.user)
+            })
     }
 
     /// Deactivates (soft-deletes) a user: their own account, or anyone's
@@ -147,24 +154,25 @@ impl<'a> Users<'a> {
     /// themself while they are the last active owner of an organization
     /// (a super admin may deactivate them).
     pub fn deactivate(&self, principal: &Principal, id: UserId) -> Result<User> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let mut row = writable_user(tx, &actor, id)?;
-            if !actor.is_admin() && row.user.is_active {
-                check_not_last_owner(tx, id)?;
-            }
-            if !row.user.set_active(false, now) {
-                return Ok(row.user);
-            }
-            tx.update_user(&row)?;
-            if let Some(mut profile) = tx.get_profile_by_user(id)? {
-                if profile.set_active(false, now) {
-                    tx.update_profile(&profile)?;
+        self.accounts
+            .write_as("users.deactivate", principal, |tx, actor, now| {
+                let mut row = writable_user(tx, &actor, id)?;
+                if !actor.is_admin() && row.user.is_active {
+                    check_not_last_owner(tx, id)?;
                 }
-            }
-            forget_credentials(tx, id, None, now)?;
-            record(tx, EventKind::UserDeactivated, id, Some(&actor), None, now)?;
-            Ok(row.user)
-        })
+                if !row.user.set_active(false, now) {
+                    return Ok(row.user);
+                }
+                tx.update_user(&row)?;
+                if let Some(mut profile) = tx.get_profile_by_user(id)? {
+                    if profile.set_active(false, now) {
+                        tx.update_profile(&profile)?;
+                    }
+                }
+                forget_credentials(tx, id, None, now)?;
+                record(tx, EventKind::UserDeactivated, id, Some(&actor), None, now)?;
+                Ok(row.user)
+            })
     }
 
     /// Restores a deactivated user (super admins only), with the profile
@@ -174,25 +182,26 @@ impl<'a> Users<'a> {
     ///
     /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`].
     pub fn restore(&self, principal: &Principal, id: UserId) -> Result<User> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            actor.require_admin()?;
-            let mut row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
-            let deactivated_at = row.user.deactivated_at;
-            if !row.user.set_active(true, now) {
-                return Ok(row.user);
-            }
-            tx.update_user(&row)?;
-            if let Some(mut profile) = tx
-                .get_profile_by_user(id)?
-                .filter(|p| p.deactivated_at == deactivated_at)
-            {
-                if profile.set_active(true, now) {
-                    tx.update_profile(&profile)?;
+        self.accounts
+            .write_as("users.restore", principal, |tx, actor, now| {
+                actor.require_admin()?;
+                let mut row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+                let deactivated_at = row.user.deactivated_at;
+                if !row.user.set_active(true, now) {
+                    return Ok(row.user);
                 }
-            }
-            record(tx, EventKind::UserRestored, id, Some(&actor), None, now)?;
-            Ok(row.user)
-        })
+                tx.update_user(&row)?;
+                if let Some(mut profile) = tx
+                    .get_profile_by_user(id)?
+                    .filter(|p| p.deactivated_at == deactivated_at)
+                {
+                    if profile.set_active(true, now) {
+                        tx.update_profile(&profile)?;
+                    }
+                }
+                record(tx, EventKind::UserRestored, id, Some(&actor), None, now)?;
+                Ok(row.user)
+            })
     }
 
     /// Lifts every lock of a user (super admins only): the account's lock
@@ -224,18 +233,19 @@ impl<'a> Users<'a> {
     ///
     /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`].
     pub fn unlock(&self, principal: &Principal, id: UserId) -> Result<User> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            actor.require_admin()?;
-            let mut row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
-            if row.failed_logins != 0 || row.locked_until.is_some() {
-                row.failed_logins = 0;
-                row.locked_until = None;
-                tx.update_user(&row)?;
-            }
-            tx.unlock_device_tokens(id)?;
-            record(tx, EventKind::AccountUnlocked, id, Some(&actor), None, now)?;
-            Ok(row.user)
-        })
+        self.accounts
+            .write_as("users.unlock", principal, |tx, actor, now| {
+                actor.require_admin()?;
+                let mut row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+                if row.failed_logins != 0 || row.locked_until.is_some() {
+                    row.failed_logins = 0;
+                    row.locked_until = None;
+                    tx.update_user(&row)?;
+                }
+                tx.unlock_device_tokens(id)?;
+                record(tx, EventKind::AccountUnlocked, id, Some(&actor), None, now)?;
+                Ok(row.user)
+            })
     }
 
     /// Grants or withdraws the super-admin role (super admins only).
@@ -249,18 +259,19 @@ impl<'a> Users<'a> {
         id: UserId,
         is_super_admin: bool,
     ) -> Result<User> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            actor.require_admin()?;
-            let mut row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
-            if row.user.is_super_admin == is_super_admin {
-                return Ok(row.user);
-            }
-            row.user.is_super_admin = is_super_admin;
-            row.user.updated_at = now;
-            tx.update_user(&row)?;
-            record(tx, EventKind::RoleChanged, id, Some(&actor), None, now)?;
-            Ok(row.user)
-        })
+        self.accounts
+            .write_as("users.set_super_admin", principal, |tx, actor, now| {
+                actor.require_admin()?;
+                let mut row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+                if row.user.is_super_admin == is_super_admin {
+                    return Ok(row.user);
+                }
+                row.user.is_super_admin = is_super_admin;
+                row.user.updated_at = now;
+                tx.update_user(&row)?;
+                record(tx, EventKind::RoleChanged, id, Some(&actor), None, now)?;
+                Ok(row.user)
+            })
     }
 
     /// Deletes a user and everything they own for good (super admins
@@ -270,13 +281,14 @@ impl<'a> Users<'a> {
     ///
     /// [`Error::Forbidden`] for non-admins; [`Error::NotFound`].
     pub fn purge(&self, principal: &Principal, id: UserId) -> Result<()> {
-        self.accounts.write_as(principal, |tx, actor, now| {
-            actor.require_admin()?;
-            if !tx.delete_user(id)? {
-                return Err(Error::not_found("user"));
-            }
-            record(tx, EventKind::UserPurged, id, Some(&actor), None, now)
-        })
+        self.accounts
+            .write_as("users.purge", principal, |tx, actor, now| {
+                actor.require_admin()?;
+                if !tx.delete_user(id)? {
+                    return Err(Error::not_found("user"));
+                }
+                record(tx, EventKind::UserPurged, id, Some(&actor), None, now)
+            })
     }
 
     /// Imports an account from another system with its existing password
@@ -346,39 +358,40 @@ impl<'a> Users<'a> {
                 "invalid",
             )));
         };
-        self.accounts.write_as(principal, |tx, actor, now| {
-            actor.require_admin()?;
-            if tx.get_user(id)?.is_some() {
-                return Err(Error::Conflict { field: "id" });
-            }
-            let row = UserRow {
-                user: User {
-                    id,
-                    username: username.clone(),
-                    email: email.clone(),
-                    is_active: import.is_active,
-                    is_super_admin: import.is_super_admin,
-                    email_verified_at: import.email_verified.then_some(updated_at),
-                    created_at,
-                    updated_at,
-                    last_login_at: None,
-                    deactivated_at: (!import.is_active).then_some(updated_at),
-                },
-                password_hash: PasswordHash::new(import.password_hash.clone()),
-                failed_logins: 0,
-                locked_until: None,
-                tokens_valid_after: super::whole_second(now),
-            };
-            tx.insert_user(&row)?;
-            if let Some(profile) = &profile {
-                // The profile of an inactive user is stored inactive since
-                // the user's deactivation, so restoring the user restores
-                // it (see `restore`).
-                profile.insert(tx, id, now, row.user.deactivated_at)?;
-            }
-            record(tx, EventKind::UserImported, id, Some(&actor), None, now)?;
-            Ok(row.user)
-        })
+        self.accounts
+            .write_as("users.import", principal, |tx, actor, now| {
+                actor.require_admin()?;
+                if tx.get_user(id)?.is_some() {
+                    return Err(Error::Conflict { field: "id" });
+                }
+                let row = UserRow {
+                    user: User {
+                        id,
+                        username: username.clone(),
+                        email: email.clone(),
+                        is_active: import.is_active,
+                        is_super_admin: import.is_super_admin,
+                        email_verified_at: import.email_verified.then_some(updated_at),
+                        created_at,
+                        updated_at,
+                        last_login_at: None,
+                        deactivated_at: (!import.is_active).then_some(updated_at),
+                    },
+                    password_hash: PasswordHash::new(import.password_hash.clone()),
+                    failed_logins: 0,
+                    locked_until: None,
+                    tokens_valid_after: super::whole_second(now),
+                };
+                tx.insert_user(&row)?;
+                if let Some(profile) = &profile {
+                    // The profile of an inactive user is stored inactive since
+                    // the user's deactivation, so restoring the user restores
+                    // it (see `restore`).
+                    profile.insert(tx, id, now, row.user.deactivated_at)?;
+                }
+                record(tx, EventKind::UserImported, id, Some(&actor), None, now)?;
+                Ok(row.user)
+            })
     }
 
     /// Everything stored about a user, as one JSON-serializable document:
@@ -407,39 +420,40 @@ impl<'a> Users<'a> {
     /// [`Error::NotFound`] for another user's data (unless a super admin)
     /// or an unknown user.
     pub fn export(&self, principal: &Principal, id: UserId) -> Result<UserExport> {
-        self.accounts.read_as(principal, |tx, actor, _| {
-            let row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
-            actor.check_read("user", row.user.id, true)?;
-            let mut profiles = Vec::new();
-            for profile in tx.list_user_profiles(id)? {
-                profiles.extend(tx.get_profile_details(profile.id, ActiveFilter::All)?);
-            }
-            let locations = all_pages(|page| {
-                let query = LocationQuery {
-                    user_id: Some(id),
-                    country: None,
-                    active: ActiveFilter::All,
-                };
-                tx.list_locations(&query, page)
-            })?;
-            let sessions = all_pages(|page| tx.list_sessions(id, None, page))?;
-            let events = all_pages(|page| {
-                let query = EventQuery {
-                    user_id: Some(id),
-                    kind: None,
-                };
-                tx.list_events(&query, page)
-            })?;
-            let memberships = tx.list_user_memberships(id)?;
-            Ok(UserExport {
-                user: row.user,
-                profiles,
-                locations,
-                sessions,
-                events,
-                memberships,
+        self.accounts
+            .read_as("users.export", principal, |tx, actor, _| {
+                let row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+                actor.check_read("user", row.user.id, true)?;
+                let mut profiles = Vec::new();
+                for profile in tx.list_user_profiles(id)? {
+                    profiles.extend(tx.get_profile_details(profile.id, ActiveFilter::All)?);
+                }
+                let locations = all_pages(|page| {
+                    let query = LocationQuery {
+                        user_id: Some(id),
+                        country: None,
+                        active: ActiveFilter::All,
+                    };
+                    tx.list_locations(&query, page)
+                })?;
+                let sessions = all_pages(|page| tx.list_sessions(id, None, page))?;
+                let events = all_pages(|page| {
+                    let query = EventQuery {
+                        user_id: Some(id),
+                        kind: None,
+                    };
+                    tx.list_events(&query, page)
+                })?;
+                let memberships = tx.list_user_memberships(id)?;
+                Ok(UserExport {
+                    user: row.user,
+                    profiles,
+                    locations,
+                    sessions,
+                    events,
+                    memberships,
+                })
             })
-        })
     }
 
     /// Deletes a user's personal data for good: the account, profiles,
@@ -468,19 +482,20 @@ impl<'a> Users<'a> {
             let password = password.ok_or(Error::InvalidCredentials)?;
             self.accounts.check_current_password(principal, &password)?;
         }
-        self.accounts.write_as(principal, |tx, actor, now| {
-            let row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
-            if actor.user_id() != Some(id) {
-                actor.require_admin()?;
-            } else if !actor.is_admin() {
-                check_not_last_owner(tx, id)?;
-            }
-            let tombstone = UserId::new();
-            tx.anonymize_events(row.user.id, tombstone)?;
-            tx.delete_user(row.user.id)?;
-            let by = actor.user_id().filter(|by| *by != id).map(|_| &actor);
-            record(tx, EventKind::UserErased, tombstone, by, None, now)
-        })
+        self.accounts
+            .write_as("users.erase", principal, |tx, actor, now| {
+                let row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
+                if actor.user_id() != Some(id) {
+                    actor.require_admin()?;
+                } else if !actor.is_admin() {
+                    check_not_last_owner(tx, id)?;
+                }
+                let tombstone = UserId::new();
+                tx.anonymize_events(row.user.id, tombstone)?;
+                tx.delete_user(row.user.id)?;
+                let by = actor.user_id().filter(|by| *by != id).map(|_| &actor);
+                record(tx, EventKind::UserErased, tombstone, by, None, now)
+            })
     }
 }
 

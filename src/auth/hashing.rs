@@ -16,6 +16,7 @@ use super::timing::TimingFloor;
 use crate::error::{Error, Result};
 use crate::model::Password;
 use crate::store::PasswordHash;
+use crate::telemetry;
 
 /// The longest a refused login is padded to: hashes slower than this (a
 /// bcrypt hash of cost 14 or more) still answer in their own time.
@@ -144,6 +145,8 @@ impl Passwords {
                 return Err(Error::Busy);
             }
             state.waiting += 1;
+            telemetry::hash_queue(state.waiting);
+            let started = Instant::now();
             while state.running >= self.limits.concurrency {
                 state = self
                     .freed
@@ -151,6 +154,8 @@ impl Passwords {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
             state.waiting -= 1;
+            telemetry::hash_queue(state.waiting);
+            telemetry::hash_wait(started.elapsed());
         }
         state.running += 1;
         state.computations += 1;

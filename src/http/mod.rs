@@ -35,6 +35,7 @@ mod jobs;
 mod lifecycle;
 mod locations;
 mod mail;
+mod observe;
 mod openapi;
 mod organizations;
 mod profiles;
@@ -267,7 +268,7 @@ pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
             .map(|mailer| Postman::new(mailer, config.public_url)),
     };
     let (router, api) = openapi_router().with_state(state).split_for_parts();
-    router
+    let router = router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
@@ -275,7 +276,8 @@ pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
-        ))
+        ));
+    observe::observed(router)
 }
 
 /// The OpenAPI document of [`router`], as served at `/openapi.json`.
@@ -352,5 +354,7 @@ fn openapi_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(API_PREFIX, api)
         .routes(routes!(system::health))
+        .routes(routes!(system::live))
+        .routes(routes!(system::ready))
         .routes(routes!(system::jwks))
 }

@@ -1,7 +1,8 @@
 //! `/health` and `/.well-known/jwks.json`, at the root and under
-//! `/api/v1`.
+//! `/api/v1`; the probes `/health/live` and `/health/ready` at the root.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
@@ -89,4 +90,94 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Json<Value> {
 )]
 pub(crate) async fn jwks_v1(State(state): State<AppState>) -> Json<Value> {
     Json(state.accounts.jwks())
+}
+
+/// What a probe found.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Probe {
+    /// `ok`, or `unavailable` (with status 503).
+    status: &'static str,
+    /// Each check and its finding: `ok`, or why not.
+    #[schema(value_type = Object)]
+    checks: serde_json::Map<String, Value>,
+}
+
+/// Liveness: the process answers (no database access). For a load
+/// balancer's or orchestrator's liveness probe.
+#[utoipa::path(
+    get, path = "/health/live", tag = "system", operation_id = "system_health_live",
+    responses((status = 200, description = "The process is up", body = Probe))
+)]
+pub(crate) async fn live() -> Json<Probe> {
+    Json(Probe {
+        status: "ok",
+        checks: serde_json::Map::new(),
+    })
+}
+
+/// Readiness: the database answers, its schema is current, and the
+/// password-hashing pool is not saturated. 503 otherwise, with what failed.
+#[utoipa::path(
+    get, path = "/health/ready", tag = "system", operation_id = "system_health_ready",
+    responses(
+        (status = 200, description = "Ready for traffic", body = Probe),
+        (status = 503, description = "Not ready: see `checks`", body = Probe),
+    )
+)]
+pub(crate) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
+    let hashing = state.accounts.hashing_load();
+    let database = state
+        .call(|accounts| {
+            accounts.check_health()?;
+            accounts.schema_version()
+        })
+        .await;
+    let mut checks = serde_json::Map::new();
+    let mut ready = true;
+    let mut check = |name: &str, finding: Result<(), String>| {
+        ready &= finding.is_ok();
+        checks.insert(
+            name.to_owned(),
+            Value::from(finding.err().unwrap_or_else(|| "ok".to_owned())),
+        );
+    };
+    match database {
+        Ok(version) => {
+            check("database", Ok(()));
+            check(
+                "migrations",
+                if version == crate::store::SCHEMA_VERSION {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "schema version {version}, expected {}",
+                        crate::store::SCHEMA_VERSION
+                    ))
+                },
+            );
+        }
+        Err(error) => {
+            tracing::error!(error = ?error, "readiness: database check failed");
+            check("database", Err("unavailable".to_owned()));
+            check("migrations", Err("unknown".to_owned()));
+        }
+    }
+    check(
+        "password_hashing",
+        if hashing.is_saturated() {
+            Err("saturated".to_owned())
+        } else {
+            Ok(())
+        },
+    );
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let probe = Probe {
+        status: if ready { "ok" } else { "unavailable" },
+        checks,
+    };
+    (status, Json(probe))
 }

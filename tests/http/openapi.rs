@@ -151,6 +151,8 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/health", "system_health_v1"),
     ("get", "/.well-known/jwks.json", "system_jwks"),
     ("get", "/health", "system_health"),
+    ("get", "/health/live", "system_health_live"),
+    ("get", "/health/ready", "system_health_ready"),
 ];
 
 const METHODS: &[&str] = &[

@@ -117,7 +117,15 @@ impl PostgresStore {
     }
 
     fn connection(&self) -> Result<PooledConnection<Manager>> {
-        self.pool.get().map_err(storage("get a connection"))
+        let started = std::time::Instant::now();
+        let connection = self.pool.get().map_err(storage("get a connection"))?;
+        let state = self.pool.state();
+        crate::telemetry::connection_checkout(
+            "postgres",
+            started.elapsed(),
+            state.connections.saturating_sub(state.idle_connections),
+        );
+        Ok(connection)
     }
 
     /// Runs `f` in a transaction, again on a serialization failure or a

@@ -170,7 +170,15 @@ impl SqliteStore {
     }
 
     fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>> {
-        self.pool.get().map_err(storage("get a connection"))
+        let started = std::time::Instant::now();
+        let connection = self.pool.get().map_err(storage("get a connection"))?;
+        let state = self.pool.state();
+        crate::telemetry::connection_checkout(
+            "sqlite",
+            started.elapsed(),
+            state.connections.saturating_sub(state.idle_connections),
+        );
+        Ok(connection)
     }
 
     fn transaction(

@@ -1,0 +1,178 @@
+//! What an operator sees of each request: its id (`x-request-id`), one
+//! log span carrying it, its metrics by route template and status, and
+//! the id in every 5xx body.
+
+use std::time::Instant;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+/// The header carrying a request's id, in and out.
+pub(crate) const REQUEST_ID: &str = "x-request-id";
+
+/// The longest request id taken from a client.
+const MAX_REQUEST_ID: usize = 128;
+
+/// The route template a response came from, for the metrics.
+#[derive(Clone)]
+struct Route(String);
+
+/// New request ids: UUID v7 (time-ordered, so logs sort by them too).
+#[derive(Clone, Copy)]
+struct MakeUuidV7;
+
+impl MakeRequestId for MakeUuidV7 {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// Whether a client's request id may be kept: 1 to 128 of ASCII letters,
+/// digits and `-_.:` (anything else could forge log lines or bloat them).
+fn well_formed(id: &[u8]) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// Drops a malformed `x-request-id`, so that a fresh one is made.
+async fn drop_malformed_request_id(mut request: Request, next: Next) -> Response {
+    let malformed = request
+        .headers()
+        .get_all(REQUEST_ID)
+        .iter()
+        .enumerate()
+        .any(|(index, value)| index > 0 || !well_formed(value.as_bytes()));
+    if malformed {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+/// Notes the matched route template on the response.
+async fn note_route(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned());
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(Route(route));
+    }
+    response
+}
+
+/// Counts the request and its latency by method, route template and
+/// status.
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<Route>()
+        .map_or_else(|| "unmatched".to_owned(), |route| route.0.clone());
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(
+        "http_requests_total",
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status
+    )
+    .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The largest 5xx body rewritten to carry the request id.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Adds `request_id` to the JSON body of every 5xx answer, so that a
+/// user's report finds the request's log lines.
+async fn request_id_in_server_errors(request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|id| id.to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(request).await;
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|mime| mime.as_bytes().starts_with(b"application/json"));
+    let (Some(id), true, true) = (id, response.status().is_server_error(), json) else {
+        return response;
+    };
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_ERROR_BODY).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut object)) => {
+            object.insert("request_id".to_owned(), serde_json::Value::from(id));
+            let text = serde_json::Value::Object(object).to_string();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Body::from(text)
+        }
+        _ => Body::from(bytes),
+    };
+    Response::from_parts(parts, body)
+}
+
+/// Wraps the API router: request ids, a log span per request, metrics,
+/// request ids in 5xx bodies. The id is set outermost, so everything
+/// inside (spans, logs, bodies) sees it.
+pub(crate) fn observed(router: Router) -> Router {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &axum::http::Request<Body>| {
+            let id = request
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|id| id.to_str().ok())
+                .unwrap_or_default();
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %id,
+            )
+        })
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
+    router
+        .route_layer(axum::middleware::from_fn(note_route))
+        .layer(trace)
+        .layer(axum::middleware::from_fn(record_metrics))
+        .layer(axum::middleware::from_fn(request_id_in_server_errors))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeUuidV7))
+        .layer(axum::middleware::from_fn(drop_malformed_request_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_from_clients_are_short_plain_tokens() {
+        for good in ["a", "0193b5a2-7c1e-7f00-8000-000000000000", "req_1.2:3"] {
+            assert!(well_formed(good.as_bytes()), "{good}");
+        }
+        let long = "x".repeat(MAX_REQUEST_ID + 1);
+        for bad in ["", "a b", "a\nb", "ünï", "<script>", long.as_str()] {
+            assert!(!well_formed(bad.as_bytes()), "{bad}");
+        }
+    }
+}
