@@ -201,12 +201,15 @@ fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
     Ok(app)
 }
 
+/// A router to serve on its own address.
+type Separate = Option<(String, Router)>;
+
 /// Installs the Prometheus recorder when metrics are on, and serves them:
 /// merged into `app`, or as a second router to bind on its own address.
 fn with_metrics(
     app: Router,
     metrics: &Metrics,
-) -> Result<(Router, Option<(String, Router)>), Box<dyn std::error::Error>> {
+) -> Result<(Router, Separate), Box<dyn std::error::Error>> {
     if let Metrics::Off = metrics {
         return Ok((app, None));
     }
