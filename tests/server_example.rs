@@ -59,9 +59,9 @@ fn start_with(database: &std::path::Path, env: &[(&str, &str)], logs: Stdio) -> 
         .env_remove("ACCOUNTS_TRUSTED_PROXIES")
         .env_remove("ACCOUNTS_SMTP_URL")
         .env("ACCOUNTS_OUTBOX_DIR", database.with_file_name("outbox"))
+        .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
         .env("ACCOUNTS_BIND", address.to_string())
-        .env("RUST_LOG", "warn")
         .stdout(logs)
         .stderr(Stdio::null())
         .spawn()
@@ -550,4 +550,239 @@ fn without_smtp_the_server_example_writes_mail_into_the_outbox() {
     .unwrap();
     assert_eq!(status, 200, "{user}");
     assert!(user["email_verified_at"].is_string(), "{user}");
+}
+
+/// The Prometheus text at `address`: each sample's value by its name and
+/// its labels in sorted order (`name{a="1",b="2"}`).
+fn scrape(address: SocketAddr) -> std::collections::BTreeMap<String, f64> {
+    let mut stream = TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    let mut samples = std::collections::BTreeMap::new();
+    for line in body.lines().filter(|line| !line.starts_with('#') && !line.is_empty()) {
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let key = match series.split_once('{') {
+            Some((name, labels)) => {
+                let mut labels: Vec<&str> = labels.trim_end_matches('}').split(',').collect();
+                labels.sort_unstable();
+                format!("{name}{{{}}}", labels.join(","))
+            }
+            None => series.to_owned(),
+        };
+        samples.insert(key, value.parse().unwrap());
+    }
+    samples
+}
+
+#[test]
+fn metrics_count_exactly_a_login_and_a_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_with(
+        &dir.path().join("accounts.db"),
+        &[("ACCOUNTS_JWT_SECRET", SECRET), ("ACCOUNTS_METRICS", "1")],
+        Stdio::null(),
+    );
+    wait_for_health(&mut server);
+    let address = server.address;
+    register_ada(address);
+    let before = scrape(address);
+
+    let (status, tokens) = http(
+        address,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&json!({"login": "ada", "password": PASSWORD})),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{tokens}");
+    let (status, _) = http(
+        address,
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(&json!({"refresh_token": tokens["refresh_token"]})),
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    let after = scrape(address);
+
+    let moved: std::collections::BTreeMap<&str, f64> = after
+        .iter()
+        .filter(|(key, _)| key.ends_with('}') && !key.contains("duration") && !key.contains("_wait"))
+        .filter(|(key, _)| !key.starts_with("accounts_db_connections_in_use"))
+        .filter(|(key, _)| !key.starts_with("accounts_password_hash_waiting"))
+        .map(|(key, value)| (key.as_str(), value - before.get(key).copied().unwrap_or(0.0)))
+        .filter(|(_, delta)| *delta != 0.0)
+        .collect();
+    let expected: std::collections::BTreeMap<&str, f64> = [
+        (r#"accounts_logins_total{outcome="ok"}"#, 1.0),
+        (r#"accounts_operations_total{operation="login",outcome="ok"}"#, 1.0),
+        (r#"accounts_operations_total{operation="refresh",outcome="ok"}"#, 1.0),
+        (
+            r#"http_requests_total{method="POST",route="/api/v1/auth/login",status="200"}"#,
+            1.0,
+        ),
+        (
+            r#"http_requests_total{method="POST",route="/api/v1/auth/refresh",status="200"}"#,
+            1.0,
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(moved, expected, "after: {after:#?}");
+    // Latencies are recorded by route template, never by raw path.
+    assert!(
+        after.keys().any(|key| key.starts_with("http_request_duration_seconds")
+            && key.contains(r#"route="/api/v1/auth/login""#)),
+        "{after:#?}"
+    );
+}
+
+#[test]
+fn metrics_can_live_on_their_own_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let bind = metrics.to_string();
+    let mut server = start_with(
+        &dir.path().join("accounts.db"),
+        &[
+            ("ACCOUNTS_JWT_SECRET", SECRET),
+            ("ACCOUNTS_METRICS_BIND", &bind),
+        ],
+        Stdio::null(),
+    );
+    wait_for_health(&mut server);
+    register_ada(server.address);
+    let samples = scrape(metrics);
+    assert!(
+        samples.contains_key(r#"accounts_operations_total{operation="register",outcome="ok"}"#),
+        "{samples:#?}"
+    );
+    let (status, _) = http(server.address, "GET", "/metrics", None, None).unwrap();
+    assert_eq!(status, 404, "not on the main address");
+}
+
+/// Sends `request` on `stream` and reads one response (with a
+/// `content-length`): its status, headers and body.
+fn exchange(stream: &mut TcpStream, request: &str) -> (u16, String, String) {
+    stream.write_all(request.as_bytes()).unwrap();
+    read_response(stream)
+}
+
+fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "connection closed early");
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8(raw).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head, String::from_utf8(body).unwrap())
+}
+
+#[test]
+fn every_log_line_of_a_request_carries_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_with(
+        &dir.path().join("accounts.db"),
+        &[("ACCOUNTS_JWT_SECRET", SECRET), ("RUST_LOG", "info")],
+        Stdio::piped(),
+    );
+    wait_for_health(&mut server);
+    let mut stream = TcpStream::connect(server.address).unwrap();
+    let (status, head, _) = exchange(
+        &mut stream,
+        &format!(
+            "GET /health/live HTTP/1.1\r\nHost: {}\r\nx-request-id: trace-me-1\r\n\r\n",
+            server.address
+        ),
+    );
+    assert_eq!(status, 200);
+    assert!(head.contains("x-request-id: trace-me-1"), "{head}");
+    drop(stream);
+    let (_, logs) = logs_until_exit(&mut server, Duration::ZERO);
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|line: &Value| line["span"]["path"] == "/health/live")
+        .filter(|line: &Value| line["span"]["request_id"] == "trace-me-1")
+        .collect();
+    assert!(!lines.is_empty(), "no log line of the request in {logs}");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["fields"]["status"] == 200 || line["fields"]["status"] == "200"),
+        "{lines:#?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_lets_a_request_in_flight_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(&dir.path().join("accounts.db"), SECRET);
+    wait_for_health(&mut server);
+    register_ada(server.address);
+    // A connection the server has surely accepted: one exchange on it.
+    let mut stream = TcpStream::connect(server.address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let host = server.address;
+    let (status, _, _) = exchange(
+        &mut stream,
+        &format!("GET /health/live HTTP/1.1\r\nHost: {host}\r\n\r\n"),
+    );
+    assert_eq!(status, 200);
+    // A login in flight when SIGTERM arrives: the server asks for its body
+    // (`100 Continue`) once the handler reads it, and only then is the
+    // signal sent and the body written.
+    let body = json!({"login": "ada", "password": PASSWORD}).to_string();
+    let (status, _, _) = exchange(
+        &mut stream,
+        &format!(
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: {host}\r\n\
+             Content-Type: application/json\r\nExpect: 100-continue\r\n\
+             Content-Length: {}\r\n\r\n",
+            body.len()
+        ),
+    );
+    assert_eq!(status, 100);
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    stream.write_all(body.as_bytes()).unwrap();
+    let (status, _, reply) = read_response(&mut stream);
+    assert_eq!(status, 200, "{reply}");
+    assert!(reply.contains("access_token"), "{reply}");
+    drop(stream);
+    let exit = wait_for_exit(&mut server.child, Duration::from_secs(20))
+        .expect("the server stops after the request");
+    assert!(exit.success(), "{exit}");
 }
