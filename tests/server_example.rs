@@ -565,13 +565,19 @@ fn scrape(address: SocketAddr) -> std::collections::BTreeMap<String, f64> {
     stream.read_to_string(&mut raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_owned()
     };
     let mut samples = std::collections::BTreeMap::new();
-    for line in body.lines().filter(|line| !line.starts_with('#') && !line.is_empty()) {
+    for line in body
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+    {
         let (series, value) = line.rsplit_once(' ').unwrap();
         let key = match series.split_once('{') {
             Some((name, labels)) => {
@@ -621,16 +627,29 @@ fn metrics_count_exactly_a_login_and_a_refresh() {
 
     let moved: std::collections::BTreeMap<&str, f64> = after
         .iter()
-        .filter(|(key, _)| key.ends_with('}') && !key.contains("duration") && !key.contains("_wait"))
+        .filter(|(key, _)| {
+            key.ends_with('}') && !key.contains("duration") && !key.contains("_wait")
+        })
         .filter(|(key, _)| !key.starts_with("accounts_db_connections_in_use"))
         .filter(|(key, _)| !key.starts_with("accounts_password_hash_waiting"))
-        .map(|(key, value)| (key.as_str(), value - before.get(key).copied().unwrap_or(0.0)))
+        .map(|(key, value)| {
+            (
+                key.as_str(),
+                value - before.get(key).copied().unwrap_or(0.0),
+            )
+        })
         .filter(|(_, delta)| *delta != 0.0)
         .collect();
     let expected: std::collections::BTreeMap<&str, f64> = [
         (r#"accounts_logins_total{outcome="ok"}"#, 1.0),
-        (r#"accounts_operations_total{operation="login",outcome="ok"}"#, 1.0),
-        (r#"accounts_operations_total{operation="refresh",outcome="ok"}"#, 1.0),
+        (
+            r#"accounts_operations_total{operation="login",outcome="ok"}"#,
+            1.0,
+        ),
+        (
+            r#"accounts_operations_total{operation="refresh",outcome="ok"}"#,
+            1.0,
+        ),
         (
             r#"http_requests_total{method="POST",route="/api/v1/auth/login",status="200"}"#,
             1.0,
@@ -645,8 +664,10 @@ fn metrics_count_exactly_a_login_and_a_refresh() {
     assert_eq!(moved, expected, "after: {after:#?}");
     // Latencies are recorded by route template, never by raw path.
     assert!(
-        after.keys().any(|key| key.starts_with("http_request_duration_seconds")
-            && key.contains(r#"route="/api/v1/auth/login""#)),
+        after
+            .keys()
+            .any(|key| key.starts_with("http_request_duration_seconds")
+                && key.contains(r#"route="/api/v1/auth/login""#)),
         "{after:#?}"
     );
 }
@@ -686,7 +707,11 @@ fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
     let mut raw = Vec::new();
     let mut byte = [0u8; 1];
     while !raw.ends_with(b"\r\n\r\n") {
-        assert_eq!(stream.read(&mut byte).unwrap(), 1, "connection closed early");
+        assert_eq!(
+            stream.read(&mut byte).unwrap(),
+            1,
+            "connection closed early"
+        );
         raw.push(byte[0]);
     }
     let head = String::from_utf8(raw).unwrap();
