@@ -21,6 +21,13 @@
 //! [`Error::http_status`](crate::Error::http_status); validation errors
 //! answer 422 with FastAPI's list of `{loc, msg, type}`.
 //!
+//! Operations: `/health/live` (the process) and `/health/ready` (database,
+//! schema, hashing pool) probes; every response carries `x-request-id`
+//! (the request's own when well formed, else a new UUID v7), each request
+//! is logged in a span with its id (`tracing`), 5xx bodies name it as
+//! `request_id`, and requests are counted by route template and status
+//! (see [`crate::telemetry`]).
+//!
 //! Every response carries `X-Content-Type-Options: nosniff`; token
 //! responses (register, login, refresh) also `Cache-Control: no-store` and
 //! `Pragma: no-cache` (RFC 6749 5.1).
