@@ -208,33 +208,54 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Imports every valid line, reporting each rejected one.
+/// Imports every valid line, reporting each rejected one: up to 1000
+/// lines at a time through `import_many` (one transaction per batch).
 fn import(accounts: &Accounts, file: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    const BATCH: usize = 1000;
     let reader = std::io::BufReader::new(std::fs::File::open(file)?);
     let system = Principal::system();
-    let (mut imported, mut rejected) = (0_u64, 0_u64);
+    let (mut imported, mut rejected) = (0_usize, 0_usize);
+    let mut batch: Vec<(usize, ImportUser)> = Vec::with_capacity(BATCH);
+    let mut refusals: Vec<(usize, String)> = Vec::new();
+    let mut flush = |batch: &mut Vec<(usize, ImportUser)>,
+                     refusals: &mut Vec<(usize, String)>|
+     -> Result<(), Box<dyn std::error::Error>> {
+        let numbers: Vec<usize> = batch.iter().map(|(number, _)| *number).collect();
+        let report = accounts
+            .users()
+            .import_many(&system, batch.drain(..).map(|(_, user)| user))?;
+        imported += report.imported.len();
+        refusals.extend(
+            report
+                .rejected
+                .iter()
+                .map(|rejection| (numbers[rejection.index], reason(&rejection.error))),
+        );
+        refusals.sort_by_key(|(number, _)| *number);
+        rejected += refusals.len();
+        for (number, reason) in refusals.drain(..) {
+            eprintln!("line {number}: rejected: {reason}");
+        }
+        Ok(())
+    };
     for (index, line) in reader.lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
         }
         let number = index + 1;
-        let outcome = serde_json::from_str::<ImportUser>(&line)
-            .map_err(|error| format!("not a valid user record: {}", json_problem(&error)))
-            .and_then(|user| {
-                accounts
-                    .users()
-                    .import(&system, user)
-                    .map_err(|error| reason(&error))
-            });
-        match outcome {
-            Ok(_) => imported += 1,
-            Err(reason) => {
-                rejected += 1;
-                eprintln!("line {number}: rejected: {reason}");
-            }
+        match serde_json::from_str::<ImportUser>(&line) {
+            Ok(user) => batch.push((number, user)),
+            Err(error) => refusals.push((
+                number,
+                format!("not a valid user record: {}", json_problem(&error)),
+            )),
+        }
+        if batch.len() == BATCH {
+            flush(&mut batch, &mut refusals)?;
         }
     }
+    flush(&mut batch, &mut refusals)?;
     println!("imported {imported} user(s), rejected {rejected}");
     Ok(())
 }

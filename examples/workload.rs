@@ -230,6 +230,20 @@ fn main() -> Result<()> {
             Ok(())
         },
     )?;
+    // Bulk import: as many full users again, through `import_many`.
+    let bulk_start = Instant::now();
+    let report = accounts.users().import_many(
+        &Principal::system(),
+        (0..args.users).map(|n| seed::full_user(next_user + n, &hash)),
+    )?;
+    let bulk_secs = bulk_start.elapsed().as_secs_f64();
+    if let Some(rejection) = report.rejected.first() {
+        return Err(aai_accounts::Error::Config(format!(
+            "bulk user {} rejected: {}",
+            rejection.index, rejection.error
+        )));
+    }
+
     // One organization with every seeded user as a member.
     let org_seed_start = Instant::now();
     let founder = &members[0];
@@ -285,6 +299,7 @@ fn main() -> Result<()> {
             "profiles_per_s": (args.users as f64 / seed_secs).round(),
             "seconds": (seed_secs * 100.0).round() / 100.0,
             "organization_members_per_s": (args.users as f64 / org_seed_secs).round(),
+            "import_many_users_per_s": (args.users as f64 / bulk_secs).round(),
         },
         "ops": ops,
     });

@@ -31,7 +31,7 @@ pub use locations::Locations;
 pub use organizations::Organizations;
 pub use profiles::Profiles;
 pub use sessions::Sessions;
-pub use users::Users;
+pub use users::{ImportRejection, ImportReport, Users};
 
 pub(crate) use authentication::whole_second;
 

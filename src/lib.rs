@@ -19,8 +19,8 @@ pub mod store;
 pub mod telemetry;
 
 pub use accounts::{
-    Accounts, AccountsBuilder, Contacts, Events, Jobs, Locations, LockoutPolicy, Organizations,
-    Profiles, Pruned, Registration, Sessions, TokenPair, Users,
+    Accounts, AccountsBuilder, Contacts, Events, ImportRejection, ImportReport, Jobs, Locations,
+    LockoutPolicy, Organizations, Profiles, Pruned, Registration, Sessions, TokenPair, Users,
 };
 pub use auth::policy::Principal;
 pub use auth::{

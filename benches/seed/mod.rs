@@ -17,23 +17,27 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// Creates user `n` with a full profile (location, 3 contacts, 2 jobs) in
 /// one transaction.
 pub fn import(accounts: &Accounts, n: usize, hash: &PasswordHash) -> Result<UserId> {
-    let id = UserId::new();
-    let user = accounts.users().import(
-        &Principal::system(),
-        ImportUser {
-            id: Some(id),
-            username: format!("user{n}"),
-            email: format!("user{n}@example.com"),
-            password_hash: hash.as_str().to_owned(),
-            is_active: true,
-            is_super_admin: false,
-            email_verified: false,
-            created_at: None,
-            updated_at: None,
-            profile: Some(full_profile(n, id)),
-        },
-    )?;
+    let user = accounts
+        .users()
+        .import(&Principal::system(), full_user(n, hash))?;
     Ok(user.id)
+}
+
+/// User `n` with a full profile, to import.
+pub fn full_user(n: usize, hash: &PasswordHash) -> ImportUser {
+    let id = UserId::new();
+    ImportUser {
+        id: Some(id),
+        username: format!("user{n}"),
+        email: format!("user{n}@example.com"),
+        password_hash: hash.as_str().to_owned(),
+        is_active: true,
+        is_super_admin: false,
+        email_verified: false,
+        created_at: None,
+        updated_at: None,
+        profile: Some(full_profile(n, id)),
+    }
 }
 
 pub fn full_profile(n: usize, user_id: UserId) -> NewProfile {

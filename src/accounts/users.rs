@@ -307,6 +307,145 @@ impl<'a> Users<'a> {
     /// [`Error::Conflict`] with field `id`, `username` or `email`;
     /// [`Error::Forbidden`] for non-admins.
     pub fn import(&self, principal: &Principal, import: ImportUser) -> Result<User> {
+        let prepared = self.prepare_import(import)?;
+        self.accounts
+            .write_as("users.import", principal, |tx, actor, now| {
+                actor.require_admin()?;
+                if tx.get_user(prepared.row.user.id)?.is_some() {
+                    return Err(Error::Conflict { field: "id" });
+                }
+                write_import(tx, &actor, &prepared, now)
+            })
+    }
+
+    /// Imports many users (with their profiles) as [`Users::import`] does
+    /// one, up to 1000 in a transaction, and reports each rejected one by
+    /// its position in `users` without losing the valid ones: an invalid
+    /// field, or an id, username or email taken (in the store or earlier
+    /// in `users`). Super admins only.
+    ///
+    /// ```
+    /// # use aai_accounts::*;
+    /// # let accounts = Accounts::open("sqlite::memory:")?;
+    /// let hash = PasswordHasher::new(PasswordParams::OWASP)?.hash(&"a long passphrase".into())?;
+    /// let user = |name: &str| ImportUser {
+    ///     id: None,
+    ///     username: name.into(),
+    ///     email: format!("{name}@example.com"),
+    ///     password_hash: hash.as_str().into(),
+    ///     is_active: true,
+    ///     is_super_admin: false,
+    ///     created_at: None,
+    ///     updated_at: None,
+    ///     profile: None,
+    ///     email_verified: true,
+    /// };
+    /// let report = accounts
+    ///     .users()
+    ///     .import_many(&Principal::system(), [user("ada"), user("ADA"), user("bob")])?;
+    /// assert_eq!(report.imported.len(), 2);
+    /// assert_eq!(report.rejected[0].index, 1); // the username is taken
+    /// # Ok::<(), aai_accounts::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Forbidden`] for a regular user (nothing is imported); a
+    /// storage failure of a transaction (its rows are then not imported,
+    /// those of earlier transactions are).
+    pub fn import_many(
+        &self,
+        principal: &Principal,
+        users: impl IntoIterator<Item = ImportUser>,
+    ) -> Result<ImportReport> {
+        self.accounts
+            .read_as("users.import_many", principal, |_, actor, _| {
+                actor.require_admin()
+            })?;
+        let mut report = ImportReport::default();
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
+        for (index, user) in users.into_iter().enumerate() {
+            match self.prepare_import(user) {
+                Ok(prepared) => batch.push((index, prepared)),
+                Err(error) => report.rejected.push(ImportRejection { index, error }),
+            }
+            if batch.len() == IMPORT_BATCH {
+                self.import_batch(principal, &mut batch, &mut report)?;
+            }
+        }
+        self.import_batch(principal, &mut batch, &mut report)?;
+        report.rejected.sort_by_key(|rejection| rejection.index);
+        Ok(report)
+    }
+
+    /// Writes a batch in one transaction, checking each row's id, username
+    /// and email first (in the store and among the batch's earlier rows),
+    /// so that a taken one rejects its row, not the batch.
+    fn import_batch(
+        &self,
+        principal: &Principal,
+        batch: &mut Vec<(usize, PreparedImport)>,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let written = self
+            .accounts
+            .write_as("users.import_many", principal, |tx, actor, now| {
+                actor.require_admin()?;
+                let mut taken = TakenInBatch::default();
+                let mut imported = Vec::new();
+                let mut rejected = Vec::new();
+                for (index, prepared) in batch.iter() {
+                    let user = &prepared.row.user;
+                    match taken.check(tx, user)? {
+                        Some(field) => rejected.push((*index, field)),
+                        None => imported.push(write_import(tx, &actor, prepared, now)?),
+                    }
+                }
+                Ok((imported, rejected))
+            });
+        match written {
+            Ok((imported, rejected)) => {
+                report.imported.extend(imported);
+                report
+                    .rejected
+                    .extend(rejected.into_iter().map(|(index, field)| ImportRejection {
+                        index,
+                        error: Error::Conflict { field },
+                    }));
+            }
+            // A row taken by a concurrent writer since the checks: the
+            // batch again, one row per transaction.
+            Err(Error::Conflict { .. }) => {
+                for (index, prepared) in batch.iter() {
+                    let result =
+                        self.accounts
+                            .write_as("users.import", principal, |tx, actor, now| {
+                                actor.require_admin()?;
+                                match TakenInBatch::default().check(tx, &prepared.row.user)? {
+                                    Some(field) => Err(Error::Conflict { field }),
+                                    None => write_import(tx, &actor, prepared, now),
+                                }
+                            });
+                    match result {
+                        Ok(user) => report.imported.push(user),
+                        Err(error) => report.rejected.push(ImportRejection {
+                            index: *index,
+                            error,
+                        }),
+                    }
+                }
+            }
+            Err(error) => return Err(error),
+        }
+        batch.clear();
+        Ok(())
+    }
+
+    /// Validates an imported user: its row and profile, ready to write.
+    fn prepare_import(&self, import: ImportUser) -> Result<PreparedImport> {
         let now = self.accounts.now();
         let mut errors = ValidationErrors::new();
         let username = Username::parse(import.username.clone())
@@ -333,7 +472,7 @@ impl<'a> Users<'a> {
             );
         }
         let id = import.id.unwrap_or_default();
-        let profile = match import.profile.clone() {
+        let profile = match import.profile {
             Some(profile) if profile.user_id.is_some_and(|user_id| user_id != id) => {
                 errors.add(
                     "profile.user_id",
@@ -358,40 +497,25 @@ impl<'a> Users<'a> {
                 "invalid",
             )));
         };
-        self.accounts
-            .write_as("users.import", principal, |tx, actor, now| {
-                actor.require_admin()?;
-                if tx.get_user(id)?.is_some() {
-                    return Err(Error::Conflict { field: "id" });
-                }
-                let row = UserRow {
-                    user: User {
-                        id,
-                        username: username.clone(),
-                        email: email.clone(),
-                        is_active: import.is_active,
-                        is_super_admin: import.is_super_admin,
-                        email_verified_at: import.email_verified.then_some(updated_at),
-                        created_at,
-                        updated_at,
-                        last_login_at: None,
-                        deactivated_at: (!import.is_active).then_some(updated_at),
-                    },
-                    password_hash: PasswordHash::new(import.password_hash.clone()),
-                    failed_logins: 0,
-                    locked_until: None,
-                    tokens_valid_after: super::whole_second(now),
-                };
-                tx.insert_user(&row)?;
-                if let Some(profile) = &profile {
-                    // The profile of an inactive user is stored inactive since
-                    // the user's deactivation, so restoring the user restores
-                    // it (see `restore`).
-                    profile.insert(tx, id, now, row.user.deactivated_at)?;
-                }
-                record(tx, EventKind::UserImported, id, Some(&actor), None, now)?;
-                Ok(row.user)
-            })
+        let row = UserRow {
+            user: User {
+                id,
+                username,
+                email,
+                is_active: import.is_active,
+                is_super_admin: import.is_super_admin,
+                email_verified_at: import.email_verified.then_some(updated_at),
+                created_at,
+                updated_at,
+                last_login_at: None,
+                deactivated_at: (!import.is_active).then_some(updated_at),
+            },
+            password_hash: PasswordHash::new(import.password_hash),
+            failed_logins: 0,
+            locked_until: None,
+            tokens_valid_after: created_at,
+        };
+        Ok(PreparedImport { row, profile })
     }
 
     /// Everything stored about a user, as one JSON-serializable document:
@@ -497,6 +621,99 @@ impl<'a> Users<'a> {
                 record(tx, EventKind::UserErased, tombstone, by, None, now)
             })
     }
+}
+
+/// How many imported users share a transaction.
+const IMPORT_BATCH: usize = 1000;
+
+/// An imported user, validated and ready to write.
+struct PreparedImport {
+    row: UserRow,
+    profile: Option<ProfileAggregate>,
+}
+
+/// Writes a validated import: the user, their profile, the event.
+fn write_import(
+    tx: &mut dyn Tx,
+    actor: &Actor,
+    prepared: &PreparedImport,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<User> {
+    let mut row = prepared.row.clone();
+    row.tokens_valid_after = super::whole_second(now);
+    tx.insert_user(&row)?;
+    if let Some(profile) = &prepared.profile {
+        // The profile of an inactive user is stored inactive since the
+        // user's deactivation, so restoring the user restores it (see
+        // `restore`).
+        profile.insert(tx, row.user.id, now, row.user.deactivated_at)?;
+    }
+    record(
+        tx,
+        EventKind::UserImported,
+        row.user.id,
+        Some(actor),
+        None,
+        now,
+    )?;
+    Ok(row.user)
+}
+
+/// The ids, usernames (ignoring case) and emails of a batch's rows so far.
+#[derive(Default)]
+struct TakenInBatch {
+    ids: std::collections::HashSet<UserId>,
+    usernames: std::collections::HashSet<String>,
+    emails: std::collections::HashSet<String>,
+}
+
+impl TakenInBatch {
+    /// The field of `user` that is taken, in the store or in the batch;
+    /// otherwise claims all three.
+    fn check(&mut self, tx: &mut dyn Tx, user: &User) -> Result<Option<&'static str>> {
+        let username = user.username.as_str().to_ascii_lowercase();
+        let field = if self.ids.contains(&user.id) || tx.get_user(user.id)?.is_some() {
+            Some("id")
+        } else if self.usernames.contains(&username)
+            || tx.get_user_by_username(user.username.as_str())?.is_some()
+        {
+            Some("username")
+        } else if self.emails.contains(user.email.as_str())
+            || tx.get_user_by_email(user.email.as_str())?.is_some()
+        {
+            Some("email")
+        } else {
+            None
+        };
+        if field.is_none() {
+            self.ids.insert(user.id);
+            self.usernames.insert(username);
+            self.emails.insert(user.email.as_str().to_owned());
+        }
+        Ok(field)
+    }
+}
+
+/// What [`Users::import_many`] did: the users imported, and each rejected
+/// input by its position with why.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct ImportReport {
+    /// The imported users, in input order within each transaction.
+    pub imported: Vec<User>,
+    /// The rejected inputs, by position.
+    pub rejected: Vec<ImportRejection>,
+}
+
+/// An input [`Users::import_many`] did not import.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ImportRejection {
+    /// Its position in the input (from 0).
+    pub index: usize,
+    /// Why: [`Error::Validation`] naming the fields, or [`Error::Conflict`]
+    /// naming `id`, `username` or `email`.
+    pub error: Error,
 }
 
 /// Every row of a paged list, page by page.

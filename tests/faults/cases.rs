@@ -478,6 +478,23 @@ pub(crate) fn cases() -> Vec<(&'static str, Call, &'static str)> {
             "ok",
         ),
         (
+            "users import_many",
+            |w| {
+                let valid = |name: &str| ImportUser {
+                    profile: Some(full_profile()),
+                    ..legacy_user(name)
+                };
+                let users = vec![valid("mia"), legacy_user("ada"), valid("noa")];
+                let report =
+                    w.h.accounts
+                        .users()
+                        .import_many(&w.admin.principal, users)?;
+                assert_eq!((report.imported.len(), report.rejected.len()), (2, 1));
+                Ok(())
+            },
+            "ok",
+        ),
+        (
             "organizations create",
             |w| {
                 let new = NewOrganization {

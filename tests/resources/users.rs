@@ -531,3 +531,130 @@ fn a_profile_of_a_deactivated_user_cannot_be_restored_alone() {
         assert_hidden_from(h, &bob.principal, &created);
     });
 }
+
+fn imported(name: &str, hash: &str) -> aai_accounts::ImportUser {
+    aai_accounts::ImportUser {
+        id: None,
+        username: name.into(),
+        email: format!("{name}@example.com"),
+        password_hash: hash.into(),
+        is_active: true,
+        is_super_admin: false,
+        email_verified: false,
+        created_at: None,
+        updated_at: None,
+        profile: None,
+    }
+}
+
+#[test]
+fn import_many_keeps_the_valid_rows_and_names_each_rejected_one() {
+    each(|h| {
+        let system = Principal::system();
+        let hash = bcrypt::hash("legacy password", 4).unwrap();
+        h.register("taken");
+        let twin = aai_accounts::UserId::new();
+        let with_profile = aai_accounts::ImportUser {
+            profile: Some(crate::full_profile("Ada", "FR")),
+            ..imported("ada", &hash)
+        };
+        let users = vec![
+            with_profile,
+            imported("bob", "plaintext"), // 1: not a hash
+            imported("ADA", &hash),       // 2: username taken earlier in the input
+            aai_accounts::ImportUser {
+                email: "taken@example.com".into(),
+                ..imported("carol", &hash) // 3: email taken in the store
+            },
+            aai_accounts::ImportUser {
+                id: Some(twin),
+                ..imported("dave", &hash)
+            },
+            aai_accounts::ImportUser {
+                id: Some(twin),
+                ..imported("erin", &hash) // 5: id taken earlier in the input
+            },
+            imported("frank", &hash),
+        ];
+        let report = h.accounts.users().import_many(&system, users).unwrap();
+        let names: Vec<&str> = report
+            .imported
+            .iter()
+            .map(|u| u.username.as_str())
+            .collect();
+        assert_eq!(names, ["ada", "dave", "frank"]);
+        let rejected: Vec<(usize, String)> = report
+            .rejected
+            .iter()
+            .map(|r| {
+                let why = match &r.error {
+                    Error::Validation(errors) => errors.errors()[0].field.clone(),
+                    Error::Conflict { field } => format!("conflict {field}"),
+                    other => panic!("{other:?}"),
+                };
+                (r.index, why)
+            })
+            .collect();
+        assert_eq!(
+            rejected,
+            [
+                (1, "password_hash".to_owned()),
+                (2, "conflict username".to_owned()),
+                (3, "conflict email".to_owned()),
+                (5, "conflict id".to_owned()),
+            ]
+        );
+        // The imported users are whole: profile included, able to log in.
+        let ada = &report.imported[0];
+        let profile = h.accounts.profiles().get_by_user(&system, ada.id).unwrap();
+        assert_eq!(profile.contacts.len(), 3);
+        h.accounts
+            .login(aai_accounts::Credentials::new("frank", "legacy password"))
+            .unwrap();
+        assert_eq!(
+            h.accounts
+                .users()
+                .get(&system, twin)
+                .unwrap()
+                .username
+                .as_str(),
+            "dave"
+        );
+    });
+}
+
+#[test]
+fn import_many_spans_transactions_and_is_for_super_admins() {
+    each(|h| {
+        let hash = bcrypt::hash("legacy password", 4).unwrap();
+        let ada = h.register("ada");
+        let many = |prefix: &str| {
+            (0..1200)
+                .map(|n| imported(&format!("{prefix}{n}"), &hash))
+                .collect::<Vec<_>>()
+        };
+        assert!(matches!(
+            h.accounts.users().import_many(&ada.principal, many("x")),
+            Err(Error::Forbidden)
+        ));
+        let report = h
+            .accounts
+            .users()
+            .import_many(&Principal::system(), many("user"))
+            .unwrap();
+        assert_eq!((report.imported.len(), report.rejected.len()), (1200, 0));
+        let page = h
+            .accounts
+            .users()
+            .list(
+                &Principal::system(),
+                &Default::default(),
+                PageRequest::new(1, 1),
+            )
+            .unwrap();
+        assert_eq!(
+            page.total, 1201,
+            "ada and the imported, none of the refused x"
+        );
+    });
+}
