@@ -14,6 +14,9 @@
 //!   (`10.0.0.1, 192.168.0.0/16`) of reverse proxies whose `Forwarded` /
 //!   `X-Forwarded-For` name the client for the rate limit; none by default;
 //! - `ACCOUNTS_CORS_ORIGINS`: comma-separated allowed origins; none, no CORS;
+//! - `ACCOUNTS_AUTH_RATE_LIMIT`: the per-client budget of the auth routes,
+//!   `REQUESTS/SECONDS` (default `20/60`), or `off` (say, behind a proxy
+//!   that limits, or for a load test);
 //! - `ACCOUNTS_SMTP_URL`: where mail goes (email verification, password
 //!   reset, email change): `smtp://host:port` (plain, for a loopback
 //!   relay), `smtp+starttls://user:password@host:port` or
@@ -31,7 +34,7 @@
 
 use std::net::SocketAddr;
 
-use aai_accounts::http::{router_with, IpNet, RouterConfig};
+use aai_accounts::http::{router_with, IpNet, RateLimit, RouterConfig};
 use aai_accounts::{Accounts, SigningKey};
 use axum::http::{header, HeaderValue, Method};
 use axum::routing::get;
@@ -55,6 +58,7 @@ struct Config {
     bind: String,
     cors_origins: Vec<String>,
     trusted_proxies: Vec<IpNet>,
+    auth_rate_limit: Option<RateLimit>,
     smtp_url: Option<String>,
     metrics: Metrics,
     mail_from: String,
@@ -95,6 +99,13 @@ impl Config {
             bind: var("ACCOUNTS_BIND").unwrap_or_else(|| "127.0.0.1:8000".to_owned()),
             cors_origins: list(var("ACCOUNTS_CORS_ORIGINS")),
             trusted_proxies,
+            auth_rate_limit: match var("ACCOUNTS_AUTH_RATE_LIMIT").as_deref() {
+                None => Some(RateLimit::new(20, std::time::Duration::from_secs(60))),
+                Some("off") => None,
+                Some(budget) => Some(rate_limit(budget).ok_or_else(|| {
+                    format!("ACCOUNTS_AUTH_RATE_LIMIT: REQUESTS/SECONDS or off, not {budget:?}")
+                })?),
+            },
             smtp_url: var("ACCOUNTS_SMTP_URL"),
             metrics: match (var("ACCOUNTS_METRICS"), var("ACCOUNTS_METRICS_BIND")) {
                 (_, Some(bind)) => Metrics::Separate(bind),
@@ -112,6 +123,15 @@ impl Config {
             .map_err(|error| format!("ACCOUNTS_PUBLIC_URL: {error}"))?,
         })
     }
+}
+
+/// `REQUESTS/SECONDS`, as in `20/60`.
+fn rate_limit(budget: &str) -> Option<RateLimit> {
+    let (requests, seconds) = budget.split_once('/')?;
+    Some(RateLimit::new(
+        requests.trim().parse().ok()?,
+        std::time::Duration::from_secs(seconds.trim().parse().ok()?),
+    ))
 }
 
 /// Where Prometheus metrics are served.
@@ -176,6 +196,7 @@ fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
         }
     };
     let routes = RouterConfig::default()
+        .auth_rate_limit(config.auth_rate_limit)
         .trusted_proxies(config.trusted_proxies.iter().copied())
         .mailer(delivery)
         .public_url(config.public_url.clone());

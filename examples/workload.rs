@@ -34,6 +34,10 @@ struct Args {
     /// Time only the operations whose names contain this (for profiling).
     #[arg(long)]
     only: Option<String>,
+    /// Only seed this SQLite file (created) with the users, through
+    /// `import_many`, and exit: what `scripts/load.sh` serves.
+    #[arg(long)]
+    seed_to: Option<std::path::PathBuf>,
 }
 
 /// One seeded user with a principal.
@@ -104,8 +108,26 @@ fn system() -> String {
     )
 }
 
+/// Seeds `users` full users (password [`PASSWORD`]) into a new SQLite file.
+fn seed_file(path: &std::path::Path, users: usize) -> Result<()> {
+    let accounts = Accounts::open(&format!("sqlite://{}", path.display()))?;
+    let hash = PasswordHasher::new(PasswordParams::OWASP)?.hash(&Password::from(PASSWORD))?;
+    let report = accounts.users().import_many(
+        &Principal::system(),
+        (0..users).map(|n| seed::full_user(n, &hash)),
+    )?;
+    println!(
+        "{}",
+        json!({ "seeded": report.imported.len(), "rejected": report.rejected.len() })
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(path) = &args.seed_to {
+        return seed_file(path, args.users);
+    }
     let iterations = args.iterations.max(2000);
     let dir = tempfile::tempdir().map_err(|e| aai_accounts::Error::Config(e.to_string()))?;
     let url = format!("sqlite://{}", dir.path().join("workload.db").display());
