@@ -327,6 +327,16 @@ fn the_server_example_refuses_both_a_secret_and_a_secret_file() {
 }
 
 #[test]
+fn the_server_example_refuses_malformed_limits_and_metrics_settings() {
+    for (name, value) in [
+        ("ACCOUNTS_AUTH_RATE_LIMIT", "twenty a minute"),
+        ("ACCOUNTS_METRICS", "yes"),
+    ] {
+        assert_refuses_to_start(&[("ACCOUNTS_JWT_SECRET", SECRET), (name, value)], name);
+    }
+}
+
+#[test]
 fn the_server_example_refuses_a_malformed_trusted_proxy() {
     assert_refuses_to_start(
         &[
