@@ -403,7 +403,7 @@ impl<'a> Profiles<'a> {
     ) -> Result<Page<Profile>> {
         page.validate()?;
         let query = normalized(query)?;
-        self.accounts.read_as(principal, |tx, actor, _| {
+        self.accounts.read_as_relaxed(principal, |tx, actor, _| {
             actor.check_active_filter(query.active)?;
             let terms = [&query.name, &query.city, &query.company, &query.industry];
             if validate::matches_nothing(terms.map(Option::as_deref)) {

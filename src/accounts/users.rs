@@ -84,7 +84,7 @@ impl<'a> Users<'a> {
         page: PageRequest,
     ) -> Result<Page<User>> {
         page.validate()?;
-        self.accounts.read_as(principal, |tx, actor, _| {
+        self.accounts.read_as_relaxed(principal, |tx, actor, _| {
             actor.require_admin()?;
             if validate::matches_nothing([query.search.as_deref()]) {
                 return Ok(Page::new(Vec::new(), 0, page));
