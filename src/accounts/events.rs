@@ -19,6 +19,10 @@ impl<'a> Events<'a> {
     /// A page of security events, newest first, optionally of one user or
     /// one kind (super admins only).
     ///
+    /// The page may lag behind the latest writes by up to
+    /// [`replica_max_lag`](crate::AccountsBuilder::replica_max_lag) when
+    /// the accounts have [read replicas](crate::AccountsBuilder::read_replica_url).
+    ///
     /// # Errors
     ///
     /// [`Error::Forbidden`](crate::Error::Forbidden) for non-admins;

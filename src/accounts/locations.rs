@@ -66,6 +66,10 @@ impl<'a> Locations<'a> {
     /// A location: one's own, or anyone's for a super admin. (Others see a
     /// location through the public profile it belongs to.)
     ///
+    /// The location may lag behind the latest writes by up to
+    /// [`replica_max_lag`](crate::AccountsBuilder::replica_max_lag) when
+    /// the accounts have [read replicas](crate::AccountsBuilder::read_replica_url).
+    ///
     /// # Errors
     ///
     /// [`Error::NotFound`] when it does not exist or the actor may not see
@@ -133,6 +137,10 @@ impl<'a> Locations<'a> {
 
     /// A page of locations, newest first: one's own, or anyone's for a
     /// super admin.
+    ///
+    /// The page may lag behind the latest writes by up to
+    /// [`replica_max_lag`](crate::AccountsBuilder::replica_max_lag) when
+    /// the accounts have [read replicas](crate::AccountsBuilder::read_replica_url).
     ///
     /// # Errors
     ///

@@ -391,6 +391,10 @@ impl<'a> Profiles<'a> {
     /// Searches profiles, newest first. Non-admins see public profiles and
     /// their own; only admins may ask for inactive ones.
     ///
+    /// The result may lag behind the latest writes by up to
+    /// [`replica_max_lag`](crate::AccountsBuilder::replica_max_lag) when
+    /// the accounts have [read replicas](crate::AccountsBuilder::read_replica_url).
+    ///
     /// # Errors
     ///
     /// [`Error::Validation`] for a bad page request or country code;

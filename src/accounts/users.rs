@@ -73,6 +73,10 @@ impl<'a> Users<'a> {
 
     /// A page of users, newest first (super admins only).
     ///
+    /// The page may lag behind the latest writes by up to
+    /// [`replica_max_lag`](crate::AccountsBuilder::replica_max_lag) when
+    /// the accounts have [read replicas](crate::AccountsBuilder::read_replica_url).
+    ///
     /// # Errors
     ///
     /// [`Error::Forbidden`] for non-admins; [`Error::Validation`] for a bad

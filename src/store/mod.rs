@@ -923,6 +923,42 @@ pub fn open_url(url: &str) -> Result<std::sync::Arc<dyn Store>> {
     ))
 }
 
+/// Opens the store a database URL names, as [`open_url`], reading what
+/// tolerates lag from `replica_urls` (each a `postgres://` URL of a
+/// replica of the primary) while they lag by at most `max_lag`.
+///
+/// # Errors
+///
+/// As [`open_url`]; [`Error::Config`] also when there are replicas and the
+/// primary is not a Postgres database, or a replica URL is invalid.
+pub(crate) fn open_url_with_replicas(
+    url: &str,
+    replica_urls: &[String],
+    max_lag: std::time::Duration,
+) -> Result<std::sync::Arc<dyn Store>> {
+    if replica_urls.is_empty() {
+        return open_url(url);
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(Error::config(
+            "read replicas need a postgres primary: the database url is not postgres://...",
+        ));
+    }
+    #[cfg(feature = "postgres")]
+    return Ok(std::sync::Arc::new(PostgresStore::open_with_replicas(
+        url,
+        replica_urls,
+        max_lag,
+    )?));
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = max_lag;
+        Err(Error::Config(
+            "postgres urls need the `postgres` feature".to_owned(),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
