@@ -522,6 +522,12 @@ mod replicas {
             ["Lovelace"]
         );
 
+        // Starting again, the replica replays from its last restartpoint,
+        // which its shutdown makes at the last checkpoint it replayed:
+        // without a fresh one, it would replay all the WAL of the test run
+        // so far before it accepts connections.
+        world.primary.batch_execute("CHECKPOINT").unwrap();
+        world.wait_for_replay();
         world.cluster.stop_replica();
         let _restart = ReplicaStopped(&world.cluster);
         let bob = world.harness.register("bob");
