@@ -5,6 +5,9 @@
 //!
 //! Configuration (environment):
 //! - `ACCOUNTS_DATABASE_URL`: default `sqlite://accounts.db`;
+//! - `ACCOUNTS_DATABASE_REPLICA_URLS`: comma-separated `postgres://` URLs
+//!   of read replicas of a Postgres `ACCOUNTS_DATABASE_URL`, for reads that
+//!   tolerate lag (searches and lists); none by default;
 //! - `ACCOUNTS_JWT_SECRET`: an HS256 secret of at least 32 bytes, or
 //!   `ACCOUNTS_JWT_SECRET_FILE`: a file holding it (a trailing newline is
 //!   dropped; not both). Without either a key is generated once and kept
@@ -54,6 +57,7 @@ use mail::Delivery;
 /// The server's settings, read from the environment.
 struct Config {
     database_url: String,
+    replica_urls: Vec<String>,
     jwt_secret: Option<String>,
     bind: String,
     cors_origins: Vec<String>,
@@ -95,6 +99,7 @@ impl Config {
         Ok(Config {
             database_url: var("ACCOUNTS_DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://accounts.db".to_owned()),
+            replica_urls: list(var("ACCOUNTS_DATABASE_REPLICA_URLS")),
             jwt_secret,
             bind: var("ACCOUNTS_BIND").unwrap_or_else(|| "127.0.0.1:8000".to_owned()),
             cors_origins: list(var("ACCOUNTS_CORS_ORIGINS")),
@@ -174,6 +179,9 @@ fn list(value: Option<String>) -> Vec<String> {
 /// request tracing and, when origins are configured, CORS.
 fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
     let mut builder = Accounts::builder().database_url(&config.database_url);
+    for url in &config.replica_urls {
+        builder = builder.read_replica_url(url);
+    }
     match &config.jwt_secret {
         Some(secret) if secret.len() < 32 => {
             return Err("the JWT secret must be at least 32 bytes".into());

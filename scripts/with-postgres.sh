@@ -4,10 +4,20 @@
 #   scripts/with-postgres.sh cargo test --all-features
 #
 # Creates a cluster in a temporary directory (trust authentication, listening
-# on 127.0.0.1 at a free port), creates the database `accounts_test`, exports
+# on 127.0.0.1 at a free port), creates the database `accounts_test`, starts
+# a streaming replica of it (a hot standby made by pg_basebackup -R, on
+# another free port, fed through a replication slot) and waits until it
+# streams, exports
 #   ACCOUNTS_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:PORT/accounts_test
-# runs the command, then stops the cluster and deletes its directory whatever
-# the command's exit status, and exits with that status.
+#   ACCOUNTS_TEST_POSTGRES_REPLICA_URL=postgresql://postgres@127.0.0.1:PORT2/accounts_test
+#   ACCOUNTS_TEST_POSTGRES_REPLICA_DATA=<the replica's data directory>
+#   ACCOUNTS_TEST_PG_BIN=<the server binaries' directory>
+#   ACCOUNTS_TEST_PG_RUN_AS=postgres (as root only: run pg_ctl through
+#       `runuser -u postgres --`, from a directory that user can read)
+# runs the command, then stops both servers and deletes their directory
+# whatever the command's exit status, and exits with that status. The
+# replica keeps all its settings in its data directory, so a test may stop
+# it and start it again with a plain `pg_ctl -D DATA -l LOG -w start`.
 #
 # PostgreSQL refuses to run as root: as root, the server binaries run as the
 # `postgres` user (through runuser); otherwise as the current user. The
@@ -52,6 +62,10 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/with-postgres.XXXXXX")
 STARTED=0
 cleanup() {
     local status=$?
+    # The replica first (a test may have stopped it already).
+    if [[ -f "$TMP/replica/postmaster.pid" ]]; then
+        (cd "$TMP" && as_pg "$PG_BIN/pg_ctl" -D "$TMP/replica" -m immediate -w stop >/dev/null 2>&1) || true
+    fi
     if [[ $STARTED -eq 1 ]]; then
         (cd "$TMP" && as_pg "$PG_BIN/pg_ctl" -D "$TMP/data" -m immediate -w stop >/dev/null 2>&1) || true
     fi
@@ -62,7 +76,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-mkdir -p "$TMP/sock"
+mkdir -p "$TMP/sock" "$TMP/replica-sock"
 if [[ $(id -u) -eq 0 ]]; then
     chown -R "$PG_USER:" "$TMP"
 fi
@@ -101,6 +115,69 @@ fi
 as_pg "$PG_BIN/createdb" -h "$TMP/sock" -p "$PORT" -U postgres accounts_test
 export ACCOUNTS_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:$PORT/accounts_test"
 echo "with-postgres: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') at $ACCOUNTS_TEST_POSTGRES_URL" >&2
+
+# The replica: a base backup of the primary with the standby settings (-R:
+# standby.signal and primary_conninfo through the primary's socket) and a
+# replication slot (-C -S), so that the primary keeps the WAL a stopped
+# replica still needs. The initdb defaults suffice on the primary
+# (wal_level = replica, max_wal_senders = 10, and pg_hba.conf trusts
+# local replication connections).
+as_pg "$PG_BIN/pg_basebackup" -h "$TMP/sock" -p "$PORT" -U postgres -D "$TMP/replica" \
+    -R -X stream -C -S accounts_test_replica --checkpoint=fast >"$TMP/basebackup.log" 2>&1 || {
+    echo "with-postgres: pg_basebackup failed" >&2
+    cat "$TMP/basebackup.log" >&2
+    exit 1
+}
+# A hot standby needs max_connections at least the primary's. The port is
+# in a file of its own, written for each try below.
+as_pg tee -a "$TMP/replica/postgresql.conf" >/dev/null <<EOF
+
+# with-postgres.sh: the replica's own settings
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$TMP/replica-sock'
+max_connections = 300
+fsync = off
+hot_standby = on
+hot_standby_feedback = on
+include 'replica_port.conf'
+EOF
+REPLICA_STARTED=0
+for _ in 1 2 3 4 5; do
+    REPLICA_PORT=$(free_port)
+    echo "port = $REPLICA_PORT" | as_pg tee "$TMP/replica/replica_port.conf" >/dev/null
+    if as_pg "$PG_BIN/pg_ctl" -D "$TMP/replica" -l "$TMP/replica.log" -w -t 30 start >/dev/null; then
+        REPLICA_STARTED=1
+        break
+    fi
+done
+if [[ $REPLICA_STARTED -ne 1 ]]; then
+    echo "with-postgres: the replica did not start" >&2
+    cat "$TMP/replica.log" >&2 || true
+    exit 1
+fi
+# Accepting connections is not streaming yet: wait for the WAL receiver.
+for attempt in $(seq 1 300); do
+    receiver=$("$PG_BIN/psql" -h "$TMP/replica-sock" -p "$REPLICA_PORT" -U postgres -d accounts_test \
+        -XAtc "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null || true)
+    if [[ $receiver == streaming ]]; then
+        break
+    fi
+    if [[ $attempt -eq 300 ]]; then
+        echo "with-postgres: the replica does not stream (wal receiver: ${receiver:-none})" >&2
+        cat "$TMP/replica.log" >&2 || true
+        exit 1
+    fi
+    sleep 0.1
+done
+export ACCOUNTS_TEST_POSTGRES_REPLICA_URL="postgresql://postgres@127.0.0.1:$REPLICA_PORT/accounts_test"
+export ACCOUNTS_TEST_POSTGRES_REPLICA_DATA="$TMP/replica"
+export ACCOUNTS_TEST_PG_BIN="$PG_BIN"
+if [[ $(id -u) -eq 0 ]]; then
+    export ACCOUNTS_TEST_PG_RUN_AS="$PG_USER"
+else
+    unset ACCOUNTS_TEST_PG_RUN_AS
+fi
+echo "with-postgres: streaming replica at $ACCOUNTS_TEST_POSTGRES_REPLICA_URL" >&2
 
 cd "$CALLER_DIR"
 set +e

@@ -492,6 +492,31 @@ impl Accounts {
         })
     }
 
+    /// Runs `f` in a read transaction that tolerates replication lag
+    /// ([`Store::read_relaxed`]: on a read replica when there are some),
+    /// with the principal resolved **on the primary** first: a revoked or
+    /// deactivated user, or a demoted admin, is refused at once however
+    /// far the replica lags. `f` must decide nothing else about
+    /// authorization from what it reads (the replica may show a row as it
+    /// was up to the maximum lag ago): use it for searches and lists whose
+    /// staleness is harmless, never inside a write. Without replicas it is
+    /// one transaction, as [`read_as`](Self::read_as).
+    pub(crate) fn read_as_relaxed<T>(
+        &self,
+        op: &'static str,
+        principal: &Principal,
+        mut f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        telemetry::observed(op, || {
+            store::read_relaxed(
+                self.store(),
+                |tx| Actor::resolve(tx, principal),
+                |tx, actor| f(tx, actor, now),
+            )
+        })
+    }
+
     /// Runs `f` in a write transaction with the principal resolved.
     /// The operation is recorded as `op` (see [`crate::telemetry`]).
     pub(crate) fn write_as<T>(

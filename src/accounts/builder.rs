@@ -33,6 +33,8 @@ use crate::store::{self, Store};
 pub struct AccountsBuilder {
     database_url: Option<String>,
     store: Option<Arc<dyn Store>>,
+    read_replica_urls: Vec<String>,
+    replica_max_lag: Duration,
     signing_key: Option<SigningKey>,
     verification_keys: Vec<VerificationKey>,
     access_ttl: Duration,
@@ -59,6 +61,15 @@ impl fmt::Debug for AccountsBuilder {
                 &self.database_url.as_deref().map(redact_url),
             )
             .field("store", &self.store)
+            .field(
+                "read_replica_urls",
+                &self
+                    .read_replica_urls
+                    .iter()
+                    .map(|url| redact_url(url))
+                    .collect::<Vec<_>>(),
+            )
+            .field("replica_max_lag", &self.replica_max_lag)
             .field("signing_key", &self.signing_key)
             .field("verification_keys", &self.verification_keys)
             .field("access_ttl", &self.access_ttl)
@@ -101,6 +112,8 @@ impl Default for AccountsBuilder {
         AccountsBuilder {
             database_url: None,
             store: None,
+            read_replica_urls: Vec::new(),
+            replica_max_lag: Duration::seconds(5),
             signing_key: None,
             verification_keys: Vec::new(),
             access_ttl: Duration::minutes(30),
@@ -138,6 +151,60 @@ impl AccountsBuilder {
     /// A shared store to use instead of a database URL.
     pub fn shared_store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// A read replica of the Postgres database [`database_url`] names
+    /// (feature `postgres`): a hot standby streaming from it, as a
+    /// `postgres://` URL whose `search_path` names the same schema. Call
+    /// it once per replica.
+    ///
+    /// Reads that tolerate lag then go to the replicas in turn while they
+    /// lag by at most [`replica_max_lag`]: profile search, location reads
+    /// and lists, user and event lists. Everything else stays on the
+    /// primary: authentication, refresh, login, every write and the read
+    /// of the acting user that authorizes each request (a revoked session
+    /// or a deactivated user is refused at once, however far a replica
+    /// lags), and reads whose result decides who may see what (a profile
+    /// read). A replica that fails or lags too much is skipped and the
+    /// read served by the primary (see
+    /// [`PostgresStore::open_with_replicas`](crate::store::PostgresStore::open_with_replicas)).
+    ///
+    /// ```no_run
+    /// # use aai_accounts::Accounts;
+    /// let accounts = Accounts::builder()
+    ///     .database_url("postgres://accounts@primary/accounts")
+    ///     .read_replica_url("postgres://accounts@replica-1/accounts")
+    ///     .read_replica_url("postgres://accounts@replica-2/accounts")
+    ///     .build()?;
+    /// # Ok::<(), aai_accounts::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) answers [`Error::Config`] when the URL is
+    /// invalid or the primary is not a Postgres database URL (SQLite, or a
+    /// [`store`](Self::store)).
+    ///
+    /// [`database_url`]: Self::database_url
+    /// [`replica_max_lag`]: Self::replica_max_lag
+    pub fn read_replica_url(mut self, url: impl Into<String>) -> Self {
+        self.read_replica_urls.push(url.into());
+        self
+    }
+
+    /// How far behind the primary a read replica may be and still serve
+    /// reads (default 5 seconds): a replica whose replay lags more, or is
+    /// paused behind received changes, is skipped until it catches up.
+    /// The lag is measured once a second, so reads may lag by up to this
+    /// plus a second.
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) answers [`Error::Config`] for a negative
+    /// lag.
+    pub fn replica_max_lag(mut self, lag: Duration) -> Self {
+        self.replica_max_lag = lag;
         self
     }
 
@@ -292,7 +359,9 @@ impl AccountsBuilder {
     ///
     /// [`Error::Config`] when neither a URL nor a store is given, the URL
     /// is unsupported, an HS256 secret is shorter than 32 bytes, a TTL is
-    /// not positive or the password parameters are invalid;
+    /// not positive, the password parameters are invalid, or read replicas
+    /// are given for a primary that is no Postgres database URL (or with
+    /// an invalid URL or a negative maximum lag);
     /// [`Error::Storage`] when the database cannot be opened or migrated.
     pub fn build(self) -> Result<Accounts> {
         if [
@@ -315,9 +384,20 @@ impl AccountsBuilder {
                 "lockout durations must be positive, max >= base",
             ));
         }
+        let replica_max_lag = self
+            .replica_max_lag
+            .to_std()
+            .map_err(|_| Error::config("replica_max_lag must not be negative"))?;
+        if self.store.is_some() && !self.read_replica_urls.is_empty() {
+            return Err(Error::config(
+                "read replicas need a postgres database url, not a store",
+            ));
+        }
         let store = match (self.store, self.database_url) {
             (Some(store), _) => store,
-            (None, Some(url)) => store::open_url(&url)?,
+            (None, Some(url)) => {
+                store::open_url_with_replicas(&url, &self.read_replica_urls, replica_max_lag)?
+            }
             (None, None) => return Err(Error::config("a database url or a store is required")),
         };
         let signing_key = match self.signing_key {
@@ -386,6 +466,69 @@ fn generated_key(store: &dyn Store) -> Result<SigningKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_replicas_need_a_postgres_primary() {
+        let error = Accounts::builder()
+            .database_url("sqlite::memory:")
+            .read_replica_url("postgres://replica/accounts")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::Config(message) if message.contains("postgres primary")),
+            "{error:?}"
+        );
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn read_replicas_need_a_database_url_not_a_store() {
+        let store = crate::store::SqliteStore::open("sqlite::memory:").unwrap();
+        let error = Accounts::builder()
+            .store(store)
+            .read_replica_url("postgres://replica/accounts")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::Config(message) if message.contains("not a store")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn replica_max_lag_must_not_be_negative() {
+        let error = Accounts::builder()
+            .database_url("sqlite::memory:")
+            .replica_max_lag(Duration::seconds(-1))
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::Config(message) if message.contains("replica_max_lag")),
+            "{error:?}"
+        );
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn an_invalid_replica_url_is_refused_before_connecting() {
+        // Nothing listens on the primary's port: the replica URL is
+        // checked first.
+        let error = Accounts::builder()
+            .database_url("postgres://nobody@127.0.0.1:1/accounts")
+            .read_replica_url("mysql://replica/accounts")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::Config(message) if message.starts_with("read replica")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn replica_url_passwords_are_redacted_in_debug() {
+        let builder = Accounts::builder().read_replica_url("postgres://app:hunter2@replica/db");
+        assert!(!format!("{builder:?}").contains("hunter2"));
+    }
 
     #[test]
     fn database_url_passwords_are_redacted() {

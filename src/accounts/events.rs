@@ -19,6 +19,10 @@ impl<'a> Events<'a> {
     /// A page of security events, newest first, optionally of one user or
     /// one kind (super admins only).
     ///
+    /// The page may lag behind the latest writes by up to
+    /// [`replica_max_lag`](crate::AccountsBuilder::replica_max_lag) when
+    /// the accounts have [read replicas](crate::AccountsBuilder::read_replica_url).
+    ///
     /// # Errors
     ///
     /// [`Error::Forbidden`](crate::Error::Forbidden) for non-admins;
@@ -32,7 +36,7 @@ impl<'a> Events<'a> {
     ) -> Result<Page<SecurityEvent>> {
         page.validate()?;
         self.accounts
-            .read_as("events.list", principal, |tx, actor, _| {
+            .read_as_relaxed("events.list", principal, |tx, actor, _| {
                 actor.require_admin()?;
                 let (events, total) = tx.list_events(query, page)?;
                 Ok(Page::new(events, total, page))

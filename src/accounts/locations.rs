@@ -67,13 +67,17 @@ impl<'a> Locations<'a> {
     /// A location: one's own, or anyone's for a super admin. (Others see a
     /// location through the public profile it belongs to.)
     ///
+    /// The location may lag behind the latest writes by up to
+    /// [`replica_max_lag`](crate::AccountsBuilder::replica_max_lag) when
+    /// the accounts have [read replicas](crate::AccountsBuilder::read_replica_url).
+    ///
     /// # Errors
     ///
     /// [`Error::NotFound`] when it does not exist or the actor may not see
     /// it.
     pub fn get(&self, principal: &Principal, id: LocationId) -> Result<Location> {
         self.accounts
-            .read_as("locations.get", principal, |tx, actor, _| {
+            .read_as_relaxed("locations.get", principal, |tx, actor, _| {
                 let location = tx.get_location(id)?.ok_or(Error::not_found("location"))?;
                 actor.check_read("location", location.user_id, location.is_active)?;
                 Ok(location)
@@ -142,6 +146,10 @@ impl<'a> Locations<'a> {
     /// A page of locations, newest first: one's own, or anyone's for a
     /// super admin.
     ///
+    /// The page may lag behind the latest writes by up to
+    /// [`replica_max_lag`](crate::AccountsBuilder::replica_max_lag) when
+    /// the accounts have [read replicas](crate::AccountsBuilder::read_replica_url).
+    ///
     /// # Errors
     ///
     /// [`Error::Validation`] for a bad page request or country code;
@@ -159,7 +167,7 @@ impl<'a> Locations<'a> {
             query.country = Some(CountryCode::parse(country)?.to_string());
         }
         self.accounts
-            .read_as("locations.list", principal, |tx, actor, _| {
+            .read_as_relaxed("locations.list", principal, |tx, actor, _| {
                 actor.check_active_filter(query.active)?;
                 let mut query = query.clone();
                 if !actor.is_admin() {

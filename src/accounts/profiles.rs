@@ -397,6 +397,10 @@ impl<'a> Profiles<'a> {
     /// Searches profiles, newest first. Non-admins see public profiles and
     /// their own; only admins may ask for inactive ones.
     ///
+    /// The result may lag behind the latest writes by up to
+    /// [`replica_max_lag`](crate::AccountsBuilder::replica_max_lag) when
+    /// the accounts have [read replicas](crate::AccountsBuilder::read_replica_url).
+    ///
     /// # Errors
     ///
     /// [`Error::Validation`] for a bad page request or country code;
@@ -410,7 +414,7 @@ impl<'a> Profiles<'a> {
         page.validate()?;
         let query = normalized(query)?;
         self.accounts
-            .read_as("profiles.search", principal, |tx, actor, _| {
+            .read_as_relaxed("profiles.search", principal, |tx, actor, _| {
                 actor.check_active_filter(query.active)?;
                 let terms = [&query.name, &query.city, &query.company, &query.industry];
                 if validate::matches_nothing(terms.map(Option::as_deref)) {

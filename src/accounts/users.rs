@@ -78,6 +78,10 @@ impl<'a> Users<'a> {
 
     /// A page of users, newest first (super admins only).
     ///
+    /// The page may lag behind the latest writes by up to
+    /// [`replica_max_lag`](crate::AccountsBuilder::replica_max_lag) when
+    /// the accounts have [read replicas](crate::AccountsBuilder::read_replica_url).
+    ///
     /// # Errors
     ///
     /// [`Error::Forbidden`] for non-admins; [`Error::Validation`] for a bad
@@ -90,7 +94,7 @@ impl<'a> Users<'a> {
     ) -> Result<Page<User>> {
         page.validate()?;
         self.accounts
-            .read_as("users.list", principal, |tx, actor, _| {
+            .read_as_relaxed("users.list", principal, |tx, actor, _| {
                 actor.require_admin()?;
                 if validate::matches_nothing([query.search.as_deref()]) {
                     return Ok(Page::new(Vec::new(), 0, page));

@@ -57,6 +57,34 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Whatever `f` returns, or [`Error::Storage`] when the backend fails.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
 
+    /// Runs `fresh` on the database as it is (as [`Store::read`] would),
+    /// then `f` on the database as it may have been a little while ago:
+    /// on a read replica where the backend has them (a `PostgresStore`
+    /// opened with replicas, whose lag it bounds). Either may be called
+    /// again, as in every transaction; `f` only after `fresh` succeeded.
+    ///
+    /// For reads that tolerate lag: `fresh` does what must not lag (the
+    /// facade resolves the acting user there, so that a revoked or
+    /// deactivated user is refused at once) and `f` reads what may, and
+    /// decides nothing about authentication or authorization. The default
+    /// runs both in one [`Store::read`] transaction, so a backend without
+    /// replicas need not implement it (and pays no second transaction).
+    ///
+    /// # Errors
+    ///
+    /// Whatever `fresh` or `f` returns, or [`Error::Storage`] when the
+    /// backend fails.
+    fn read_relaxed(
+        &self,
+        fresh: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> Result<()> {
+        self.read(&mut |tx| {
+            fresh(tx)?;
+            f(tx)
+        })
+    }
+
     /// Runs `f` in a read-write transaction, committed only when `f`
     /// returns `Ok`. Writes are serialized where a race matters (SQLite
     /// takes the write lock up front with `BEGIN IMMEDIATE`).
@@ -796,6 +824,33 @@ pub(crate) fn read<T>(store: &dyn Store, mut f: impl FnMut(&mut dyn Tx) -> Resul
     output.ok_or_else(no_output)
 }
 
+/// Runs `fresh` on up-to-date data, then `f` on data that may lag
+/// ([`Store::read_relaxed`]), and returns `f`'s value given `fresh`'s.
+pub(crate) fn read_relaxed<A: Copy, T>(
+    store: &dyn Store,
+    mut fresh: impl FnMut(&mut dyn Tx) -> Result<A>,
+    mut f: impl FnMut(&mut dyn Tx, A) -> Result<T>,
+) -> Result<T> {
+    let checked = std::cell::Cell::new(None);
+    let mut output = None;
+    store.read_relaxed(
+        &mut |tx| {
+            checked.set(Some(fresh(tx)?));
+            Ok(())
+        },
+        &mut |tx| {
+            let checked = checked.get().ok_or_else(|| {
+                Error::Storage(StorageError::msg(
+                    "the store ran a relaxed read before its fresh part",
+                ))
+            })?;
+            output = Some(f(tx, checked)?);
+            Ok(())
+        },
+    )?;
+    output.ok_or_else(no_output)
+}
+
 /// Runs `f` in a write transaction and returns its value.
 pub(crate) fn write<T>(
     store: &dyn Store,
@@ -866,6 +921,42 @@ pub fn open_url(url: &str) -> Result<std::sync::Arc<dyn Store>> {
     Err(Error::Config(
         "unsupported database url: expected sqlite:... or postgres://...".to_owned(),
     ))
+}
+
+/// Opens the store a database URL names, as [`open_url`], reading what
+/// tolerates lag from `replica_urls` (each a `postgres://` URL of a
+/// replica of the primary) while they lag by at most `max_lag`.
+///
+/// # Errors
+///
+/// As [`open_url`]; [`Error::Config`] also when there are replicas and the
+/// primary is not a Postgres database, or a replica URL is invalid.
+pub(crate) fn open_url_with_replicas(
+    url: &str,
+    replica_urls: &[String],
+    max_lag: std::time::Duration,
+) -> Result<std::sync::Arc<dyn Store>> {
+    if replica_urls.is_empty() {
+        return open_url(url);
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(Error::config(
+            "read replicas need a postgres primary: the database url is not postgres://...",
+        ));
+    }
+    #[cfg(feature = "postgres")]
+    return Ok(std::sync::Arc::new(PostgresStore::open_with_replicas(
+        url,
+        replica_urls,
+        max_lag,
+    )?));
+    #[cfg(not(feature = "postgres"))]
+    {
+        let _ = max_lag;
+        Err(Error::Config(
+            "postgres urls need the `postgres` feature".to_owned(),
+        ))
+    }
 }
 
 #[cfg(test)]

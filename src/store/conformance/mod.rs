@@ -60,6 +60,7 @@ macro_rules! __conformance_checks {
         $($callback)*! { $args
             schema_version_and_health,
             read_sees_committed_data_and_returns_errors,
+            read_relaxed_returns_values_and_errors,
             failed_write_rolls_back_every_table,
             conflict_inside_write_rolls_back_earlier_statements,
             user_round_trip,

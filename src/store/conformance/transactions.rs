@@ -3,7 +3,7 @@
 use super::fixtures::*;
 use crate::error::{Error, Result};
 use crate::model::{ContactKind, EventKind, EventQuery, PageRequest};
-use crate::store::{read, write, Store};
+use crate::store::{read, read_relaxed, write, Store};
 
 /// The schema is migrated and the database answers.
 pub fn schema_version_and_health(store: &dyn Store) {
@@ -20,6 +20,39 @@ pub fn read_sees_committed_data_and_returns_errors(store: &dyn Store) {
     assert_eq!(read_back, Some(row.clone()));
     let error = read(store, |_tx| -> Result<()> { Err(Error::Forbidden) }).unwrap_err();
     assert!(matches!(error, Error::Forbidden), "{error:?}");
+}
+
+/// A lag-tolerant read runs its fresh part, then its relaxed part with
+/// what the fresh part returned, and returns either part's error as is.
+/// (What the relaxed part sees may lag on a backend with replicas, so the
+/// check reads nothing another check wrote.)
+pub fn read_relaxed_returns_values_and_errors(store: &dyn Store) {
+    let row = insert_user(store, "relaxed");
+    let key = format!("conformance.relaxed.{}", token());
+    let (active, setting) = read_relaxed(
+        store,
+        |tx| Ok(tx.get_user(row.user.id)?.map(|user| user.user.is_active)),
+        |tx, active| Ok((active, tx.get_setting(&key)?)),
+    )
+    .unwrap();
+    assert_eq!((active, setting), (Some(true), None));
+    let error = read_relaxed(
+        store,
+        |_tx| Err::<(), _>(Error::Forbidden),
+        |_tx, ()| Ok(()),
+    )
+    .unwrap_err();
+    assert!(matches!(error, Error::Forbidden), "{error:?}");
+    let error = read_relaxed(
+        store,
+        |_tx| Ok(()),
+        |_tx, ()| -> Result<()> { Err(Error::Conflict { field: "relaxed" }) },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, Error::Conflict { field: "relaxed" }),
+        "{error:?}"
+    );
 }
 
 /// A write whose closure fails leaves no trace in any table.

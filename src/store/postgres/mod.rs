@@ -17,6 +17,11 @@
 //! up front (`SELECT ... FOR UPDATE` of a refresh token, the profile row
 //! before its primary contact changes), so contenders queue instead of
 //! failing and retrying.
+//!
+//! Read replicas (see `replicas.rs`): reads that tolerate lag
+//! ([`Store::read_relaxed`]) go to hot standbys of the primary, in turn,
+//! while their replication lag is within a bound; anything else, and every
+//! read a replica cannot serve, runs on the primary.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -34,11 +39,13 @@ use super::{Store, Tx};
 use crate::error::{Error, Result, StorageError};
 
 mod organizations;
+mod replicas;
 mod sql;
 #[cfg(test)]
 mod tests;
 mod tx;
 
+use replicas::Replicas;
 use tx::PgTx;
 
 mod embedded_postgres {
@@ -54,7 +61,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// serialization failure or deadlock is returned as a storage error.
 const MAX_ATTEMPTS: u32 = 8;
 
-/// A [`Store`] on PostgreSQL.
+/// A [`Store`] on PostgreSQL, optionally with read replicas
+/// ([`open_with_replicas`](PostgresStore::open_with_replicas)).
 ///
 /// ```no_run
 /// use aai_accounts::store::{PostgresStore, Store};
@@ -68,6 +76,7 @@ const MAX_ATTEMPTS: u32 = 8;
 pub struct PostgresStore {
     pool: Pool<Manager>,
     target: String,
+    replicas: Replicas,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -75,6 +84,7 @@ impl fmt::Debug for PostgresStore {
         f.debug_struct("PostgresStore")
             .field("target", &self.target)
             .field("pool", &self.pool.state())
+            .field("replicas", &self.replicas)
             .finish()
     }
 }
@@ -99,6 +109,66 @@ impl PostgresStore {
     /// reached or the migrations fail.
     pub fn open(url: &str) -> Result<PostgresStore> {
         let config = parse_url(url)?;
+        PostgresStore::connect(config, Replicas::none())
+    }
+
+    /// Connects to the primary database named by `url`, as
+    /// [`open`](PostgresStore::open), and to read replicas of it (hot
+    /// standbys streaming from it, each named by a URL of the same form;
+    /// the `search_path` must name the same schema as the primary's).
+    ///
+    /// Reads that tolerate lag ([`Store::read_relaxed`]) then go to the
+    /// replicas in turn, each with a pool of its own, and fall back to the
+    /// primary when none is fit:
+    /// - a replica whose replication lag exceeds `max_lag` (replay behind
+    ///   received WAL for longer than that), or whose replay is paused
+    ///   with received WAL waiting, is skipped until a later measurement
+    ///   finds it caught up. The lag is measured at most once a second
+    ///   per replica, on the connection of a read, with one extra query,
+    ///   so a read may see data up to `max_lag` plus a second old;
+    /// - a replica that gives no connection (within 2 seconds unless its
+    ///   URL sets `connect_timeout`) or whose transaction fails with a
+    ///   connection error is skipped for 5 seconds, and the read runs
+    ///   again, once, on the primary. A read failing otherwise on a
+    ///   replica (an error of the closure, of a statement) is returned as
+    ///   it would be on the primary.
+    ///
+    /// A server that is not in recovery counts as lagging by nothing, so a
+    /// replica promoted to primary keeps serving reads. The lag is the age
+    /// of the last replayed transaction by the replica's clock: keep the
+    /// servers' clocks in sync. Replicas are not contacted before the
+    /// first lag-tolerant read, so one that is down does not keep the
+    /// store from opening.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use aai_accounts::store::PostgresStore;
+    ///
+    /// let store = PostgresStore::open_with_replicas(
+    ///     "postgres://accounts@primary/accounts",
+    ///     &["postgres://accounts@replica-1/accounts", "postgres://accounts@replica-2/accounts"],
+    ///     Duration::from_secs(5),
+    /// )?;
+    /// # Ok::<(), aai_accounts::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](PostgresStore::open), and [`Error::Config`] when a
+    /// replica URL cannot be parsed (checked before connecting to
+    /// anything).
+    pub fn open_with_replicas(
+        url: &str,
+        replica_urls: &[impl AsRef<str>],
+        max_lag: Duration,
+    ) -> Result<PostgresStore> {
+        let config = parse_url(url)?;
+        let replicas = Replicas::new(replica_urls, max_lag)?;
+        PostgresStore::connect(config, replicas)
+    }
+
+    /// Connects to the primary, migrates it and makes its pool.
+    fn connect(config: Config, replicas: Replicas) -> Result<PostgresStore> {
         let target = describe(&config);
         // Connect once outside the pool: a refused connection then fails
         // at once with its cause (the pool would retry until its timeout),
@@ -113,7 +183,11 @@ impl PostgresStore {
             .min_idle(Some(1))
             .connection_timeout(CONNECT_TIMEOUT * 3)
             .build_unchecked(Manager(PostgresConnectionManager::new(config, NoTls)));
-        Ok(PostgresStore { pool, target })
+        Ok(PostgresStore {
+            pool,
+            target,
+            replicas,
+        })
     }
 
     fn connection(&self) -> Result<PooledConnection<Manager>> {
@@ -128,27 +202,46 @@ impl PostgresStore {
         Ok(connection)
     }
 
-    /// Runs `f` in a transaction, again on a serialization failure or a
-    /// deadlock.
+    /// Runs `f` in a transaction on the primary, again on a
+    /// serialization failure or a deadlock.
     fn transaction(
         &self,
         read_only: bool,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
     ) -> Result<()> {
-        let mut attempt = 1;
-        loop {
-            let mut conn = self.connection()?;
-            match run_once(&mut conn, read_only, f) {
-                Ok(()) => return Ok(()),
-                Err(Failure {
-                    retryable: true, ..
-                }) if attempt < MAX_ATTEMPTS => {
-                    drop(conn);
-                    backoff(attempt);
-                    attempt += 1;
-                }
-                Err(Failure { error, .. }) => return Err(error),
+        transaction(&self.pool, None, read_only, f).map_err(|failure| failure.error)
+    }
+}
+
+/// Runs `f` in a transaction on a connection of `pool` (`first` for the
+/// first run, when given), again on a serialization failure or a
+/// deadlock.
+fn transaction(
+    pool: &Pool<Manager>,
+    mut first: Option<PooledConnection<Manager>>,
+    read_only: bool,
+    f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+) -> std::result::Result<(), Failure> {
+    let mut attempt = 1;
+    loop {
+        let mut conn = match first.take() {
+            Some(conn) => conn,
+            None => pool.get().map_err(|error| Failure {
+                error: storage("get a connection")(error),
+                retryable: false,
+                connection_lost: true,
+            })?,
+        };
+        match run_once(&mut conn, read_only, f) {
+            Ok(()) => return Ok(()),
+            Err(Failure {
+                retryable: true, ..
+            }) if attempt < MAX_ATTEMPTS => {
+                drop(conn);
+                backoff(attempt);
+                attempt += 1;
             }
+            Err(failure) => return Err(failure),
         }
     }
 }
@@ -156,6 +249,27 @@ impl PostgresStore {
 impl Store for PostgresStore {
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         self.transaction(true, f)
+    }
+
+    /// Without replicas, one transaction on the primary. With some,
+    /// `fresh` on the primary, then `f` on a replica fit for it, else (no
+    /// replica fit, or the one tried failed to serve it) on the primary.
+    fn read_relaxed(
+        &self,
+        fresh: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+        f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+    ) -> Result<()> {
+        if self.replicas.is_empty() {
+            return self.transaction(true, &mut |tx| {
+                fresh(tx)?;
+                f(tx)
+            });
+        }
+        self.transaction(true, fresh)?;
+        match self.replicas.read(f) {
+            Some(outcome) => outcome,
+            None => self.transaction(true, f),
+        }
     }
 
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
@@ -181,6 +295,12 @@ impl Store for PostgresStore {
 
 /// Parses a `postgres://` URL, adding the defaults of this crate.
 fn parse_url(url: &str) -> Result<Config> {
+    parse_url_with_timeout(url, CONNECT_TIMEOUT)
+}
+
+/// Parses a `postgres://` URL, adding the defaults of this crate with a
+/// connect timeout of `connect_timeout` unless the URL sets one.
+fn parse_url_with_timeout(url: &str, connect_timeout: Duration) -> Result<Config> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(Error::config(
             "unsupported postgres url: expected postgres://... or postgresql://...",
@@ -191,7 +311,7 @@ fn parse_url(url: &str) -> Result<Config> {
     let mut config = Config::from_str(url)
         .map_err(|error| Error::config(format!("invalid postgres url: {error}")))?;
     if config.get_connect_timeout().is_none() {
-        config.connect_timeout(CONNECT_TIMEOUT);
+        config.connect_timeout(connect_timeout);
     }
     if config.get_application_name().is_none() {
         config.application_name("aai-accounts");
@@ -286,11 +406,12 @@ impl ManageConnection for Manager {
     }
 }
 
-/// A failed run of a transaction closure, and whether running it again
-/// may succeed.
+/// A failed run of a transaction closure, whether running it again may
+/// succeed, and whether it failed because the connection did.
 struct Failure {
     error: Error,
     retryable: bool,
+    connection_lost: bool,
 }
 
 /// One run of `f` in one transaction.
@@ -307,17 +428,22 @@ fn run_once(
         .start()
         .map_err(|error| Failure {
             retryable: is_retryable(&error),
+            connection_lost: is_connection_error(&error),
             error: storage("begin a transaction")(error),
         })?;
     let mut tx = PgTx::new(transaction, statements, read_only);
     let outcome = f(&mut tx);
-    let (transaction, retryable, failed) = tx.finish();
+    let (transaction, faults) = tx.finish();
     // Dropping the transaction rolls it back: after an error of `f`, and
     // when committing fails.
     if let Err(error) = outcome {
-        return Err(Failure { error, retryable });
+        return Err(Failure {
+            error,
+            retryable: faults.retryable,
+            connection_lost: faults.connection_lost,
+        });
     }
-    if failed {
+    if faults.failed {
         // Postgres aborts a transaction at its first failed statement and
         // would answer COMMIT with a silent ROLLBACK: never report success
         // for that.
@@ -326,7 +452,8 @@ fn run_once(
                 "postgres: a statement failed and the transaction was rolled back",
             )
             .into(),
-            retryable,
+            retryable: faults.retryable,
+            connection_lost: faults.connection_lost,
         });
     }
     let end = if read_only {
@@ -336,6 +463,7 @@ fn run_once(
     };
     end.map_err(|error| Failure {
         retryable: is_retryable(&error),
+        connection_lost: is_connection_error(&error),
         error: storage("commit")(error),
     })
 }
@@ -347,6 +475,26 @@ fn is_retryable(error: &postgres::Error) -> bool {
         error.code(),
         Some(&SqlState::T_R_SERIALIZATION_FAILURE) | Some(&SqlState::T_R_DEADLOCK_DETECTED)
     )
+}
+
+/// Whether a statement failed because its connection did (closed, an I/O
+/// error, a connection exception, the server shutting down or not
+/// accepting connections yet) rather than because of what it asked: the
+/// same transaction may then succeed on another server.
+fn is_connection_error(error: &postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    if let Some(code) = error.code() {
+        return code.code().starts_with("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(code);
+    }
+    std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
 }
 
 // ---------------------------------------------------------------------------

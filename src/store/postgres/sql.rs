@@ -16,6 +16,18 @@ use crate::store::sql_common::rows::Columns;
 // ---------------------------------------------------------------------------
 // Statements (column lists come from `sql_common/columns.rs`).
 
+/// A read replica's state: whether it is in recovery (not promoted), its
+/// replication lag in seconds (0 when it has replayed all it received,
+/// else the age of the last replayed transaction; NULL when unknown), and
+/// whether replay is paused with received WAL waiting.
+/// `pg_is_wal_replay_paused()` fails outside recovery, hence its guard.
+pub(super) const REPLICA_LAG: &str = "SELECT pg_is_in_recovery(), \
+     (CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
+     ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END)::float8, \
+     CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() \
+     AND pg_last_wal_receive_lsn() IS DISTINCT FROM pg_last_wal_replay_lsn() \
+     ELSE false END";
+
 // Served by the unique index on lower(username).
 pub(super) const GET_USER_BY_USERNAME: &str = concat!(
     "SELECT ",

@@ -681,12 +681,158 @@ fn a_database_of_the_previous_schema_upgrades_keeping_its_data() {
     let mut statements = HashMap::new();
     let mut tx = tx::PgTx::new(client.transaction().unwrap(), &mut statements, false);
     let world = upgrade::write_previous_world(&mut tx);
-    let (transaction, _, failed) = tx.finish();
-    assert!(!failed);
+    let (transaction, faults) = tx.finish();
+    assert!(!faults.failed);
     transaction.commit().unwrap();
     client
         .batch_execute(upgrade::POSTGRES_LATER_COLUMNS.1)
         .unwrap();
     drop(client);
     upgrade::check_upgraded(schema.url(), &world);
+}
+
+// ---------------------------------------------------------------------------
+// Read replicas. The replica here is the primary server itself (not in
+// recovery, so lagging by nothing) through a pool of its own, named by
+// its application_name: what matters is which pool a read runs on and what
+// happens when its connection fails. `tests/replicas.rs` runs a real
+// streaming replica.
+
+/// A store on a fresh schema whose one replica is the same server and
+/// schema, its connections named `application_name`.
+fn store_with_self_replica(
+    test: &str,
+    application_name: &str,
+) -> Option<(PostgresTestSchema, PostgresStore)> {
+    let base = base_url(test)?;
+    let schema = PostgresTestSchema::create(&base).unwrap();
+    let replica = format!("{}&application_name={application_name}", schema.url());
+    let store = PostgresStore::open_with_replicas(
+        schema.url(),
+        &[replica],
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    Some((schema, store))
+}
+
+#[test]
+fn relaxed_reads_run_on_the_replica_and_return_its_errors_without_asking_the_primary() {
+    let Some((_schema, store)) = store_with_self_replica(
+        "relaxed_reads_run_on_the_replica_and_return_its_errors",
+        "accounts_replica_errors",
+    ) else {
+        return;
+    };
+    let mut calls = 0;
+    let error = store
+        .read_relaxed(&mut |_| Ok(()), &mut |tx| {
+            calls += 1;
+            tx.get_setting("nothing")?;
+            Err(Error::Forbidden)
+        })
+        .unwrap_err();
+    assert!(matches!(error, Error::Forbidden), "{error:?}");
+    assert_eq!(calls, 1);
+    assert_eq!(store.replicas.connections(), 1);
+    // A write inside a relaxed read is a statement error, not a lost
+    // connection: returned, not run again on the primary.
+    calls = 0;
+    let error = store
+        .read_relaxed(&mut |_| Ok(()), &mut |tx| {
+            calls += 1;
+            tx.insert_setting_if_absent("relaxed", b"value")
+        })
+        .unwrap_err();
+    assert!(matches!(error, Error::Storage(_)), "{error:?}");
+    assert_eq!(calls, 1);
+}
+
+#[test]
+fn a_replica_connection_lost_mid_read_runs_the_read_again_on_the_primary() {
+    let Some(base) = base_url("a_replica_connection_lost_mid_read") else {
+        return;
+    };
+    let Some((_schema, store)) = store_with_self_replica(
+        "a_replica_connection_lost_mid_read",
+        "accounts_replica_lost",
+    ) else {
+        return;
+    };
+    let mut killer = parse_url(&base).unwrap().connect(NoTls).unwrap();
+    let mut calls = 0;
+    store
+        .read_relaxed(&mut |_| Ok(()), &mut |tx| {
+            calls += 1;
+            if calls == 1 {
+                // The replica's connection, inside this very transaction.
+                killer
+                    .execute(
+                        "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity \
+                         WHERE application_name = 'accounts_replica_lost'",
+                        &[],
+                    )
+                    .unwrap();
+            }
+            tx.get_setting("nothing").map(drop)
+        })
+        .unwrap();
+    assert_eq!(calls, 2);
+    // The replica is skipped for a while: the next read goes straight to
+    // the primary.
+    calls = 0;
+    store
+        .read_relaxed(&mut |_| Ok(()), &mut |tx| {
+            calls += 1;
+            tx.get_setting("nothing").map(drop)
+        })
+        .unwrap();
+    assert_eq!(calls, 1);
+    assert_eq!(store.replicas.connections(), 0);
+}
+
+#[test]
+fn a_replica_that_refuses_connections_leaves_reads_to_the_primary() {
+    let Some(base) = base_url("a_replica_that_refuses_connections") else {
+        return;
+    };
+    let schema = PostgresTestSchema::create(&base).unwrap();
+    // Port 1 on the loopback refuses at once; the pool gives up after the
+    // connect timeout.
+    let store = PostgresStore::open_with_replicas(
+        schema.url(),
+        &["postgres://postgres@127.0.0.1:1/nowhere?connect_timeout=1"],
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap();
+    let read =
+        || crate::store::read_relaxed(&store, |_| Ok(()), |tx, ()| tx.get_setting("nothing"));
+    assert_eq!(read().unwrap(), None);
+    // Skipped now: no wait for a connection.
+    let started = std::time::Instant::now();
+    read().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_millis(900));
+}
+
+#[test]
+fn a_terminated_connection_is_a_connection_error_a_failed_statement_is_not() {
+    let Some(base) = base_url("a_terminated_connection_is_a_connection_error") else {
+        return;
+    };
+    let config = parse_url(&base).unwrap();
+    let mut client = config.connect(NoTls).unwrap();
+    let error = client.batch_execute("SELECT 1/0").unwrap_err();
+    assert!(!is_connection_error(&error), "{error:?}");
+    let pid: i32 = client
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let mut other = config.connect(NoTls).unwrap();
+    let terminated: bool = other
+        .query_one("SELECT pg_terminate_backend($1, 10000)", &[&pid])
+        .unwrap()
+        .get(0);
+    assert!(terminated);
+    let error = client.batch_execute("SELECT 1").unwrap_err();
+    assert!(is_connection_error(&error), "{error:?}");
 }

@@ -9,7 +9,7 @@ use postgres::types::ToSql;
 use postgres::{Statement, Transaction};
 
 use super::sql::*;
-use super::{is_retryable, storage, MapError};
+use super::{is_connection_error, is_retryable, storage, MapError};
 use crate::error::{Error, Result, StorageError};
 use crate::model::{
     ActiveFilter, Contact, ContactId, ContactKind, EventQuery, Job, JobId, Location, LocationId,
@@ -34,11 +34,20 @@ pub(super) struct PgTx<'c> {
     transaction: Transaction<'c>,
     statements: &'c mut HashMap<String, Statement>,
     read_only: bool,
+    faults: Faults,
+}
+
+/// How the statements of a transaction failed, if they did.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Faults {
     /// A statement failed with a serialization failure or a deadlock: the
     /// whole transaction may succeed when run again.
-    retryable: bool,
+    pub(super) retryable: bool,
     /// A statement failed: Postgres has aborted the transaction.
-    failed: bool,
+    pub(super) failed: bool,
+    /// A statement failed because the connection broke (or the server shut
+    /// it): the transaction may succeed on another server.
+    pub(super) connection_lost: bool,
 }
 
 impl<'c> PgTx<'c> {
@@ -53,15 +62,13 @@ impl<'c> PgTx<'c> {
             transaction,
             statements,
             read_only,
-            retryable: false,
-            failed: false,
+            faults: Faults::default(),
         }
     }
 
-    /// The transaction back, whether running it again may succeed, and
-    /// whether a statement failed.
-    pub(super) fn finish(self) -> (Transaction<'c>, bool, bool) {
-        (self.transaction, self.retryable, self.failed)
+    /// The transaction back, and how its statements failed.
+    pub(super) fn finish(self) -> (Transaction<'c>, Faults) {
+        (self.transaction, self.faults)
     }
 
     /// The prepared statement for `sql`, from this connection's cache.
@@ -81,8 +88,9 @@ impl<'c> PgTx<'c> {
 
     /// Notes how a statement failed, and converts its error.
     fn fail(&mut self, error: postgres::Error, context: &'static str) -> Error {
-        self.failed = true;
-        self.retryable |= is_retryable(&error);
+        self.faults.failed = true;
+        self.faults.retryable |= is_retryable(&error);
+        self.faults.connection_lost |= is_connection_error(&error);
         storage(context)(error)
     }
 
