@@ -658,3 +658,76 @@ fn reissued_access_tokens_belong_to_the_same_session() {
         ));
     });
 }
+
+/// A principal of `verify_bearer` (no database read) is checked where it
+/// acts, as `authenticate` checks: every way of ending its session or
+/// user refuses its next operation.
+#[test]
+fn a_bearer_principal_is_refused_once_its_session_or_user_ends() {
+    each(|h| {
+        let system = aai_accounts::Principal::system();
+        let me = |principal: &aai_accounts::Principal| h.accounts.users().me(principal).map(drop);
+        // Logout of its session.
+        let ada = h.register("ada");
+        let bearer = h
+            .accounts
+            .verify_bearer(&ada.registration.tokens.access_token)
+            .unwrap();
+        me(&bearer).unwrap();
+        assert_eq!(bearer.session_ends_at(), None);
+        h.accounts
+            .logout(&ada.registration.tokens.refresh_token)
+            .unwrap();
+        assert!(matches!(me(&bearer), Err(Error::Unauthenticated(_))));
+        // Logging out everywhere from another session.
+        let bob = h.register("bob");
+        let bearer = h
+            .accounts
+            .verify_bearer(&bob.registration.tokens.access_token)
+            .unwrap();
+        let other = login(h, "bob", PASSWORD).unwrap();
+        let other = h.accounts.authenticate(&other.access_token).unwrap();
+        h.accounts.logout_all(&other).unwrap();
+        assert!(matches!(me(&bearer), Err(Error::Unauthenticated(_))));
+        assert!(matches!(
+            h.accounts.reissue_access_token(&bearer),
+            Err(Error::Unauthenticated(_))
+        ));
+        // Deactivation.
+        let cy = h.register("cyd");
+        let bearer = h
+            .accounts
+            .verify_bearer(&cy.registration.tokens.access_token)
+            .unwrap();
+        h.accounts.users().deactivate(&system, cy.user.id).unwrap();
+        assert!(matches!(me(&bearer), Err(Error::AccountInactive)));
+        // Garbage and expired tokens fail at once.
+        assert!(matches!(
+            h.accounts.verify_bearer("not a token"),
+            Err(Error::Unauthenticated(_))
+        ));
+        let dee = h.register("dee");
+        h.clock.advance(Duration::hours(1));
+        assert!(matches!(
+            h.accounts
+                .verify_bearer(&dee.registration.tokens.access_token),
+            Err(Error::Unauthenticated(_))
+        ));
+    });
+}
+
+#[test]
+fn a_bearer_principal_reissues_within_its_sessions_lifetime() {
+    each(|h| {
+        let ada = h.register("ada");
+        let bearer = h
+            .accounts
+            .verify_bearer(&ada.registration.tokens.access_token)
+            .unwrap();
+        let token = h.accounts.reissue_access_token(&bearer).unwrap();
+        let claims = h.accounts.verify_access_token(&token).unwrap();
+        let checked = h.accounts.authenticate(&token).unwrap();
+        let ends_at = checked.session_ends_at().unwrap();
+        assert!(claims.exp <= ends_at.timestamp());
+    });
+}

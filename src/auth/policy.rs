@@ -13,12 +13,13 @@ use crate::store::{Tx, UserRow};
 /// Who is acting: a user authenticated by an access token, or the trusted
 /// in-process system.
 ///
-/// A user principal comes only from [`Accounts::authenticate`]; the
-/// facade re-reads the user in every operation, so a principal of a user
-/// who has since been deactivated, locked or demoted loses its rights at
-/// once.
+/// A user principal comes only from [`Accounts::authenticate`] or
+/// [`Accounts::verify_bearer`]; the facade re-reads the user in every
+/// operation, so a principal of a user who has since been deactivated,
+/// locked or demoted loses its rights at once.
 ///
 /// [`Accounts::authenticate`]: crate::Accounts::authenticate
+/// [`Accounts::verify_bearer`]: crate::Accounts::verify_bearer
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     kind: Kind,
@@ -33,6 +34,11 @@ enum Kind {
         is_super_admin: bool,
         /// When the session reaches its absolute lifetime.
         session_ends_at: Option<DateTime<Utc>>,
+        /// For a principal from a bearer token whose database checks are
+        /// still to come (see [`Principal::from_bearer`]): the token's
+        /// `iat`, checked against the user's `tokens_valid_after` where the
+        /// principal is resolved, with its session.
+        unchecked_iat: Option<i64>,
     },
 }
 
@@ -56,12 +62,49 @@ impl Principal {
                 session_id,
                 is_super_admin,
                 session_ends_at,
+                unchecked_iat: None,
             },
         }
     }
 
+    /// A principal from a verified access token whose database checks (the
+    /// user exists and is active, the token is not older than the user's
+    /// last "log out everywhere", its session is not revoked) run where it
+    /// is used, inside the operation's own transaction.
+    pub(crate) fn from_bearer(
+        user_id: UserId,
+        session_id: SessionId,
+        is_super_admin: bool,
+        iat: i64,
+    ) -> Self {
+        Principal {
+            kind: Kind::User {
+                user_id,
+                session_id: Some(session_id),
+                is_super_admin,
+                session_ends_at: None,
+                unchecked_iat: Some(iat),
+            },
+        }
+    }
+
+    /// Whether this principal's session is still to be checked (one of
+    /// [`Accounts::verify_bearer`](crate::Accounts::verify_bearer)).
+    pub(crate) fn is_unchecked(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::User {
+                unchecked_iat: Some(_),
+                ..
+            }
+        )
+    }
+
     /// When the principal's session reaches its absolute lifetime: no
-    /// access token of it is accepted afterwards, however fresh.
+    /// access token of it is accepted afterwards, however fresh. `None`
+    /// for the system principal and for a principal of
+    /// [`Accounts::verify_bearer`](crate::Accounts::verify_bearer), whose
+    /// session is read only where it acts (its token expires no later).
     pub fn session_ends_at(&self) -> Option<DateTime<Utc>> {
         match self.kind {
             Kind::System => None,
@@ -130,7 +173,13 @@ impl Actor {
     /// The acting user's row, checked as [`Actor::resolve`] checks it;
     /// `NotFound` for the system principal, which is no user.
     pub(crate) fn resolve_row(tx: &mut dyn Tx, principal: &Principal) -> Result<UserRow> {
-        let Kind::User { user_id, .. } = principal.kind else {
+        let Kind::User {
+            user_id,
+            session_id,
+            unchecked_iat,
+            ..
+        } = principal.kind
+        else {
             return Err(Error::not_found("user"));
         };
         let row = tx
@@ -138,6 +187,18 @@ impl Actor {
             .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
         if !row.user.is_active {
             return Err(Error::AccountInactive);
+        }
+        if let Some(iat) = unchecked_iat {
+            // What `authenticate` checks, in the operation's transaction.
+            if iat < row.tokens_valid_after.timestamp() {
+                return Err(Error::Unauthenticated(TokenError::Revoked));
+            }
+            let session = session_id.map_or(Ok(None), |id| tx.get_session(id))?;
+            if !session
+                .is_some_and(|session| session.revoked_at.is_none() && session.user_id == user_id)
+            {
+                return Err(Error::Unauthenticated(TokenError::Revoked));
+            }
         }
         Ok(row)
     }

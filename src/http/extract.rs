@@ -27,10 +27,15 @@ impl FromRequestParts<AppState> for Auth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)
             .ok_or(ApiError::Core(Error::Unauthenticated(TokenError::Missing)))?;
+        // The signature and claims only, here on the async worker (a few
+        // microseconds, no I/O); the database checks of `authenticate` run
+        // in the operation's own transaction (`Accounts::verify_bearer`):
+        // one hand-off to the blocking pool and one transaction a request.
         state
-            .call(move |accounts| accounts.authenticate(&token))
-            .await
+            .accounts
+            .verify_bearer(&token)
             .map(Auth)
+            .map_err(ApiError::from)
     }
 }
 
