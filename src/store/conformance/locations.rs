@@ -63,39 +63,45 @@ pub fn list_profiles_follows_location_changes(store: &dyn Store) {
 /// inserts, flag changes, location changes, moves and cascading deletes
 /// (a backend may count from somewhere cheaper than the rows).
 pub fn list_profiles_totals_match_rows(store: &dyn Store) {
+    let users: Vec<UserRow> = (0..3).map(|_| user("ptotal")).collect();
+    // As everyone, and as each user (public profiles and their own).
+    let viewers: Vec<Option<crate::model::UserId>> = std::iter::once(None)
+        .chain(users.iter().map(|row| Some(row.user.id)))
+        .collect();
     let check = |label: &str| {
-        for country in [None, Some("IS"), Some("NO")] {
-            for is_public in [None, Some(true), Some(false)] {
-                for active in [
-                    ActiveFilter::Active,
-                    ActiveFilter::Inactive,
-                    ActiveFilter::All,
-                ] {
-                    let query = ProfileQuery {
-                        country: country.map(str::to_owned),
-                        is_public,
-                        active,
-                        ..ProfileQuery::default()
-                    };
-                    let mut seen = 0;
-                    let mut page = 1;
-                    loop {
-                        let (rows, total) = read(store, |tx| {
-                            tx.list_profiles(&query, None, PageRequest::new(page, 100))
-                        })
-                        .unwrap();
-                        seen += rows.len() as u64;
-                        if rows.len() < 100 {
-                            assert_eq!(total, seen, "{label}: {query:?}");
-                            break;
+        for &visible_to in &viewers {
+            for country in [None, Some("IS"), Some("NO")] {
+                for is_public in [None, Some(true), Some(false)] {
+                    for active in [
+                        ActiveFilter::Active,
+                        ActiveFilter::Inactive,
+                        ActiveFilter::All,
+                    ] {
+                        let query = ProfileQuery {
+                            country: country.map(str::to_owned),
+                            is_public,
+                            active,
+                            ..ProfileQuery::default()
+                        };
+                        let mut seen = 0;
+                        let mut page = 1;
+                        loop {
+                            let (rows, total) = read(store, |tx| {
+                                tx.list_profiles(&query, visible_to, PageRequest::new(page, 100))
+                            })
+                            .unwrap();
+                            seen += rows.len() as u64;
+                            if rows.len() < 100 {
+                                assert_eq!(total, seen, "{label}: {query:?} as {visible_to:?}");
+                                break;
+                            }
+                            page += 1;
                         }
-                        page += 1;
                     }
                 }
             }
         }
     };
-    let users: Vec<UserRow> = (0..3).map(|_| user("ptotal")).collect();
     let iceland = location(users[0].user.id, "IS", None);
     let norway = location(users[1].user.id, "NO", None);
     let mut profiles: Vec<Profile> = users

@@ -311,14 +311,38 @@ impl Tx for SqliteTx<'_> {
         let by_place_and_flags = query.name.is_none()
             && query.city.is_none()
             && query.company.is_none()
-            && query.industry.is_none()
-            && visible_to.is_none();
+            && query.industry.is_none();
         if !by_place_and_flags {
             return self.page(&list, page, rows::profile, context);
         }
-        let counted = lists::profile_flags(query, &PROFILE_COUNT_FLAGS);
-        let (where_sql, _) = where_clause(&counted.conditions, Placeholders::Anonymous);
-        let total = self.count(&profile_count_sql(&where_sql), &counted.params, context)?;
+        // The total from the table of counts. Seen by a user (public
+        // profiles and their own), it is the public ones' count plus the
+        // user's own private ones that match (an index lookup by user).
+        let mut total = 0;
+        let counted_query = match visible_to {
+            Some(_) if query.is_public == Some(false) => None,
+            Some(_) => Some(ProfileQuery {
+                is_public: Some(true),
+                ..query.clone()
+            }),
+            None => Some(query.clone()),
+        };
+        if let Some(counted_query) = counted_query {
+            let counted = lists::profile_flags(&counted_query, &PROFILE_COUNT_FLAGS);
+            let (where_sql, _) = where_clause(&counted.conditions, Placeholders::Anonymous);
+            total += self.count(&profile_count_sql(&where_sql), &counted.params, context)?;
+        }
+        if let Some(user_id) = visible_to.filter(|_| query.is_public != Some(true)) {
+            let own_private = ProfileQuery {
+                is_public: Some(false),
+                ..query.clone()
+            };
+            let mut own = lists::profile_flags(&own_private, &PROFILE_CONDITIONS.flags);
+            own.bind("p.user_id = ?", [Param::Id(user_id.into())]);
+            let (where_sql, _) = where_clause(&own.conditions, Placeholders::Anonymous);
+            let sql = format!("SELECT COUNT(*) FROM profiles p{where_sql}");
+            total += self.count(&sql, &own.params, context)?;
+        }
         let rows = self.page_rows(&list, page, rows::profile, context)?;
         Ok((rows, total))
     }
