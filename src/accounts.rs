@@ -152,6 +152,9 @@ pub struct Pruned {
     /// One-time tokens (verification, reset, email change) expired for a
     /// day.
     pub one_time_tokens: u64,
+    /// Organization invitations expired for a day (accepted, revoked or
+    /// never used).
+    pub invitations: u64,
 }
 
 const _: () = {
@@ -400,7 +403,8 @@ impl Accounts {
     }
 
     /// Deletes what has expired by `now`: sessions (with their refresh
-    /// tokens) past their expiry, device tokens past theirs, and security
+    /// tokens) past their expiry, device tokens past theirs, one-time tokens
+    /// and organization invitations expired for a day, and security
     /// events older than the retention (see
     /// [`AccountsBuilder::event_retention`], default 400 days). Run it
     /// from a periodic job (`cli prune`); it takes one write transaction.
@@ -427,6 +431,7 @@ impl Accounts {
                 events: tx.delete_events_before(events_before)?,
                 one_time_tokens: tx
                     .delete_one_time_tokens_expired_before(now - Duration::days(1))?,
+                invitations: tx.delete_invitations_expired_before(now - Duration::days(1))?,
             })
         })
     }

@@ -764,3 +764,27 @@ fn eight_threads_never_leave_an_organization_ownerless() {
         owners_race(&h);
     }
 }
+
+#[test]
+fn prune_deletes_invitations_expired_for_a_day() {
+    each(|h| {
+        let w = World::new(h, "p");
+        let orgs = h.accounts.organizations();
+        orgs.invite(&w.owner.principal, w.org.id, "old@example.com", Member)
+            .unwrap();
+        h.clock.advance(Duration::days(7));
+        let fresh = orgs
+            .invite(&w.owner.principal, w.org.id, "new@example.com", Member)
+            .unwrap();
+        h.clock.advance(Duration::days(1) + Duration::seconds(1));
+        let pruned = h.accounts.prune(h.clock_now()).unwrap();
+        assert_eq!(pruned.invitations, 1, "{pruned:?}");
+        let left = orgs
+            .invitations(&w.owner.principal, w.org.id, PageRequest::default())
+            .unwrap();
+        assert_eq!(
+            left.data.iter().map(|i| i.id).collect::<Vec<_>>(),
+            vec![fresh.invitation.id]
+        );
+    });
+}

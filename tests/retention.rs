@@ -134,6 +134,7 @@ fn prune_deletes_expired_sessions_tokens_and_old_events_only() {
                 device_tokens: 2, // both registrations' devices
                 events: 2,        // both registrations
                 one_time_tokens: 0,
+                invitations: 0,
             }
         );
         let left = h

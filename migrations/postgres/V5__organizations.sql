@@ -62,3 +62,4 @@ CREATE TABLE invitations (
 CREATE UNIQUE INDEX invitations_token ON invitations (token_hash);
 CREATE INDEX invitations_organization ON invitations (organization_id, created_at);
 CREATE INDEX invitations_invited_by ON invitations (invited_by);
+CREATE INDEX invitations_expires ON invitations (expires_at);

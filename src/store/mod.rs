@@ -802,6 +802,13 @@ pub trait OrganizationTx {
         email: &str,
         now: DateTime<Utc>,
     ) -> Result<u64>;
+    /// Deletes the invitations (pending, accepted or revoked) that expired
+    /// before `before`; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_invitations_expired_before(&mut self, before: DateTime<Utc>) -> Result<u64>;
     /// A page of the organization's invitations, newest first.
     ///
     /// # Errors

@@ -190,6 +190,7 @@ impl OrganizationTx for FailingTx<'_> {
         get_invitation_by_token(hash: &[u8; 32]) -> Option<InvitationRow>;
         update_invitation(invitation: &Invitation) -> bool;
         revoke_invitations_to(organization_id: OrganizationId, email: &str, now: DateTime<Utc>) -> u64;
+        delete_invitations_expired_before(before: DateTime<Utc>) -> u64;
         list_invitations(organization_id: OrganizationId, page: PageRequest) -> (Vec<Invitation>, u64);
     }
 }

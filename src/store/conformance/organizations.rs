@@ -370,4 +370,14 @@ pub fn invitations_round_trip_revoke_and_list(store: &dyn Store) {
     // Erasing the inviter keeps the invitations, without the inviter.
     write_ok(store, |tx| tx.delete_user(inviter.user.id));
     assert_eq!(get(second.invitation.id).invited_by, None);
+
+    // Pruning takes those that expired before the instant, whatever their
+    // state (each expires an hour after it was made).
+    let pruned = write_ok(store, |tx| {
+        tx.delete_invitations_expired_before(at(3600 + 25))
+    });
+    assert!(pruned >= 2, "{pruned}");
+    let left = |id| read_ok(store, |tx| tx.get_invitation(id)).is_some();
+    assert!(!left(first.invitation.id) && !left(second.invitation.id));
+    assert!(left(someone_else.invitation.id) && left(same_address_elsewhere.invitation.id));
 }

@@ -235,6 +235,14 @@ impl OrganizationTx for PgTx<'_> {
         )
     }
 
+    fn delete_invitations_expired_before(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_INVITATIONS_EXPIRED_BEFORE,
+            &[&before],
+            "delete expired invitations",
+        )
+    }
+
     fn list_invitations(
         &mut self,
         organization_id: OrganizationId,

@@ -72,6 +72,8 @@ pub(in crate::store) const GET_INVITATION_BY_TOKEN: &str = concat!(
 );
 pub(in crate::store) const UPDATE_INVITATION: &str =
     "UPDATE invitations SET accepted_at = ?2, revoked_at = ?3 WHERE id = ?1";
+pub(in crate::store) const DELETE_INVITATIONS_EXPIRED_BEFORE: &str =
+    "DELETE FROM invitations WHERE expires_at < ?1";
 pub(in crate::store) const REVOKE_INVITATIONS_TO: &str = "UPDATE invitations SET revoked_at = ?3 \
      WHERE organization_id = ?1 AND email = ?2 AND accepted_at IS NULL AND revoked_at IS NULL";
 

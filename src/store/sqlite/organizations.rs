@@ -237,6 +237,15 @@ impl OrganizationTx for SqliteTx<'_> {
         .map(row_count)
     }
 
+    fn delete_invitations_expired_before(&mut self, before: DateTime<Utc>) -> Result<u64> {
+        self.execute(
+            DELETE_INVITATIONS_EXPIRED_BEFORE,
+            [micros(before)],
+            "delete expired invitations",
+        )
+        .map(row_count)
+    }
+
     fn list_invitations(
         &mut self,
         organization_id: OrganizationId,
