@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::lifecycle::forget_credentials;
 use super::{commit_and_refuse, record, revoke_session, Accounts};
 use crate::auth::password::Verification;
-use crate::auth::policy::{Actor, Principal};
+use crate::auth::policy::{bearer_session, Actor, Principal};
 use crate::auth::tokens::{self, Claims};
 use crate::error::{Error, Result, TokenError};
 use crate::model::validate;
@@ -531,13 +531,7 @@ impl Accounts {
                 if !row.user.is_active {
                     return Err(Error::AccountInactive);
                 }
-                if claims.iat < row.tokens_valid_after.timestamp() {
-                    return Err(Error::Unauthenticated(TokenError::Revoked));
-                }
-                let session = tx
-                    .get_session(claims.sid)?
-                    .filter(|session| session.revoked_at.is_none() && session.user_id == claims.sub)
-                    .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+                let session = bearer_session(tx, &row, claims.sid, claims.iat)?;
                 let ends_at = self.session_ends_at(&session);
                 if ends_at <= now {
                     return Err(Error::Unauthenticated(TokenError::Expired));

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result, TokenError};
-use crate::model::{ActiveFilter, Profile, SessionId, UserId};
+use crate::model::{ActiveFilter, Profile, Session, SessionId, UserId};
 use crate::store::{Tx, UserRow};
 
 /// Who is acting: a user authenticated by an access token, or the trusted
@@ -153,6 +153,26 @@ pub(crate) enum Actor {
     User { id: UserId, is_admin: bool },
 }
 
+/// The session of an access token issued at `iat` for `row`'s user, if
+/// the token still stands: issued after the user's last "log out
+/// everywhere", its session neither revoked nor another user's. What
+/// [`Accounts::authenticate`](crate::Accounts::authenticate) checks, and
+/// a principal of `verify_bearer` where it acts.
+pub(crate) fn bearer_session(
+    tx: &mut dyn Tx,
+    row: &UserRow,
+    session_id: SessionId,
+    iat: i64,
+) -> Result<Session> {
+    let revoked = || Error::Unauthenticated(TokenError::Revoked);
+    if iat < row.tokens_valid_after.timestamp() {
+        return Err(revoked());
+    }
+    tx.get_session(session_id)?
+        .filter(|session| session.revoked_at.is_none() && session.user_id == row.user.id)
+        .ok_or_else(revoked)
+}
+
 impl Actor {
     /// Resolves a principal: its user must still exist and be active; the
     /// role is the current one. A lock does not matter here: it gates
@@ -190,15 +210,8 @@ impl Actor {
         }
         if let Some(iat) = unchecked_iat {
             // What `authenticate` checks, in the operation's transaction.
-            if iat < row.tokens_valid_after.timestamp() {
-                return Err(Error::Unauthenticated(TokenError::Revoked));
-            }
-            let session = session_id.map_or(Ok(None), |id| tx.get_session(id))?;
-            if !session
-                .is_some_and(|session| session.revoked_at.is_none() && session.user_id == user_id)
-            {
-                return Err(Error::Unauthenticated(TokenError::Revoked));
-            }
+            let session_id = session_id.ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+            bearer_session(tx, &row, session_id, iat)?;
         }
         Ok(row)
     }
