@@ -24,16 +24,21 @@ use std::time::{Duration, Instant};
 
 use crate::error::Result;
 
+/// The `outcome` label of a result: `ok`, or the error's code.
+#[cfg(feature = "metrics")]
+fn outcome<T>(result: &Result<T>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(error) => error.code(),
+    }
+}
+
 /// Records a facade operation that began at `started`.
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn operation<T>(name: &'static str, started: Instant, result: &Result<T>) {
     #[cfg(feature = "metrics")]
     {
-        let outcome = match result {
-            Ok(_) => "ok",
-            Err(error) => error.code(),
-        };
-        metrics::counter!("accounts_operations_total", "operation" => name, "outcome" => outcome)
+        metrics::counter!("accounts_operations_total", "operation" => name, "outcome" => outcome(result))
             .increment(1);
         metrics::histogram!("accounts_operation_duration_seconds", "operation" => name)
             .record(started.elapsed().as_secs_f64());
@@ -52,13 +57,7 @@ pub(crate) fn observed<T>(name: &'static str, f: impl FnOnce() -> Result<T>) -> 
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn login<T>(result: &Result<T>) {
     #[cfg(feature = "metrics")]
-    {
-        let outcome = match result {
-            Ok(_) => "ok",
-            Err(error) => error.code(),
-        };
-        metrics::counter!("accounts_logins_total", "outcome" => outcome).increment(1);
-    }
+    metrics::counter!("accounts_logins_total", "outcome" => outcome(result)).increment(1);
 }
 
 /// Records a lock imposed on an account's untrusted clients (`account`)

@@ -312,13 +312,19 @@ impl<'a> Users<'a> {
     /// [`Error::Forbidden`] for non-admins.
     pub fn import(&self, principal: &Principal, import: ImportUser) -> Result<User> {
         let prepared = self.prepare_import(import)?;
+        self.import_prepared(principal, &prepared)
+    }
+
+    /// Writes one validated import in its own transaction; a taken id,
+    /// username or email is a conflict naming it.
+    fn import_prepared(&self, principal: &Principal, prepared: &PreparedImport) -> Result<User> {
         self.accounts
             .write_as("users.import", principal, |tx, actor, now| {
                 actor.require_admin()?;
-                if tx.get_user(prepared.row.user.id)?.is_some() {
-                    return Err(Error::Conflict { field: "id" });
+                match TakenInBatch::default().check(tx, &prepared.row.user)? {
+                    Some(field) => Err(Error::Conflict { field }),
+                    None => write_import(tx, &actor, prepared, now),
                 }
-                write_import(tx, &actor, &prepared, now)
             })
     }
 
@@ -424,16 +430,7 @@ impl<'a> Users<'a> {
             // batch again, one row per transaction.
             Err(Error::Conflict { .. }) => {
                 for (index, prepared) in batch.iter() {
-                    let result =
-                        self.accounts
-                            .write_as("users.import", principal, |tx, actor, now| {
-                                actor.require_admin()?;
-                                match TakenInBatch::default().check(tx, &prepared.row.user)? {
-                                    Some(field) => Err(Error::Conflict { field }),
-                                    None => write_import(tx, &actor, prepared, now),
-                                }
-                            });
-                    match result {
+                    match self.import_prepared(principal, prepared) {
                         Ok(user) => report.imported.push(user),
                         Err(error) => report.rejected.push(ImportRejection {
                             index: *index,
