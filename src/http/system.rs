@@ -30,23 +30,28 @@ pub(crate) struct Jwks {
     keys: Vec<Value>,
 }
 
-async fn check(state: AppState) -> Result<Json<Health>, ApiError> {
+/// The database answers: its schema version, or the failure (logged).
+async fn database(state: &AppState) -> Result<u32, ApiError> {
     let checked = state
-        .call(move |accounts| {
+        .call(|accounts| {
             accounts.check_health()?;
             accounts.schema_version()
         })
         .await;
-    match checked {
+    if let Err(error) = &checked {
+        tracing::error!(error = ?error, "database check failed");
+    }
+    checked
+}
+
+async fn check(state: AppState) -> Result<Json<Health>, ApiError> {
+    match database(&state).await {
         Ok(schema_version) => Ok(Json(Health {
             status: "ok".to_owned(),
             database: "ok".to_owned(),
             schema_version,
         })),
-        Err(error) => {
-            tracing::error!(error = ?error, "health check failed");
-            Err(ApiError::Unavailable)
-        }
+        Err(_) => Err(ApiError::Unavailable),
     }
 }
 
@@ -126,12 +131,7 @@ pub(crate) async fn live() -> Json<Probe> {
 )]
 pub(crate) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Probe>) {
     let hashing = state.accounts.hashing_load();
-    let database = state
-        .call(|accounts| {
-            accounts.check_health()?;
-            accounts.schema_version()
-        })
-        .await;
+    let schema = database(&state).await;
     let mut checks = serde_json::Map::new();
     let mut ready = true;
     let mut check = |name: &str, finding: Result<(), String>| {
@@ -141,7 +141,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Pr
             Value::from(finding.err().unwrap_or_else(|| "ok".to_owned())),
         );
     };
-    match database {
+    match schema {
         Ok(version) => {
             check("database", Ok(()));
             check(
@@ -156,8 +156,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Pr
                 },
             );
         }
-        Err(error) => {
-            tracing::error!(error = ?error, "readiness: database check failed");
+        Err(_) => {
             check("database", Err("unavailable".to_owned()));
             check("migrations", Err("unknown".to_owned()));
         }
