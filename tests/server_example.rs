@@ -107,6 +107,19 @@ fn http(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> std::io::Result<(u16, Value)> {
+    let (status, payload) = http_text(address, method, path, token, body)?;
+    let json = serde_json::from_str(&payload).unwrap_or(Value::Null);
+    Ok((status, json))
+}
+
+/// One HTTP/1.1 exchange: (status, body as text).
+fn http_text(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let body = body.map(Value::to_string).unwrap_or_default();
@@ -140,8 +153,7 @@ fn http(
     } else {
         payload.to_owned()
     };
-    let json = serde_json::from_str(&payload).unwrap_or(Value::Null);
-    Ok((status, json))
+    Ok((status, payload))
 }
 
 fn dechunk(mut payload: &str) -> String {
@@ -565,24 +577,8 @@ fn without_smtp_the_server_example_writes_mail_into_the_outbox() {
 /// The Prometheus text at `address`: each sample's value by its name and
 /// its labels in sorted order (`name{a="1",b="2"}`).
 fn scrape(address: SocketAddr) -> std::collections::BTreeMap<String, f64> {
-    let mut stream = TcpStream::connect(address).unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
+    let (status, body) = http_text(address, "GET", "/metrics", None, None).unwrap();
+    assert_eq!(status, 200, "{body}");
     let mut samples = std::collections::BTreeMap::new();
     for line in body
         .lines()
