@@ -16,8 +16,9 @@
 //! | `accounts_db_connection_wait_seconds` | histogram | `backend` | how long a checkout waited |
 //!
 //! The `http` router adds `http_requests_total` (counter) and
-//! `http_request_duration_seconds` (histogram), labelled `method`, `route`
-//! (the route template, `/api/v1/users/{id}`, never the raw path) and
+//! `http_request_duration_seconds` (histogram), labelled `method` (the
+//! standard ones, any other as `other`), `route` (the route template,
+//! `/api/v1/users/{id}`, never the raw path; `unmatched` for none) and
 //! `status`.
 
 use std::time::{Duration, Instant};

@@ -2,14 +2,16 @@
 //! log span carrying it, its metrics by route template and status, and
 //! the id in every 5xx body.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{MatchedPath, Request};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
+use metrics::SharedString;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -23,7 +25,7 @@ const MAX_REQUEST_ID: usize = 128;
 
 /// The route template a response came from, for the metrics.
 #[derive(Clone)]
-struct Route(String);
+struct Route(Arc<str>);
 
 /// New request ids: UUID v7 (time-ordered, so logs sort by them too).
 #[derive(Clone, Copy)]
@@ -66,7 +68,7 @@ async fn note_route(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned());
+        .map(|path| Arc::<str>::from(path.as_str()));
     let mut response = next.run(request).await;
     if let Some(route) = route {
         response.extensions_mut().insert(Route(route));
@@ -78,16 +80,17 @@ async fn note_route(request: Request, next: Next) -> Response {
 /// status.
 async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let response = next.run(request).await;
-    let route = response
-        .extensions()
-        .get::<Route>()
-        .map_or_else(|| "unmatched".to_owned(), |route| route.0.clone());
+    // One shared string for both metrics' labels.
+    let route = response.extensions().get::<Route>().map_or_else(
+        || SharedString::const_str("unmatched"),
+        |route| SharedString::from_shared(route.0.clone()),
+    );
     let status = response.status().as_u16().to_string();
     metrics::counter!(
         "http_requests_total",
-        "method" => method.clone(),
+        "method" => method,
         "route" => route.clone(),
         "status" => status
     )
@@ -95,6 +98,21 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// A method as a label: the standard ones by name, any other as `other`
+/// (a client could otherwise make up one label value per request).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// The largest 5xx body rewritten to carry the request id.
@@ -164,6 +182,13 @@ pub(crate) fn observed(router: Router) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let custom = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&custom), "other");
+    }
 
     #[test]
     fn request_ids_from_clients_are_short_plain_tokens() {
