@@ -3,6 +3,7 @@
 #
 #   scripts/load.sh            # 10 000 users, 10 s per scenario
 #   USERS=1000 DURATION=5 scripts/load.sh
+#   SERVER_BIN=/tmp/server-before scripts/load.sh   # another build of the server
 #
 # Seeds a SQLite file through the library (USERS users with full profiles,
 # `import_many`), starts the server example (release, RUST_LOG=warn, the
@@ -27,7 +28,10 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build --release --quiet --example server --features http
+if [[ -z "${SERVER_BIN:-}" ]]; then
+    cargo build --release --quiet --example server --features http
+    SERVER_BIN=target/release/examples/server
+fi
 cargo build --release --quiet --example workload
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/load.XXXXXX")
@@ -49,7 +53,7 @@ ACCOUNTS_BIND="127.0.0.1:$PORT" \
 ACCOUNTS_AUTH_RATE_LIMIT=off \
 ACCOUNTS_OUTBOX_DIR="$TMP/outbox" \
 RUST_LOG=warn \
-    target/release/examples/server >"$TMP/server.log" 2>&1 &
+    "$SERVER_BIN" >"$TMP/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 100); do
     curl -fs "$BASE/health/live" >/dev/null 2>&1 && break

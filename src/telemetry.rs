@@ -90,14 +90,19 @@ pub(crate) fn hash_wait(waited: Duration) {
 }
 
 /// Records a connection checkout: how long it waited, and how many
-/// connections are out now.
+/// connections are out now (`in_use` runs only when metrics are built in:
+/// reading a pool's state takes its lock).
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn connection_checkout(backend: &'static str, waited: Duration, in_use: u32) {
+pub(crate) fn connection_checkout(
+    backend: &'static str,
+    waited: Duration,
+    in_use: impl FnOnce() -> u32,
+) {
     #[cfg(feature = "metrics")]
     {
         metrics::histogram!("accounts_db_connection_wait_seconds", "backend" => backend)
             .record(waited.as_secs_f64());
         metrics::gauge!("accounts_db_connections_in_use", "backend" => backend)
-            .set(f64::from(in_use));
+            .set(f64::from(in_use()));
     }
 }

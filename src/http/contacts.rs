@@ -31,7 +31,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Vec<Contact>>, ApiError> {
     let active = params.active.unwrap_or_default();
     state
-        .call(move |accounts| accounts.contacts().list(&principal, profile_id, active))
+        .read(move |accounts| accounts.contacts().list(&principal, profile_id, active))
         .await
         .map(Json)
 }

@@ -30,7 +30,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Vec<Job>>, ApiError> {
     let active = params.active.unwrap_or_default();
     state
-        .call(move |accounts| accounts.jobs().list(&principal, profile_id, active))
+        .read(move |accounts| accounts.jobs().list(&principal, profile_id, active))
         .await
         .map(Json)
 }

@@ -135,7 +135,7 @@ pub(crate) async fn get(
     ApiPath(id): ApiPath<LocationId>,
 ) -> Result<Json<Location>, ApiError> {
     state
-        .call(move |accounts| accounts.locations().get(&principal, id))
+        .read(move |accounts| accounts.locations().get(&principal, id))
         .await
         .map(Json)
 }

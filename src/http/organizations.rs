@@ -149,7 +149,7 @@ pub(crate) async fn get(
     ApiPath(id): ApiPath<OrganizationId>,
 ) -> Result<Json<Organization>, ApiError> {
     state
-        .call(move |accounts| accounts.organizations().get(&principal, id))
+        .read(move |accounts| accounts.organizations().get(&principal, id))
         .await
         .map(Json)
 }

@@ -113,7 +113,7 @@ pub(crate) async fn me(
     Auth(principal): Auth,
 ) -> Result<Json<ProfileDetails>, ApiError> {
     state
-        .call(move |accounts| {
+        .read(move |accounts| {
             let user_id = principal
                 .user_id()
                 .ok_or(Error::NotFound { entity: "profile" })?;
@@ -141,7 +141,7 @@ pub(crate) async fn get(
     ApiPath(id): ApiPath<ProfileId>,
 ) -> Result<Json<ProfileDetails>, ApiError> {
     state
-        .call(move |accounts| accounts.profiles().get(&principal, id))
+        .read(move |accounts| accounts.profiles().get(&principal, id))
         .await
         .map(Json)
 }

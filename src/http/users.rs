@@ -53,7 +53,7 @@ pub(crate) async fn me(
     Auth(principal): Auth,
 ) -> Result<Json<User>, ApiError> {
     state
-        .call(move |accounts| accounts.users().me(&principal))
+        .read(move |accounts| accounts.users().me(&principal))
         .await
         .map(Json)
 }
@@ -105,7 +105,7 @@ pub(crate) async fn get(
     ApiPath(id): ApiPath<UserId>,
 ) -> Result<Json<User>, ApiError> {
     state
-        .call(move |accounts| accounts.users().get(&principal, id))
+        .read(move |accounts| accounts.users().get(&principal, id))
         .await
         .map(Json)
 }

@@ -105,6 +105,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// A short name of the backend (`"sqlite"`, `"postgres"`).
     fn backend_name(&self) -> &'static str;
 
+    /// Whether a read waits on nothing outside this process (an embedded
+    /// database), so that a host may run a short read on an async worker
+    /// instead of handing it to a thread pool. The REST router does so for
+    /// its reads. The default is `false`: a read may wait on the network.
+    fn reads_in_process(&self) -> bool {
+        false
+    }
+
     /// Checks that the database answers.
     ///
     /// # Errors
@@ -113,6 +121,14 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn check_health(&self) -> Result<()> {
         self.schema_version().map(drop)
     }
+}
+
+/// Connections of `pool` checked out now (reading the state takes the
+/// pool's lock).
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn pool_in_use<M: r2d2::ManageConnection>(pool: &r2d2::Pool<M>) -> u32 {
+    let state = pool.state();
+    state.connections.saturating_sub(state.idle_connections)
 }
 
 /// A password hash as stored: a PHC string (argon2) or a bcrypt hash.

@@ -193,12 +193,9 @@ impl PostgresStore {
     fn connection(&self) -> Result<PooledConnection<Manager>> {
         let started = std::time::Instant::now();
         let connection = self.pool.get().map_err(storage("get a connection"))?;
-        let state = self.pool.state();
-        crate::telemetry::connection_checkout(
-            "postgres",
-            started.elapsed(),
-            state.connections.saturating_sub(state.idle_connections),
-        );
+        crate::telemetry::connection_checkout("postgres", started.elapsed(), || {
+            super::pool_in_use(&self.pool)
+        });
         Ok(connection)
     }
 

@@ -36,8 +36,13 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Prepared statements kept per connection: every static statement below
 /// plus the variants of the dynamic list queries.
 const STATEMENT_CACHE_CAPACITY: usize = 128;
-/// Connections in the pool.
+/// Connections for reads.
 const POOL_SIZE: u32 = 8;
+/// Connections for writes. SQLite runs one write transaction at a time,
+/// so more writers would only wait inside `BEGIN IMMEDIATE` (sleeping in
+/// the busy handler) while holding connections that reads need. Two: one
+/// writing, one ready.
+const WRITER_POOL_SIZE: u32 = 2;
 
 /// A [`Store`] on SQLite: a file (WAL mode) or a private in-memory
 /// database.
@@ -50,7 +55,10 @@ const POOL_SIZE: u32 = 8;
 /// # Ok::<(), aai_accounts::Error>(())
 /// ```
 pub struct SqliteStore {
+    /// Connections for reads: a burst of writes never holds them.
     pool: Pool<SqliteConnectionManager>,
+    /// Connections for writes, which wait here for their turn.
+    writers: Pool<SqliteConnectionManager>,
     target: Target,
     /// Keeps an in-memory database alive while the store lives: SQLite
     /// frees it when its last connection closes, and the pool may close
@@ -69,6 +77,7 @@ impl fmt::Debug for SqliteStore {
         f.debug_struct("SqliteStore")
             .field("target", &self.target)
             .field("pool", &self.pool.state())
+            .field("writers", &self.writers.state())
             .finish()
     }
 }
@@ -119,10 +128,12 @@ impl SqliteStore {
             Connection::open_with_flags(&path, flags).map_err(storage("open the database"))?;
         init_connection(&mut probe, true).map_err(storage("configure the database"))?;
         drop(probe);
-        let manager = SqliteConnectionManager::file(&path)
-            .with_flags(flags)
-            .with_init(|conn| init_connection(conn, true));
-        SqliteStore::finish_open(manager, Target::File(path), None)
+        let manager = || {
+            SqliteConnectionManager::file(&path)
+                .with_flags(flags)
+                .with_init(|conn| init_connection(conn, true))
+        };
+        SqliteStore::finish_open(manager, Target::File(path.clone()), None)
     }
 
     fn open_memory() -> Result<SqliteStore> {
@@ -138,14 +149,16 @@ impl SqliteStore {
         let mut keep_alive = Connection::open_with_flags(&uri, flags)
             .map_err(storage("open the in-memory database"))?;
         init_connection(&mut keep_alive, false).map_err(storage("configure the database"))?;
-        let manager = SqliteConnectionManager::file(&uri)
-            .with_flags(flags)
-            .with_init(|conn| init_connection(conn, false));
+        let manager = || {
+            SqliteConnectionManager::file(&uri)
+                .with_flags(flags)
+                .with_init(|conn| init_connection(conn, false))
+        };
         SqliteStore::finish_open(manager, Target::Memory, Some(Mutex::new(keep_alive)))
     }
 
     fn finish_open(
-        manager: SqliteConnectionManager,
+        manager: impl Fn() -> SqliteConnectionManager,
         target: Target,
         keep_alive: Option<Mutex<Connection>>,
     ) -> Result<SqliteStore> {
@@ -155,29 +168,38 @@ impl SqliteStore {
             // A local file or memory connection does not go stale; checking
             // on every checkout would parse a statement per transaction.
             .test_on_check_out(false)
-            .build(manager)
+            .build(manager())
             .map_err(storage("create the connection pool"))?;
-        let mut conn = pool.get().map_err(storage("get a connection"))?;
+        let writers = Pool::builder()
+            .max_size(WRITER_POOL_SIZE)
+            .min_idle(Some(1))
+            .test_on_check_out(false)
+            // A write waits for its turn as long as SQLite would have
+            // waited for the lock.
+            .connection_timeout(BUSY_TIMEOUT)
+            .build(manager())
+            .map_err(storage("create the connection pool"))?;
+        let mut conn = writers.get().map_err(storage("get a connection"))?;
         embedded::migrations::runner()
             .run(&mut *conn)
             .map_err(storage("apply migrations"))?;
         drop(conn);
         Ok(SqliteStore {
             pool,
+            writers,
             target,
             _keep_alive: keep_alive,
         })
     }
 
-    fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>> {
+    /// A connection for a write or a read, from that kind's pool.
+    fn connection(&self, write: bool) -> Result<r2d2::PooledConnection<SqliteConnectionManager>> {
         let started = std::time::Instant::now();
-        let connection = self.pool.get().map_err(storage("get a connection"))?;
-        let state = self.pool.state();
-        crate::telemetry::connection_checkout(
-            "sqlite",
-            started.elapsed(),
-            state.connections.saturating_sub(state.idle_connections),
-        );
+        let pool = if write { &self.writers } else { &self.pool };
+        let connection = pool.get().map_err(storage("get a connection"))?;
+        crate::telemetry::connection_checkout("sqlite", started.elapsed(), || {
+            super::pool_in_use(&self.pool) + super::pool_in_use(&self.writers)
+        });
         Ok(connection)
     }
 
@@ -187,7 +209,7 @@ impl SqliteStore {
         commit: bool,
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
     ) -> Result<()> {
-        let conn = self.connection()?;
+        let conn = self.connection(commit)?;
         if !conn.is_autocommit() {
             // A transaction left open by a failed rollback would make every
             // later BEGIN on this pooled connection fail.
@@ -237,7 +259,7 @@ impl Store for SqliteStore {
     }
 
     fn schema_version(&self) -> Result<u32> {
-        let mut conn = self.connection()?;
+        let mut conn = self.connection(false)?;
         let last = embedded::migrations::runner()
             .get_last_applied_migration(&mut *conn)
             .map_err(storage("read the schema version"))?;
@@ -250,6 +272,13 @@ impl Store for SqliteStore {
 
     fn backend_name(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn reads_in_process(&self) -> bool {
+        // A read of a file (WAL) never waits for a writer, and writes
+        // have connections of their own. In memory (a rollback journal)
+        // a read waits while a write commits.
+        matches!(self.target, Target::File(_))
     }
 }
 

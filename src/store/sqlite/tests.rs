@@ -12,6 +12,7 @@ use crate::model::{
     EventId, EventKind, EventQuery, OrganizationId, PageRequest, SecurityEvent, Session, SessionId,
     UserId,
 };
+use crate::store::pool_in_use;
 use crate::store::sql_common::lists::Placeholders;
 use crate::store::sql_common::organizations::{
     GET_INVITATION_BY_TOKEN, GET_MEMBERSHIP, LIST_USER_MEMBERSHIPS,
@@ -248,7 +249,7 @@ fn corrupt_rows_are_storage_errors_not_panics() {
 #[test]
 fn storage_errors_keep_their_source() {
     let store = SqliteStore::open("sqlite::memory:").unwrap();
-    let conn = store.connection().unwrap();
+    let conn = store.connection(false).unwrap();
     let error = conn
         .execute("INSERT INTO no_such_table VALUES (1)", [])
         .map_err(storage("insert"))
@@ -316,6 +317,58 @@ fn concurrent_writers_wait_for_the_lock_instead_of_failing() {
 }
 
 #[test]
+fn reads_of_a_file_never_wait_for_connections_held_by_writers() {
+    let (_dir, store) = file_store();
+    assert!(store.reads_in_process());
+    assert!(!SqliteStore::open("sqlite::memory:")
+        .unwrap()
+        .reads_in_process());
+    let (entered, inside) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let released = std::sync::Mutex::new(released);
+    let (read_tx, read_done) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        // One writer holds the write lock; more than the read pool's
+        // size queue behind it.
+        for writer in 0..(POOL_SIZE + 2) {
+            let (store, entered, released) = (&store, entered.clone(), &released);
+            scope.spawn(move || {
+                store
+                    .write(&mut |tx| {
+                        tx.insert_setting_if_absent(&format!("writer.{writer}"), b"x")?;
+                        if writer == 0 {
+                            entered.send(()).unwrap();
+                            released.lock().unwrap().recv().unwrap();
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+            });
+        }
+        inside.recv().unwrap();
+        let store = &store;
+        // Until the waiting writers hold every connection they can get.
+        while pool_in_use(&store.writers) < WRITER_POOL_SIZE && pool_in_use(&store.pool) < POOL_SIZE
+        {
+            std::thread::yield_now();
+        }
+        scope.spawn(move || {
+            for _ in 0..10 {
+                store
+                    .read(&mut |tx| tx.get_setting("writer.0").map(drop))
+                    .unwrap();
+            }
+            read_tx.send(()).unwrap();
+        });
+        // Generous: the reads take microseconds; with writers holding every
+        // connection they would wait for the writers' busy timeout (5 s).
+        let answered = read_done.recv_timeout(Duration::from_secs(3));
+        release.send(()).unwrap();
+        answered.expect("reads waited behind the writers");
+    });
+}
+
+#[test]
 fn a_failed_commit_or_closure_leaves_the_connection_usable() {
     let store = SqliteStore::open("sqlite::memory:").unwrap();
     for _ in 0..(POOL_SIZE * 2) {
@@ -342,7 +395,7 @@ fn plan(conn: &Connection, sql: &str) -> Vec<String> {
 #[test]
 fn hot_queries_are_served_by_indexes() {
     let store = SqliteStore::open("sqlite::memory:").unwrap();
-    let conn = store.connection().unwrap();
+    let conn = store.connection(false).unwrap();
     let listing = "p.is_active = 1 AND p.is_public = 1";
     let org = OrganizationId::new();
     let members = crate::store::sql_common::organizations::members(org, &ORGANIZATION_CONDITIONS);
