@@ -38,6 +38,10 @@ struct Args {
     /// `import_many`, and exit: what `scripts/load.sh` serves.
     #[arg(long)]
     seed_to: Option<std::path::PathBuf>,
+    /// Open the file with `?locking=exclusive` (held by this process
+    /// alone: no file-locking system calls per transaction).
+    #[arg(long)]
+    exclusive: bool,
 }
 
 /// One seeded user with a principal.
@@ -130,7 +134,11 @@ fn main() -> Result<()> {
     }
     let iterations = args.iterations.max(2000);
     let dir = tempfile::tempdir().map_err(|e| aai_accounts::Error::Config(e.to_string()))?;
-    let url = format!("sqlite://{}", dir.path().join("workload.db").display());
+    let url = format!(
+        "sqlite://{}{}",
+        dir.path().join("workload.db").display(),
+        if args.exclusive { "?locking=exclusive" } else { "" }
+    );
     let accounts = Accounts::builder()
         .database_url(&url)
         .signing_key(SigningKey::hs256([7u8; 32]))
@@ -316,6 +324,7 @@ fn main() -> Result<()> {
 
     let mut report = json!({
         "system": system(),
+        "locking": if args.exclusive { "exclusive" } else { "normal" },
         "users": args.users,
         "seed": {
             "profiles_per_s": (args.users as f64 / seed_secs).round(),

@@ -4,6 +4,7 @@
 #   scripts/load.sh            # 10 000 users, 10 s per scenario
 #   USERS=1000 DURATION=5 scripts/load.sh
 #   SERVER_BIN=/tmp/server-before scripts/load.sh   # another build of the server
+#   EXCLUSIVE=1 scripts/load.sh      # the server holds the file (?locking=exclusive)
 #
 # Seeds a SQLite file through the library (USERS users with full profiles,
 # `import_many`), starts the server example (release, RUST_LOG=warn, the
@@ -47,7 +48,7 @@ target/release/examples/workload --users "$USERS" --seed-to "$TMP/load.db" >&2
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 BASE="http://127.0.0.1:$PORT"
-ACCOUNTS_DATABASE_URL="sqlite://$TMP/load.db" \
+ACCOUNTS_DATABASE_URL="sqlite://$TMP/load.db${EXCLUSIVE:+?locking=exclusive}" \
 ACCOUNTS_JWT_SECRET="a load-test secret that is at least thirty-two bytes" \
 ACCOUNTS_BIND="127.0.0.1:$PORT" \
 ACCOUNTS_AUTH_RATE_LIMIT=off \

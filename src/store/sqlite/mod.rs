@@ -70,6 +70,8 @@ pub struct SqliteStore {
 enum Target {
     Memory,
     File(PathBuf),
+    /// A file this process holds exclusively (`?locking=exclusive`).
+    ExclusiveFile(PathBuf),
 }
 
 impl fmt::Debug for SqliteStore {
@@ -91,6 +93,15 @@ impl SqliteStore {
     /// freed with the store), `sqlite://relative/path.db`,
     /// `sqlite:///absolute/path.db` and `sqlite:path.db`.
     ///
+    /// A file URL may end in `?locking=exclusive`: this process then holds
+    /// the file for as long as the store is open, and other processes
+    /// (a command-line tool, the `sqlite3` shell) cannot open it until it
+    /// closes. In return its transactions make no file-locking system
+    /// calls (SQLite's `unix-excl` VFS, with the WAL index in this
+    /// process's memory): every read and write is a few microseconds
+    /// faster, and reads from several threads no longer queue on the
+    /// kernel's lock of the file. See [`SqliteStore::open_path_exclusive`].
+    ///
     /// # Errors
     ///
     /// [`Error::Config`] when the URL is not one of the forms above, and
@@ -99,6 +110,7 @@ impl SqliteStore {
         match parse_url(url)? {
             Target::Memory => SqliteStore::open_memory(),
             Target::File(path) => SqliteStore::open_path(path),
+            Target::ExclusiveFile(path) => SqliteStore::open_path_exclusive(path),
         }
     }
 
@@ -115,25 +127,60 @@ impl SqliteStore {
     ///
     /// [`Error::Storage`] when the file cannot be opened or migrated.
     pub fn open_path(path: impl AsRef<Path>) -> Result<SqliteStore> {
-        let path = path.as_ref().to_path_buf();
-        // Without SQLITE_OPEN_URI: a file path is never read as a URI.
+        SqliteStore::open_file(path.as_ref(), false)
+    }
+
+    /// Opens the database file at `path` as [`SqliteStore::open_path`]
+    /// does, held by this process alone while the store is open (SQLite's
+    /// `unix-excl` VFS): no file-locking system calls per transaction, and
+    /// the WAL index in this process's memory instead of the `-shm` file.
+    /// Other processes cannot open the file meanwhile (they get "database
+    /// is locked"), so stop the server before running the `cli` example on
+    /// its file. Not for network file systems.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the file cannot be opened or migrated, or
+    /// another process has it open.
+    pub fn open_path_exclusive(path: impl AsRef<Path>) -> Result<SqliteStore> {
+        SqliteStore::open_file(path.as_ref(), true)
+    }
+
+    fn open_file(path: &Path, exclusive: bool) -> Result<SqliteStore> {
+        let path = path.to_path_buf();
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        // Without SQLITE_OPEN_URI a file path is never read as a URI; the
+        // exclusive form names its VFS in one, with the path escaped.
+        let (name, flags, target) = if exclusive {
+            let path_text = path
+                .to_str()
+                .ok_or_else(|| Error::config("an exclusive sqlite path must be valid UTF-8"))?;
+            let uri = format!("file:{}?vfs=unix-excl", escape_uri_path(path_text));
+            let flags = flags | OpenFlags::SQLITE_OPEN_URI;
+            (
+                PathBuf::from(uri),
+                flags,
+                Target::ExclusiveFile(path.clone()),
+            )
+        } else {
+            (path.clone(), flags, Target::File(path.clone()))
+        };
         create_private(&path)?;
         // Fail fast on an unusable path (the pool would retry until its
         // timeout) and switch the file to WAL once, before the pool opens
         // its connections.
         let mut probe =
-            Connection::open_with_flags(&path, flags).map_err(storage("open the database"))?;
+            Connection::open_with_flags(&name, flags).map_err(storage("open the database"))?;
         init_connection(&mut probe, true).map_err(storage("configure the database"))?;
         drop(probe);
         let manager = || {
-            SqliteConnectionManager::file(&path)
+            SqliteConnectionManager::file(&name)
                 .with_flags(flags)
                 .with_init(|conn| init_connection(conn, true))
         };
-        SqliteStore::finish_open(manager, Target::File(path.clone()), None)
+        SqliteStore::finish_open(manager, target, None)
     }
 
     fn open_memory() -> Result<SqliteStore> {
@@ -278,7 +325,7 @@ impl Store for SqliteStore {
         // A read of a file (WAL) never waits for a writer, and writes
         // have connections of their own. In memory (a rollback journal)
         // a read waits while a write commits.
-        matches!(self.target, Target::File(_))
+        matches!(self.target, Target::File(_) | Target::ExclusiveFile(_))
     }
 }
 
@@ -294,13 +341,26 @@ fn parse_url(url: &str) -> Result<Target> {
         return Ok(Target::Memory);
     }
     let path = rest.strip_prefix("//").unwrap_or(rest);
-    // Query strings and fragments would be read as part of the file name;
-    // refuse them rather than create a surprising file.
-    if path.is_empty() || path.ends_with('/') || path.contains(['?', '#']) || path.starts_with(':')
-    {
+    // Query strings (but `?locking=exclusive`) and fragments would be read
+    // as part of the file name; refuse them rather than create a
+    // surprising file.
+    if path.is_empty() || path.ends_with('/') || path.contains('#') || path.starts_with(':') {
         return Err(unsupported());
     }
-    Ok(Target::File(PathBuf::from(path)))
+    match path.split_once('?') {
+        None => Ok(Target::File(PathBuf::from(path))),
+        Some((path, "locking=exclusive")) if !path.is_empty() && !path.ends_with('/') => {
+            Ok(Target::ExclusiveFile(PathBuf::from(path)))
+        }
+        Some(_) => Err(unsupported()),
+    }
+}
+
+/// A path escaped for an SQLite URI (`%`, `?` and `#` are special there).
+fn escape_uri_path(path: &str) -> String {
+    path.replace('%', "%25")
+        .replace('?', "%3F")
+        .replace('#', "%23")
 }
 
 /// WAL pages between automatic checkpoints (SQLite's default is 1000).

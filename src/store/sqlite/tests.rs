@@ -49,6 +49,18 @@ mod conformance_on_a_file {
     crate::conformance_tests!(|check| check.run(&super::file_store().1));
 }
 
+fn exclusive_file_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_path_exclusive(dir.path().join("accounts.db")).unwrap();
+    (dir, store)
+}
+
+/// The conformance suite on a fresh file held exclusively (several
+/// connections share the WAL index in this process's memory).
+mod conformance_on_an_exclusive_file {
+    crate::conformance_tests!(|check| check.run(&super::exclusive_file_store().1));
+}
+
 #[test]
 fn accepted_urls_name_memory_or_a_path() {
     let cases = [
@@ -62,6 +74,10 @@ fn accepted_urls_name_memory_or_a_path() {
             Target::File("/var/lib/a.db".into()),
         ),
         ("sqlite:accounts.db", Target::File("accounts.db".into())),
+        (
+            "sqlite://data/accounts.db?locking=exclusive",
+            Target::ExclusiveFile("data/accounts.db".into()),
+        ),
     ];
     for (url, target) in cases {
         assert_eq!(parse_url(url).unwrap(), target, "{url}");
@@ -79,6 +95,9 @@ fn other_urls_are_config_errors() {
         "sqlite:///",
         "sqlite::memory",
         "sqlite:accounts.db?mode=ro",
+        "sqlite:accounts.db?locking=exclusive&mode=ro",
+        "sqlite:?locking=exclusive",
+        "sqlite::memory:?locking=exclusive",
         "sqlite://data/#fragment",
         "SQLITE::memory:",
     ] {
@@ -318,7 +337,12 @@ fn concurrent_writers_wait_for_the_lock_instead_of_failing() {
 
 #[test]
 fn reads_of_a_file_never_wait_for_connections_held_by_writers() {
-    let (_dir, store) = file_store();
+    for (_dir, store) in [file_store(), exclusive_file_store()] {
+        reads_never_wait_for_writers(&store);
+    }
+}
+
+fn reads_never_wait_for_writers(store: &SqliteStore) {
     assert!(store.reads_in_process());
     assert!(!SqliteStore::open("sqlite::memory:")
         .unwrap()
@@ -366,6 +390,52 @@ fn reads_of_a_file_never_wait_for_connections_held_by_writers() {
         release.send(()).unwrap();
         answered.expect("reads waited behind the writers");
     });
+}
+
+#[test]
+fn an_exclusive_file_is_shut_to_other_processes_until_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd %?# name.db");
+    let url = format!(
+        "sqlite://{}?locking=exclusive",
+        dir.path().join("x.db").display()
+    );
+    let other_process_count = |path: &std::path::Path| {
+        std::process::Command::new("python3")
+            .args(["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1], timeout=0).execute('SELECT count(*) FROM settings').fetchone()[0])"])
+            .arg(path)
+            .output()
+            .expect("python3 runs")
+    };
+    for store in [
+        SqliteStore::open_path_exclusive(&path).unwrap(),
+        SqliteStore::open(&url).unwrap(),
+    ] {
+        let Target::ExclusiveFile(file) = store.target.clone() else {
+            panic!("{:?}", store.target);
+        };
+        store
+            .write(&mut |tx| tx.insert_setting_if_absent("k", b"v"))
+            .unwrap();
+        let seen = store.read(&mut |tx| tx.get_setting("k").map(drop));
+        assert!(seen.is_ok(), "{seen:?}");
+        let refused = other_process_count(&file);
+        assert!(!refused.status.success(), "{refused:?}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("locked"),
+            "{refused:?}"
+        );
+        drop(store);
+        let after = other_process_count(&file);
+        assert!(after.status.success(), "{after:?}");
+        assert!(
+            String::from_utf8_lossy(&after.stdout)
+                .trim()
+                .parse::<u32>()
+                .unwrap()
+                >= 1
+        );
+    }
 }
 
 #[test]
