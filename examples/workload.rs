@@ -42,6 +42,12 @@ struct Args {
     /// alone: no file-locking system calls per transaction).
     #[arg(long)]
     exclusive: bool,
+    /// Run on this database instead of a fresh SQLite file. A
+    /// `postgres://` URL (feature `postgres`) gets a throwaway schema in
+    /// that database, dropped at the end; any other URL must name an empty
+    /// database.
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 /// One seeded user with a principal.
@@ -94,7 +100,7 @@ fn summary(samples: &mut [Duration], total: Duration) -> Value {
     })
 }
 
-fn system() -> String {
+fn system(backend: &str) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -106,7 +112,7 @@ fn system() -> String {
         .unwrap_or_else(|| "unknown cpu".into());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     format!(
-        "{cpu}, {cores} cores, {} {}, sqlite file (WAL)",
+        "{cpu}, {cores} cores, {} {}, {backend}",
         std::env::consts::OS,
         std::env::consts::ARCH
     )
@@ -127,6 +133,22 @@ fn seed_file(path: &std::path::Path, users: usize) -> Result<()> {
     Ok(())
 }
 
+/// A URL to run on, and what must live as long as the run: for Postgres, a
+/// throwaway schema (dropped with it).
+#[cfg(feature = "postgres")]
+fn throwaway(url: &str) -> Result<(String, Option<Box<dyn std::any::Any>>)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let schema = aai_accounts::store::PostgresTestSchema::create(url)?;
+        return Ok((schema.url().to_owned(), Some(Box::new(schema))));
+    }
+    Ok((url.to_owned(), None))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn throwaway(url: &str) -> Result<(String, Option<Box<dyn std::any::Any>>)> {
+    Ok((url.to_owned(), None))
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(path) = &args.seed_to {
@@ -134,11 +156,18 @@ fn main() -> Result<()> {
     }
     let iterations = args.iterations.max(2000);
     let dir = tempfile::tempdir().map_err(|e| aai_accounts::Error::Config(e.to_string()))?;
-    let url = format!(
-        "sqlite://{}{}",
-        dir.path().join("workload.db").display(),
-        if args.exclusive { "?locking=exclusive" } else { "" }
-    );
+    let (url, _schema) = match &args.database_url {
+        Some(url) => throwaway(url)?,
+        None => {
+            let path = dir.path().join("workload.db");
+            let locking = if args.exclusive {
+                "?locking=exclusive"
+            } else {
+                ""
+            };
+            (format!("sqlite://{}{locking}", path.display()), None)
+        }
+    };
     let accounts = Accounts::builder()
         .database_url(&url)
         .signing_key(SigningKey::hs256([7u8; 32]))
@@ -323,7 +352,11 @@ fn main() -> Result<()> {
     })?;
 
     let mut report = json!({
-        "system": system(),
+        "system": system(match &args.database_url {
+            Some(url) if url.starts_with("postgres") => "postgres (a throwaway schema)",
+            Some(_) => "the given database",
+            None => "sqlite file (WAL)",
+        }),
         "locking": if args.exclusive { "exclusive" } else { "normal" },
         "users": args.users,
         "seed": {
