@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use aai_accounts::store::{
-    DeviceTokenRow, InvitationRow, OneTimeTokenRow, OrganizationTx, RefreshTokenRow, SqliteStore,
-    Store, Tx, UserRow,
+    ChallengeRow, DeviceTokenRow, InvitationRow, OneTimeTokenRow, OrganizationTx, RecoveryCodeRow,
+    RefreshTokenRow, SecondFactorTx, SqliteStore, Store, TotpRow, Tx, UserRow,
 };
 use aai_accounts::{
     ActiveFilter, Contact, ContactId, ContactKind, ContactPatch, Credentials, Error, EventQuery,
@@ -166,6 +166,24 @@ impl Tx for FailingTx<'_> {
         list_events(query: &EventQuery, page: PageRequest) -> (Vec<SecurityEvent>, u64);
         get_setting(key: &str) -> Option<Vec<u8>>;
         insert_setting_if_absent(key: &str, value: &[u8]) -> ();
+    }
+}
+
+impl SecondFactorTx for FailingTx<'_> {
+    delegate! {
+        get_totp(user_id: UserId) -> Option<TotpRow>;
+        put_totp(row: &TotpRow) -> ();
+        update_totp(row: &TotpRow) -> bool;
+        delete_totp(user_id: UserId) -> bool;
+        insert_recovery_code(row: &RecoveryCodeRow) -> ();
+        use_recovery_code(user_id: UserId, hash: &[u8; 32], now: DateTime<Utc>) -> bool;
+        count_recovery_codes(user_id: UserId) -> u64;
+        delete_recovery_codes(user_id: UserId) -> u64;
+        insert_challenge(row: &ChallengeRow) -> ();
+        get_challenge(hash: &[u8; 32]) -> Option<ChallengeRow>;
+        update_challenge(row: &ChallengeRow) -> bool;
+        delete_challenges(user_id: UserId) -> u64;
+        delete_challenges_expired_before(before: DateTime<Utc>) -> u64;
     }
 }
 
