@@ -73,7 +73,7 @@ pub(crate) fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String 
 /// The time step of `now`, or `None` before 1970 (no code is valid then).
 pub(crate) fn time_step(now: DateTime<Utc>) -> Option<i64> {
     let seconds = now.timestamp();
-    (seconds >= 0).then(|| seconds / STEP_SECONDS)
+    (seconds >= 0).then_some(seconds / STEP_SECONDS)
 }
 
 /// The code of time step `step`.
