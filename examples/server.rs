@@ -32,6 +32,12 @@
 //! - `ACCOUNTS_METRICS`: `1` serves Prometheus metrics at `GET /metrics`
 //!   on the main address; or `ACCOUNTS_METRICS_BIND`: serve them on this
 //!   separate address instead (say, one only the scraper reaches);
+//!
+//! Besides the library's routes the example serves
+//! `POST /api/v1/auth/totp/begin-qr` (bearer): `/auth/totp/begin`'s answer
+//! with the otpauth URI also as a QR code (`qr_svg`, an SVG document) for
+//! a page to show. It is the example's own: the library draws no QR codes.
+//!
 //! - `RUST_LOG`: the log filter, default `info` (logs are JSON lines, each
 //!   with its request's `request_id`).
 
@@ -177,6 +183,72 @@ fn list(value: Option<String>) -> Vec<String> {
 
 /// Opens the accounts and builds the application: the API router with
 /// request tracing and, when origins are configured, CORS.
+/// `POST /api/v1/auth/totp/begin-qr`: a TOTP enrolment with its URI as a
+/// QR code (SVG), never cached.
+fn totp_qr_router(accounts: Accounts) -> Router {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use axum::Json;
+
+    async fn begin_qr(
+        axum::extract::State(accounts): axum::extract::State<Accounts>,
+        headers: HeaderMap,
+    ) -> Response {
+        let refuse = |status: StatusCode, detail: &str, code: &str| {
+            (
+                status,
+                Json(serde_json::json!({"detail": detail, "code": code})),
+            )
+                .into_response()
+        };
+        let Some(token) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::to_owned)
+        else {
+            return refuse(StatusCode::UNAUTHORIZED, "missing token", "unauthenticated");
+        };
+        let enrolment = tokio::task::spawn_blocking(move || {
+            let principal = accounts.verify_bearer(&token)?;
+            accounts.users().totp_begin(&principal)
+        })
+        .await;
+        let enrolment = match enrolment {
+            Ok(Ok(enrolment)) => enrolment,
+            Ok(Err(error)) => {
+                let status = StatusCode::from_u16(error.http_status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return refuse(status, &error.to_string(), error.code());
+            }
+            Err(_) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal"),
+        };
+        let qr_svg = match qrcode::QrCode::new(enrolment.otpauth_uri().as_bytes()) {
+            Ok(code) => code
+                .render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build(),
+            Err(_) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal"),
+        };
+        (
+            [
+                (header::CACHE_CONTROL, "no-store"),
+                (header::PRAGMA, "no-cache"),
+            ],
+            Json(serde_json::json!({
+                "secret": enrolment.secret(),
+                "otpauth_uri": enrolment.otpauth_uri(),
+                "qr_svg": qr_svg,
+            })),
+        )
+            .into_response()
+    }
+
+    Router::new()
+        .route("/api/v1/auth/totp/begin-qr", axum::routing::post(begin_qr))
+        .with_state(accounts)
+}
+
 fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
     let mut builder = Accounts::builder().database_url(&config.database_url);
     for url in &config.replica_urls {
@@ -210,7 +282,7 @@ fn app(config: &Config) -> Result<Router, Box<dyn std::error::Error>> {
         .public_url(config.public_url.clone());
     // The router logs one line per request (method, path, status,
     // latency, request id) and records its metrics.
-    let mut app = router_with(accounts, routes);
+    let mut app = router_with(accounts.clone(), routes).merge(totp_qr_router(accounts));
     if !config.cors_origins.is_empty() {
         let origins = config
             .cors_origins

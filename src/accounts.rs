@@ -11,6 +11,7 @@ mod lifecycle;
 mod locations;
 mod organizations;
 mod profiles;
+mod second_factor;
 mod sessions;
 mod users;
 
@@ -36,7 +37,7 @@ pub use users::{ImportRejection, ImportReport, Users};
 pub(crate) use authentication::whole_second;
 
 use crate::auth::hashing::{HashingLoad, Passwords};
-use crate::auth::policy::{Actor, Principal};
+use crate::auth::policy::{Actor, AdminRule, Principal};
 use crate::auth::tokens::TokenService;
 use crate::clock::{self, Clock};
 use crate::error::{Error, Result};
@@ -79,6 +80,10 @@ struct Inner {
     event_retention: Duration,
     one_time_token_ttls: lifecycle::OneTimeTokenTtls,
     require_verified_email: bool,
+    /// Whether super admins' powers need a second factor.
+    admin_rule: AdminRule,
+    /// The issuer named in TOTP enrolments' otpauth URIs.
+    totp_issuer: String,
     /// Password-reset requests answer no sooner than this, whether or not
     /// the account exists.
     reset_request_floor: crate::auth::timing::TimingFloor,
@@ -155,6 +160,8 @@ pub struct Pruned {
     /// Organization invitations expired for a day (accepted, revoked or
     /// never used).
     pub invitations: u64,
+    /// Second-factor login challenges expired for a day.
+    pub challenges: u64,
 }
 
 const _: () = {
@@ -432,6 +439,7 @@ impl Accounts {
                 one_time_tokens: tx
                     .delete_one_time_tokens_expired_before(now - Duration::days(1))?,
                 invitations: tx.delete_invitations_expired_before(now - Duration::days(1))?,
+                challenges: tx.delete_challenges_expired_before(now - Duration::days(1))?,
             })
         })
     }
@@ -491,7 +499,7 @@ impl Accounts {
         let now = self.now();
         telemetry::observed(op, || {
             self.read(|tx| {
-                let actor = Actor::resolve(tx, principal)?;
+                let actor = Actor::resolve(tx, principal, self.inner.admin_rule)?;
                 f(tx, actor, now)
             })
         })
@@ -516,7 +524,7 @@ impl Accounts {
         telemetry::observed(op, || {
             store::read_relaxed(
                 self.store(),
-                |tx| Actor::resolve(tx, principal),
+                |tx| Actor::resolve(tx, principal, self.inner.admin_rule),
                 |tx, actor| f(tx, actor, now),
             )
         })
@@ -533,7 +541,7 @@ impl Accounts {
         let now = self.now();
         telemetry::observed(op, || {
             self.write(|tx| {
-                let actor = Actor::resolve(tx, principal)?;
+                let actor = Actor::resolve(tx, principal, self.inner.admin_rule)?;
                 f(tx, actor, now)
             })
         })

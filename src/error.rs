@@ -42,6 +42,17 @@ pub enum Error {
         /// When the next login attempt will be considered.
         until: DateTime<Utc>,
     },
+    /// The password was right and the account has a second factor: the
+    /// login is finished by
+    /// [`Accounts::login_second_factor`](crate::Accounts::login_second_factor)
+    /// with this challenge and a code. The message never contains the
+    /// challenge (neither does its `Debug`): read it with
+    /// [`SecondFactorChallenge::secret`](crate::SecondFactorChallenge::secret).
+    #[error("second factor required")]
+    SecondFactorRequired {
+        /// The challenge to present with the code.
+        challenge: crate::model::SecondFactorChallenge,
+    },
     /// The account has been deactivated.
     #[error("account is inactive")]
     AccountInactive,
@@ -101,6 +112,7 @@ impl Error {
             Error::NotFound { .. } => "not_found",
             Error::InvalidCredentials => "invalid_credentials",
             Error::AccountLocked { .. } => "account_locked",
+            Error::SecondFactorRequired { .. } => "second_factor_required",
             Error::AccountInactive => "account_inactive",
             Error::Unauthenticated(_) => "unauthenticated",
             Error::RefreshTokenReused => "refresh_token_reused",
@@ -125,9 +137,10 @@ impl Error {
             Error::Validation(_) => 422,
             Error::Conflict { .. } => 409,
             Error::NotFound { .. } => 404,
-            Error::InvalidCredentials | Error::Unauthenticated(_) | Error::RefreshTokenReused => {
-                401
-            }
+            Error::InvalidCredentials
+            | Error::SecondFactorRequired { .. }
+            | Error::Unauthenticated(_)
+            | Error::RefreshTokenReused => 401,
             Error::AccountLocked { .. } => 423,
             Error::InvalidToken => 400,
             Error::AccountInactive | Error::Forbidden | Error::EmailNotVerified => 403,

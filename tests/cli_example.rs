@@ -261,7 +261,7 @@ fn prune_deletes_what_expired_and_prints_the_counts_as_json() {
     let output = cli(&database, &["prune"], "");
     assert_eq!(
         text(&output.stdout).trim(),
-        r#"{"sessions":0,"refresh_tokens":0,"device_tokens":0,"events":0,"one_time_tokens":0,"invitations":0}"#
+        r#"{"sessions":0,"refresh_tokens":0,"device_tokens":0,"events":0,"one_time_tokens":0,"invitations":0,"challenges":0}"#
     );
 }
 

@@ -135,6 +135,7 @@ fn prune_deletes_expired_sessions_tokens_and_old_events_only() {
                 events: 2,        // both registrations
                 one_time_tokens: 0,
                 invitations: 0,
+                challenges: 0,
             }
         );
         let left = h

@@ -16,8 +16,8 @@ use crate::auth::tokens::{self, Claims};
 use crate::error::{Error, Result, TokenError};
 use crate::model::validate;
 use crate::model::{
-    Credentials, EventId, EventKind, NewUser, Password, SecurityEvent, Session, SessionId, User,
-    UserId, ValidationErrors,
+    AuthMethod, Credentials, EventId, EventKind, NewUser, Password, SecurityEvent, Session,
+    SessionId, User, UserId, ValidationErrors,
 };
 use crate::store::{DeviceTokenRow, RefreshTokenRow, Tx, UserRow};
 use crate::telemetry;
@@ -141,7 +141,8 @@ impl Accounts {
                 };
                 tx.insert_user(&row)?;
                 record(tx, EventKind::UserRegistered, row.user.id, None, None, now)?;
-                let (mut tokens, _) = self.start_session(tx, &row.user, now)?;
+                let (mut tokens, _) =
+                    self.start_session(tx, &row.user, &[AuthMethod::Password], now)?;
                 tokens.device_token = Some(self.new_device_token(tx, row.user.id, now)?);
                 Ok(Registration {
                     user: row.user,
@@ -285,34 +286,7 @@ impl Accounts {
             }
             if verification == Verification::Invalid {
                 record(tx, EventKind::LoginFailed, user_id, None, None, now)?;
-                let refusal = match &mut device {
-                    Some(device) => {
-                        let lock = self.count_failure(
-                            tx,
-                            "device",
-                            &mut device.failed_logins,
-                            &mut device.locked_until,
-                            user_id,
-                            now,
-                        )?;
-                        tx.update_device_token(device)?;
-                        lock.map_or(Error::InvalidCredentials, |until| Error::AccountLocked {
-                            until,
-                        })
-                    }
-                    None => {
-                        self.count_failure(
-                            tx,
-                            "account",
-                            &mut current.failed_logins,
-                            &mut current.locked_until,
-                            user_id,
-                            now,
-                        )?;
-                        tx.update_user(&current)?;
-                        Error::InvalidCredentials
-                    }
-                };
+                let refusal = self.count_login_failure(tx, &mut current, device.as_mut(), now)?;
                 return commit_and_refuse(refusal);
             }
             if !current.user.is_active {
@@ -322,38 +296,116 @@ impl Accounts {
             if self.inner.require_verified_email && current.user.email_verified_at.is_none() {
                 return commit_and_refuse(Error::EmailNotVerified);
             }
-            let device_token = match &mut device {
-                Some(device) => {
-                    device.failed_logins = 0;
-                    device.locked_until = None;
-                    device.last_used_at = now;
-                    device.expires_at = now + self.inner.device_token_ttl;
-                    tx.update_device_token(device)?;
-                    credentials.device_token.clone()
-                }
-                None => {
-                    current.failed_logins = 0;
-                    current.locked_until = None;
-                    Some(self.new_device_token(tx, user_id, now)?)
-                }
-            };
-            current.user.last_login_at = Some(now);
             if let Some(hash) = &upgraded_hash {
                 current.password_hash = hash.clone();
             }
-            tx.update_user(&current)?;
-            let (mut tokens, session_id) = self.start_session(tx, &current.user, now)?;
-            tokens.device_token = device_token;
-            record(
-                tx,
-                EventKind::LoginSucceeded,
-                user_id,
-                None,
-                Some(session_id),
-                now,
-            )?;
-            Ok(Ok(tokens))
+            if tx
+                .get_totp(user_id)?
+                .is_some_and(|totp| totp.confirmed_at.is_some())
+            {
+                // The password is right; the second factor decides. The
+                // failure counters stay as they are until it passes, so
+                // that wrong codes add up to a lock however often the
+                // password is entered again.
+                if upgraded_hash.is_some() {
+                    tx.update_user(&current)?;
+                }
+                let presented = device.as_ref().and(credentials.device_token.as_deref());
+                let challenge = self.issue_challenge(tx, user_id, presented, now)?;
+                return commit_and_refuse(Error::SecondFactorRequired { challenge });
+            }
+            let presented = credentials.device_token.clone();
+            self.finish_login(tx, current, device, presented, &[AuthMethod::Password], now)
+                .map(Ok)
         })
+    }
+
+    /// Counts a failed login (a wrong password or a wrong second-factor
+    /// code) on the counter it belongs to: the trusted device's when the
+    /// login presented a valid device token, else the account's untrusted
+    /// one. Writes the counter and returns the refusal to answer: a
+    /// trusted device learns of its lock, an untrusted client never.
+    pub(super) fn count_login_failure(
+        &self,
+        tx: &mut dyn Tx,
+        current: &mut UserRow,
+        device: Option<&mut DeviceTokenRow>,
+        now: DateTime<Utc>,
+    ) -> Result<Error> {
+        let user_id = current.user.id;
+        Ok(match device {
+            Some(device) => {
+                let lock = self.count_failure(
+                    tx,
+                    "device",
+                    &mut device.failed_logins,
+                    &mut device.locked_until,
+                    user_id,
+                    now,
+                )?;
+                tx.update_device_token(device)?;
+                lock.map_or(Error::InvalidCredentials, |until| Error::AccountLocked {
+                    until,
+                })
+            }
+            None => {
+                self.count_failure(
+                    tx,
+                    "account",
+                    &mut current.failed_logins,
+                    &mut current.locked_until,
+                    user_id,
+                    now,
+                )?;
+                tx.update_user(current)?;
+                Error::InvalidCredentials
+            }
+        })
+    }
+
+    /// Finishes a successful login (with a password, or with a password
+    /// and a second factor): resets the counter the login counted on,
+    /// records `last_login_at`, starts a session authenticated by `amr`
+    /// and returns its tokens with the device token: the presented one
+    /// for a trusted device (renewed), a new one otherwise.
+    pub(super) fn finish_login(
+        &self,
+        tx: &mut dyn Tx,
+        mut current: UserRow,
+        device: Option<DeviceTokenRow>,
+        presented_device_token: Option<String>,
+        amr: &[AuthMethod],
+        now: DateTime<Utc>,
+    ) -> Result<TokenPair> {
+        let user_id = current.user.id;
+        let device_token = match device {
+            Some(mut device) => {
+                device.failed_logins = 0;
+                device.locked_until = None;
+                device.last_used_at = now;
+                device.expires_at = now + self.inner.device_token_ttl;
+                tx.update_device_token(&device)?;
+                presented_device_token
+            }
+            None => {
+                current.failed_logins = 0;
+                current.locked_until = None;
+                Some(self.new_device_token(tx, user_id, now)?)
+            }
+        };
+        current.user.last_login_at = Some(now);
+        tx.update_user(&current)?;
+        let (mut tokens, session_id) = self.start_session(tx, &current.user, amr, now)?;
+        tokens.device_token = device_token;
+        record(
+            tx,
+            EventKind::LoginSucceeded,
+            user_id,
+            None,
+            Some(session_id),
+            now,
+        )?;
+        Ok(tokens)
     }
 
     /// Counts one failed password check on a counter (the account's
@@ -468,7 +520,14 @@ impl Accounts {
         }
         self.inner
             .tokens
-            .issue_access(user_id, session_id, principal.is_super_admin(), now, ttl)
+            .issue_access(
+                user_id,
+                session_id,
+                principal.is_super_admin(),
+                principal.amr(),
+                now,
+                ttl,
+            )
             .map(|(token, _)| token)
     }
 
@@ -504,7 +563,7 @@ impl Accounts {
     pub fn verify_bearer(&self, access_token: &str) -> Result<Principal> {
         let claims = self.verify_access_token(access_token)?;
         Ok(Principal::from_bearer(
-            claims.sub, claims.sid, claims.adm, claims.iat,
+            claims.sub, claims.sid, claims.adm, claims.iat, claims.amr,
         ))
     }
 
@@ -536,11 +595,16 @@ impl Accounts {
                 if ends_at <= now {
                     return Err(Error::Unauthenticated(TokenError::Expired));
                 }
+                let is_admin = self
+                    .inner
+                    .admin_rule
+                    .admin_powers(row.user.is_super_admin, &session.amr);
                 Ok(Principal::user(
                     claims.sub,
                     Some(claims.sid),
-                    row.user.is_super_admin,
+                    is_admin,
                     Some(ends_at),
+                    session.amr,
                 ))
             })
         })
@@ -722,7 +786,9 @@ impl Accounts {
                 if !row.user.is_active {
                     return Err(Error::AccountInactive);
                 }
-                self.start_session(tx, &row.user, now)
+                // The host authenticated the user its own way: no method
+                // of ours to name.
+                self.start_session(tx, &row.user, &[], now)
                     .map(|(tokens, _)| tokens)
             })
         })
@@ -734,6 +800,7 @@ impl Accounts {
         &self,
         tx: &mut dyn Tx,
         user: &User,
+        amr: &[AuthMethod],
         now: DateTime<Utc>,
     ) -> Result<(TokenPair, SessionId)> {
         let mut session = Session {
@@ -743,6 +810,7 @@ impl Accounts {
             last_used_at: now,
             expires_at: (now + self.inner.refresh_ttl).min(now + self.inner.session_lifetime),
             revoked_at: None,
+            amr: amr.to_vec(),
         };
         tx.insert_session(&session)?;
         let tokens = self.rotate(tx, user, &mut session, now)?;
@@ -777,7 +845,10 @@ impl Accounts {
         let (access_token, _) = self.inner.tokens.issue_access(
             user.id,
             session.id,
-            user.is_super_admin,
+            self.inner
+                .admin_rule
+                .admin_powers(user.is_super_admin, &session.amr),
+            &session.amr,
             now,
             access_ttl,
         )?;
@@ -816,13 +887,13 @@ fn record_anonymous(tx: &mut dyn Tx, kind: EventKind, now: DateTime<Utc>) -> Res
 }
 
 /// The end of a lock that is still in force at `now`.
-fn locked(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub(super) fn locked(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     until.filter(|until| *until > now)
 }
 
 /// The device token with this digest when it belongs to `user_id` and has
 /// not expired: the client presenting it is trusted for that account.
-fn trusted_device(
+pub(super) fn trusted_device(
     tx: &mut dyn Tx,
     hash: &[u8; 32],
     user_id: UserId,

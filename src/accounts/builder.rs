@@ -10,6 +10,7 @@ use super::lifecycle::OneTimeTokenTtls;
 use super::{Accounts, Inner, Limits, LockoutPolicy};
 use crate::auth::hashing::{HashingLimits, Passwords};
 use crate::auth::password::PasswordParams;
+use crate::auth::policy::AdminRule;
 use crate::auth::timing::TimingFloor;
 use crate::auth::tokens::{self, SigningKey, TokenService, VerificationKey};
 use crate::clock::{Clock, SystemClock};
@@ -44,6 +45,8 @@ pub struct AccountsBuilder {
     event_retention: Duration,
     one_time_token_ttls: OneTimeTokenTtls,
     require_verified_email: bool,
+    require_second_factor_for_admins: bool,
+    totp_issuer: String,
     issuer: String,
     audience: String,
     clock: Arc<dyn Clock>,
@@ -79,6 +82,11 @@ impl fmt::Debug for AccountsBuilder {
             .field("event_retention", &self.event_retention)
             .field("one_time_token_ttls", &self.one_time_token_ttls)
             .field("require_verified_email", &self.require_verified_email)
+            .field(
+                "require_second_factor_for_admins",
+                &self.require_second_factor_for_admins,
+            )
+            .field("totp_issuer", &self.totp_issuer)
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("password_params", &self.password_params)
@@ -123,6 +131,8 @@ impl Default for AccountsBuilder {
             event_retention: Duration::days(400),
             one_time_token_ttls: OneTimeTokenTtls::default(),
             require_verified_email: false,
+            require_second_factor_for_admins: false,
+            totp_issuer: "aai-accounts".to_owned(),
             issuer: "aai-accounts".to_owned(),
             audience: "aai-accounts".to_owned(),
             clock: Arc::new(SystemClock),
@@ -263,6 +273,37 @@ impl AccountsBuilder {
     /// them; one who lost them proves the address with a password reset.
     pub fn require_verified_email(mut self, required: bool) -> Self {
         self.require_verified_email = required;
+        self
+    }
+
+    /// Whether a super admin's powers need a session authenticated with a
+    /// second factor (default `false`).
+    ///
+    /// When on, a super admin holds them only in sessions whose login
+    /// passed a TOTP or recovery code (access tokens with `amr` containing
+    /// `otp`). Without, they still log in, enrol a TOTP
+    /// ([`Users::totp_begin`](crate::Users::totp_begin)) and use
+    /// everything an ordinary user may, but they act as an ordinary user:
+    /// admin-only operations answer [`Error::Forbidden`] (and reads of
+    /// others' rows [`Error::NotFound`]), and their tokens' `adm` claim is
+    /// `false`. The rule is applied where every principal is resolved, so
+    /// it holds for [`Accounts::authenticate`] and
+    /// [`Accounts::verify_bearer`] principals alike.
+    pub fn require_second_factor_for_admins(mut self, required: bool) -> Self {
+        self.require_second_factor_for_admins = required;
+        self
+    }
+
+    /// The issuer named in TOTP enrolments' `otpauth://` URIs, which
+    /// authenticator apps show next to the account (default
+    /// `"aai-accounts"`).
+    ///
+    /// # Errors
+    ///
+    /// [`build`](Self::build) fails with [`Error::Config`] for an empty
+    /// issuer or one containing `:`.
+    pub fn totp_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.totp_issuer = issuer.into();
         self
     }
 
@@ -410,6 +451,11 @@ impl AccountsBuilder {
         {
             return Err(Error::config("an hs256 secret must be at least 32 bytes"));
         }
+        if self.totp_issuer.trim().is_empty() || self.totp_issuer.contains(':') {
+            return Err(Error::config(
+                "the totp issuer must be non-empty and contain no ':'",
+            ));
+        }
         let tokens = TokenService::new(
             signing_key,
             self.verification_keys,
@@ -429,6 +475,10 @@ impl AccountsBuilder {
                 event_retention: self.event_retention,
                 one_time_token_ttls: self.one_time_token_ttls,
                 require_verified_email: self.require_verified_email,
+                admin_rule: AdminRule {
+                    second_factor_required: self.require_second_factor_for_admins,
+                },
+                totp_issuer: self.totp_issuer,
                 // Starts at nothing and rises to the slowest request seen
                 // (capped): an existing account's request writes, an
                 // unknown one's only reads.

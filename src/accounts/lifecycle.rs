@@ -384,8 +384,9 @@ impl Default for OneTimeTokenTtls {
 }
 
 /// Ends everything that proves a user's identity without their password:
-/// sessions (all, or all but `keep`), device tokens and outstanding
-/// one-time tokens. Password changes, resets and deactivation call it.
+/// sessions (all, or all but `keep`), device tokens, outstanding
+/// one-time tokens and second-factor challenges (never the second factor
+/// itself: a password reset must not remove it). Password changes, resets and deactivation call it.
 pub(crate) fn forget_credentials(
     tx: &mut dyn Tx,
     user_id: UserId,
@@ -395,6 +396,9 @@ pub(crate) fn forget_credentials(
     tx.revoke_sessions(user_id, now, keep)?;
     tx.delete_device_tokens(user_id)?;
     tx.revoke_one_time_tokens(user_id, None, now)?;
+    // A login's password step proven with the old password must not
+    // finish with the new one in place.
+    tx.delete_challenges(user_id)?;
     Ok(())
 }
 

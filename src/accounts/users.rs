@@ -22,7 +22,7 @@ use crate::telemetry;
 /// Users, reached through [`Accounts::users`].
 #[derive(Debug, Clone, Copy)]
 pub struct Users<'a> {
-    accounts: &'a Accounts,
+    pub(super) accounts: &'a Accounts,
 }
 
 /// A user row the actor may see, or `NotFound`.
@@ -58,7 +58,7 @@ impl<'a> Users<'a> {
                     // the answer (one query instead of two).
                     return Ok(Actor::resolve_row(tx, principal)?.user);
                 }
-                let actor = Actor::resolve(tx, principal)?;
+                let actor = Actor::resolve(tx, principal, self.accounts.inner.admin_rule)?;
                 Ok(readable_user(tx, &actor, id)?.user)
             })
         })

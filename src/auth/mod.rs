@@ -9,6 +9,7 @@ pub(crate) mod password;
 pub(crate) mod policy;
 pub(crate) mod timing;
 pub(crate) mod tokens;
+pub(crate) mod totp;
 
 pub use hashing::{HashingLimits, HashingLoad};
 pub use password::{PasswordHasher, PasswordParams, Verification};

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result, TokenError};
-use crate::model::{ActiveFilter, Profile, Session, SessionId, UserId};
+use crate::model::{ActiveFilter, AuthMethod, Profile, Session, SessionId, UserId};
 use crate::store::{Tx, UserRow};
 
 /// Who is acting: a user authenticated by an access token, or the trusted
@@ -39,7 +39,26 @@ enum Kind {
         /// `iat`, checked against the user's `tokens_valid_after` where the
         /// principal is resolved, with its session.
         unchecked_iat: Option<i64>,
+        /// How the session's login authenticated the user.
+        amr: Vec<AuthMethod>,
     },
+}
+
+/// Whether a super admin's powers need a session authenticated with a
+/// second factor (see
+/// [`AccountsBuilder::require_second_factor_for_admins`](crate::AccountsBuilder::require_second_factor_for_admins)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct AdminRule {
+    pub(crate) second_factor_required: bool,
+}
+
+impl AdminRule {
+    /// The one rule of who holds a super admin's powers: a super admin
+    /// whose session was authenticated as the rule demands. Everything
+    /// else (the `adm` claim, [`Actor::resolve`]) asks here.
+    pub(crate) fn admin_powers(self, is_super_admin: bool, amr: &[AuthMethod]) -> bool {
+        is_super_admin && (!self.second_factor_required || amr.contains(&AuthMethod::Otp))
+    }
 }
 
 impl Principal {
@@ -55,6 +74,7 @@ impl Principal {
         session_id: Option<SessionId>,
         is_super_admin: bool,
         session_ends_at: Option<DateTime<Utc>>,
+        amr: Vec<AuthMethod>,
     ) -> Self {
         Principal {
             kind: Kind::User {
@@ -63,6 +83,7 @@ impl Principal {
                 is_super_admin,
                 session_ends_at,
                 unchecked_iat: None,
+                amr,
             },
         }
     }
@@ -76,6 +97,7 @@ impl Principal {
         session_id: SessionId,
         is_super_admin: bool,
         iat: i64,
+        amr: Vec<AuthMethod>,
     ) -> Self {
         Principal {
             kind: Kind::User {
@@ -84,6 +106,7 @@ impl Principal {
                 is_super_admin,
                 session_ends_at: None,
                 unchecked_iat: Some(iat),
+                amr,
             },
         }
     }
@@ -135,12 +158,25 @@ impl Principal {
         }
     }
 
-    /// Whether the user was a super admin when authenticated (every
-    /// operation checks the current role again).
+    /// Whether the user held a super admin's powers when authenticated
+    /// (every operation checks the current role again). With
+    /// [`require_second_factor_for_admins`](crate::AccountsBuilder::require_second_factor_for_admins)
+    /// on, a super admin whose session was authenticated without a second
+    /// factor holds none.
     pub fn is_super_admin(&self) -> bool {
         match self.kind {
             Kind::System => false,
             Kind::User { is_super_admin, .. } => is_super_admin,
+        }
+    }
+
+    /// How the session's login authenticated the user (the access token's
+    /// `amr` claim): `[Password]`, or `[Password, Otp]` with a second
+    /// factor. Empty for the system principal.
+    pub fn amr(&self) -> &[AuthMethod] {
+        match &self.kind {
+            Kind::System => &[],
+            Kind::User { amr, .. } => amr,
         }
     }
 }
@@ -175,16 +211,22 @@ pub(crate) fn bearer_session(
 
 impl Actor {
     /// Resolves a principal: its user must still exist and be active; the
-    /// role is the current one. A lock does not matter here: it gates
-    /// password logins, never the sessions a user already has.
-    pub(crate) fn resolve(tx: &mut dyn Tx, principal: &Principal) -> Result<Actor> {
-        match principal.kind {
+    /// role is the current one, its powers as `rule` grants them (a super
+    /// admin without the second factor the rule demands acts as an
+    /// ordinary user). A lock does not matter here: it gates password
+    /// logins, never the sessions a user already has.
+    pub(crate) fn resolve(
+        tx: &mut dyn Tx,
+        principal: &Principal,
+        rule: AdminRule,
+    ) -> Result<Actor> {
+        match &principal.kind {
             Kind::System => Ok(Actor::System),
-            Kind::User { .. } => {
+            Kind::User { amr, .. } => {
                 let row = Actor::resolve_row(tx, principal)?;
                 Ok(Actor::User {
                     id: row.user.id,
-                    is_admin: row.user.is_super_admin,
+                    is_admin: rule.admin_powers(row.user.is_super_admin, amr),
                 })
             }
         }
@@ -372,6 +414,22 @@ mod tests {
             assert!(actor.check_active_filter(ActiveFilter::All).is_ok());
             assert!(actor.require_admin().is_ok());
         }
+    }
+
+    #[test]
+    fn the_admin_rule_grants_powers_only_with_the_second_factor_it_demands() {
+        let relaxed = AdminRule::default();
+        let strict = AdminRule {
+            second_factor_required: true,
+        };
+        let password = [AuthMethod::Password];
+        let both = [AuthMethod::Password, AuthMethod::Otp];
+        assert!(relaxed.admin_powers(true, &password));
+        assert!(!strict.admin_powers(true, &password));
+        assert!(!strict.admin_powers(true, &[]));
+        assert!(strict.admin_powers(true, &both));
+        assert!(!strict.admin_powers(false, &both));
+        assert!(!relaxed.admin_powers(false, &password));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result, TokenError};
-use crate::model::{SessionId, UserId};
+use crate::model::{AuthMethod, SessionId, UserId};
 
 /// The `typ` claim of access tokens.
 pub(crate) const ACCESS_TOKEN_TYPE: &str = "access";
@@ -392,7 +392,8 @@ impl fmt::Debug for VerificationKey {
 ///
 /// `iat`, `nbf` and `exp` are Unix times in seconds; `typ` is `"access"`;
 /// `sid` is the refresh-token session the token was issued for; `adm` says
-/// whether the user was a super admin at issue time.
+/// whether the token carries a super admin's powers at issue time; `amr`
+/// how the session's login authenticated the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// Issuer: this service.
@@ -413,8 +414,17 @@ pub struct Claims {
     pub typ: String,
     /// The session (refresh-token family) the token belongs to.
     pub sid: SessionId,
-    /// Whether the subject was a super admin when the token was issued.
+    /// Whether the subject held a super admin's powers when the token was
+    /// issued: a super admin, and (when
+    /// [`require_second_factor_for_admins`](crate::AccountsBuilder::require_second_factor_for_admins)
+    /// is on) logged in with a second factor.
     pub adm: bool,
+    /// How the session's login authenticated the subject (RFC 8176):
+    /// `["pwd"]`, or `["pwd", "otp"]` with a second factor. Kept by
+    /// refreshes; empty for a host-started session, and absent in tokens
+    /// of earlier versions.
+    #[serde(default)]
+    pub amr: Vec<AuthMethod>,
 }
 
 /// One key that verifies, with everything verification needs prebuilt.
@@ -516,6 +526,7 @@ impl TokenService {
         user_id: UserId,
         session_id: SessionId,
         is_admin: bool,
+        amr: &[AuthMethod],
         now: DateTime<Utc>,
         ttl: chrono::Duration,
     ) -> Result<(String, Claims)> {
@@ -541,6 +552,7 @@ impl TokenService {
             typ: ACCESS_TOKEN_TYPE.to_owned(),
             sid: session_id,
             adm: is_admin,
+            amr: amr.to_vec(),
         };
         let token = jsonwebtoken::encode(&self.header, &claims, &self.signing.encoding)
             .map_err(|e| Error::config(format!("signing an access token failed: {e}")))?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody, ValidationBody, ValidationDetail};
+use super::error::{ApiError, ErrorBody, SecondFactorBody, ValidationBody, ValidationDetail};
 use super::extract::{content_type, parse_json, ApiJson, Auth, RateLimited, RawBody};
 use super::AppState;
 use crate::{Credentials, NewUser, Password, Registration, TokenPair};
@@ -75,7 +75,7 @@ pub(crate) struct LoggedOut {
 }
 
 /// The headers of a token response (RFC 6749 5.1): never cached.
-const NO_STORE: [(HeaderName, &str); 2] = [
+pub(crate) const NO_STORE: [(HeaderName, &str); 2] = [
     (header::CACHE_CONTROL, "no-store"),
     (header::PRAGMA, "no-cache"),
 ];
@@ -118,7 +118,9 @@ pub(crate) async fn register(
 /// password form (`username`, `password`, `device_token`?), so Swagger
 /// UI's Authorize button works. Keep the returned `device_token` and
 /// send it with later logins of the same account: without it, a locked
-/// account answers 401 like an unknown login.
+/// account answers 401 like an unknown login. An account with a second
+/// factor answers 401 `second_factor_required` with a `challenge` to send
+/// with a code to `/auth/login/second-factor`.
 #[utoipa::path(
     post, path = "/auth/login", tag = "auth", operation_id = "auth_login",
     request_body(content(
@@ -128,7 +130,7 @@ pub(crate) async fn register(
     responses(
         (status = 200, description = "An OAuth2 token response with a device token; never cached", body = TokenPair,
             headers(("Cache-Control" = String, description = "no-store"), ("Pragma" = String, description = "no-cache"))),
-        (status = 401, description = "Wrong login or password, or (without a valid device token) a locked account", body = ErrorBody),
+        (status = 401, description = "Wrong login or password, or (without a valid device token) a locked account (`invalid_credentials`); or the password was right and the account has a second factor: `second_factor_required` with a `challenge` for `/auth/login/second-factor` (never cached)", body = SecondFactorBody),
         (status = 403, description = "Account deactivated", body = ErrorBody),
         (status = 422, description = "Missing fields or malformed body", body = ValidationBody),
         (status = 423, description = "This device is locked after repeated failures", body = ErrorBody),

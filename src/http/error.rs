@@ -22,6 +22,19 @@ pub(crate) struct ErrorBody {
     pub(crate) until: Option<DateTime<Utc>>,
 }
 
+/// The 401 body of a login whose account has a second factor.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SecondFactorBody {
+    /// `second factor required`.
+    pub(crate) detail: String,
+    /// Always `second_factor_required`.
+    pub(crate) code: String,
+    /// The challenge to send to `/auth/login/second-factor` with a code.
+    pub(crate) challenge: String,
+    /// When the challenge stops working (five minutes).
+    pub(crate) expires_at: DateTime<Utc>,
+}
+
 /// A 422 body in FastAPI's shape: every invalid field with its location.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ValidationBody {
@@ -213,6 +226,21 @@ impl IntoResponse for ApiError {
                 "until": until,
             }))
             .into_response(),
+            ApiError::Core(error @ Error::SecondFactorRequired { challenge }) => {
+                // The challenge is a credential: never cached, like a
+                // token response.
+                let mut response = Json(json!({
+                    "detail": error.to_string(),
+                    "code": error.code(),
+                    "challenge": challenge.secret(),
+                    "expires_at": challenge.expires_at,
+                }))
+                .into_response();
+                let headers = response.headers_mut();
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+                response
+            }
             ApiError::Core(error) => Json(body(error.to_string(), error.code())).into_response(),
             ApiError::Invalid(details) => {
                 Json(json!({ "detail": details, "code": "validation" })).into_response()

@@ -54,6 +54,7 @@ mod profiles;
 mod rate_limit;
 mod sessions;
 mod system;
+mod totp;
 mod users;
 
 use std::fmt;
@@ -328,6 +329,10 @@ fn openapi_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::logout_all))
         .routes(routes!(auth::change_password))
+        .routes(routes!(totp::login_second_factor))
+        .routes(routes!(totp::begin))
+        .routes(routes!(totp::confirm))
+        .routes(routes!(totp::disable))
         .routes(routes!(lifecycle::request_email_verification))
         .routes(routes!(lifecycle::verify_email))
         .routes(routes!(lifecycle::request_password_reset))

@@ -9,6 +9,7 @@ mod organization;
 mod page;
 mod patch;
 mod profile;
+mod second_factor;
 mod session;
 mod token;
 mod user;
@@ -31,7 +32,8 @@ pub use organization::{
 pub use page::{Page, PageRequest};
 pub use patch::Patch;
 pub use profile::{NewProfile, Profile, ProfileDetails, ProfilePatch, ProfileQuery};
-pub use session::{EventKind, EventQuery, SecurityEvent, Session};
+pub use second_factor::{RecoveryCodes, SecondFactorChallenge, TotpEnrolment};
+pub use session::{AuthMethod, EventKind, EventQuery, SecurityEvent, Session};
 pub use token::{EmailChange, OneTimeToken, TokenPurpose, UserExport};
 pub use user::{
     Credentials, Email, ImportUser, NewUser, Password, User, UserPatch, UserQuery, Username,

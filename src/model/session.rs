@@ -21,6 +21,47 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     /// When it was revoked (logout, reuse detection, password change).
     pub revoked_at: Option<DateTime<Utc>>,
+    /// How the login that started it authenticated the user (the `amr`
+    /// claim of its access tokens, kept by every refresh): `["pwd"]` for
+    /// a password login, `["pwd", "otp"]` with a second factor, empty for
+    /// a session a host started itself
+    /// ([`Accounts::issue_tokens`](crate::Accounts::issue_tokens)).
+    #[serde(default)]
+    pub amr: Vec<AuthMethod>,
+}
+
+/// An authentication method, as named in an access token's `amr` claim
+/// (RFC 8176).
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// A password (`pwd`).
+    #[serde(rename = "pwd")]
+    Password,
+    /// A one-time password: a TOTP code or a recovery code (`otp`).
+    #[serde(rename = "otp")]
+    Otp,
+}
+
+impl AuthMethod {
+    /// Every method.
+    pub const ALL: [AuthMethod; 2] = [AuthMethod::Password, AuthMethod::Otp];
+
+    /// The RFC 8176 name, used in tokens and storage.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AuthMethod::Password => "pwd",
+            AuthMethod::Otp => "otp",
+        }
+    }
+
+    /// The method named `name`, if any.
+    pub fn from_name(name: &str) -> Option<AuthMethod> {
+        AuthMethod::ALL
+            .into_iter()
+            .find(|method| method.as_str() == name)
+    }
 }
 
 impl Session {
@@ -82,11 +123,21 @@ pub enum EventKind {
     OrganizationMemberRemoved,
     /// The user's role in an organization changed.
     OrganizationRoleChanged,
+    /// The user confirmed a TOTP enrolment: logins need a second factor.
+    SecondFactorEnabled,
+    /// The user's TOTP and recovery codes were removed.
+    SecondFactorDisabled,
+    /// A wrong second-factor code was presented (it counts as a failed
+    /// login).
+    SecondFactorFailed,
+    /// A recovery code was spent (to log in or to disable the second
+    /// factor).
+    RecoveryCodeUsed,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 25] = [
         EventKind::UserRegistered,
         EventKind::UserImported,
         EventKind::LoginSucceeded,
@@ -108,6 +159,10 @@ impl EventKind {
         EventKind::OrganizationMemberAdded,
         EventKind::OrganizationMemberRemoved,
         EventKind::OrganizationRoleChanged,
+        EventKind::SecondFactorEnabled,
+        EventKind::SecondFactorDisabled,
+        EventKind::SecondFactorFailed,
+        EventKind::RecoveryCodeUsed,
     ];
 
     /// The name used in JSON and storage.
@@ -134,6 +189,10 @@ impl EventKind {
             EventKind::OrganizationMemberAdded => "organization_member_added",
             EventKind::OrganizationMemberRemoved => "organization_member_removed",
             EventKind::OrganizationRoleChanged => "organization_role_changed",
+            EventKind::SecondFactorEnabled => "second_factor_enabled",
+            EventKind::SecondFactorDisabled => "second_factor_disabled",
+            EventKind::SecondFactorFailed => "second_factor_failed",
+            EventKind::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 
@@ -185,5 +244,14 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", kind.as_str()));
         }
         assert_eq!(EventKind::from_name("nope"), None);
+    }
+
+    #[test]
+    fn auth_method_names_round_trip() {
+        for method in AuthMethod::ALL {
+            assert_eq!(AuthMethod::from_name(method.as_str()), Some(method));
+            let json = serde_json::to_string(&method).unwrap();
+            assert_eq!(json, format!("\"{}\"", method.as_str()));
+        }
     }
 }

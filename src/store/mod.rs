@@ -41,7 +41,7 @@ use crate::model::{
 /// The schema version this crate's migrations reach (the same on every
 /// backend): what [`Store::schema_version`] reports once `open` has
 /// migrated a database.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// A storage backend.
 ///
@@ -248,8 +248,9 @@ pub struct RefreshTokenRow {
 /// owner and `created_at`. Lists order newest first (`created_at` then id,
 /// both descending) and return the page and the total count.
 ///
-/// The organization operations are the supertrait [`OrganizationTx`].
-pub trait Tx: OrganizationTx {
+/// The organization operations are the supertrait [`OrganizationTx`], the
+/// second factor's [`SecondFactorTx`].
+pub trait Tx: OrganizationTx + SecondFactorTx {
     /// Inserts a user.
     ///
     /// # Errors
@@ -837,6 +838,165 @@ pub trait OrganizationTx {
     ) -> Result<(Vec<Invitation>, u64)>;
 }
 
+/// A user's TOTP enrolment. The secret is stored as is (authenticator
+/// apps need it); it is redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpRow {
+    /// Whose it is (one per user).
+    pub user_id: UserId,
+    /// The raw secret (20 bytes).
+    pub secret: Vec<u8>,
+    /// When it was begun.
+    pub created_at: DateTime<Utc>,
+    /// When the user confirmed it with a first code; pending until then.
+    pub confirmed_at: Option<DateTime<Utc>>,
+    /// The newest time step whose code was accepted: that step and every
+    /// earlier one are spent.
+    pub last_step: Option<i64>,
+}
+
+impl fmt::Debug for TotpRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TotpRow")
+            .field("user_id", &self.user_id)
+            .field("secret", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .field("confirmed_at", &self.confirmed_at)
+            .field("last_step", &self.last_step)
+            .finish()
+    }
+}
+
+/// A recovery code row. The code itself is never stored, only its SHA-256
+/// digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryCodeRow {
+    /// Whose it is.
+    pub user_id: UserId,
+    /// SHA-256 of the normalized code.
+    pub hash: [u8; 32],
+    /// When it was issued.
+    pub created_at: DateTime<Utc>,
+    /// When it was spent; it never works after that.
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// A second-factor challenge row: a login whose password was right and
+/// whose second factor is awaited. The challenge itself is never stored,
+/// only its SHA-256 digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeRow {
+    /// SHA-256 of the challenge.
+    pub hash: [u8; 32],
+    /// Whose login it is.
+    pub user_id: UserId,
+    /// The device token the login presented, when it was valid, sealed
+    /// with a key only the challenge derives.
+    pub sealed_device_token: Option<[u8; 32]>,
+    /// When the password was verified.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Wrong codes presented with it so far.
+    pub failed_attempts: u32,
+    /// When it finished a login or died of wrong codes.
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// The second-factor section of [`Tx`]: TOTP enrolments, recovery codes
+/// and login challenges. Plain mappings to SQL like the rest of `Tx`.
+pub trait SecondFactorTx {
+    /// A user's TOTP enrolment, pending or confirmed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_totp(&mut self, user_id: UserId) -> Result<Option<TotpRow>>;
+    /// Writes a user's TOTP enrolment, replacing the one they had.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails (an unknown user too).
+    fn put_totp(&mut self, row: &TotpRow) -> Result<()>;
+    /// Writes an enrolment's `confirmed_at` and `last_step`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn update_totp(&mut self, row: &TotpRow) -> Result<bool>;
+    /// Deletes a user's TOTP enrolment.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_totp(&mut self, user_id: UserId) -> Result<bool>;
+
+    /// Inserts a recovery code.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_recovery_code(&mut self, row: &RecoveryCodeRow) -> Result<()>;
+    /// Marks a user's unused recovery code with this digest used at `now`;
+    /// `false` when there is none (unknown, another user's, or spent), so
+    /// of two concurrent uses exactly one gets `true`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn use_recovery_code(
+        &mut self,
+        user_id: UserId,
+        hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// How many unused recovery codes a user has.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn count_recovery_codes(&mut self, user_id: UserId) -> Result<u64>;
+    /// Deletes every recovery code of a user, used or not; returns how
+    /// many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_recovery_codes(&mut self, user_id: UserId) -> Result<u64>;
+
+    /// Inserts a second-factor challenge.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn insert_challenge(&mut self, row: &ChallengeRow) -> Result<()>;
+    /// A challenge by its digest.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_challenge(&mut self, hash: &[u8; 32]) -> Result<Option<ChallengeRow>>;
+    /// Writes a challenge's `failed_attempts` and `used_at`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn update_challenge(&mut self, row: &ChallengeRow) -> Result<bool>;
+    /// Deletes every challenge of a user; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_challenges(&mut self, user_id: UserId) -> Result<u64>;
+    /// Deletes the challenges that expired before `before`; returns how
+    /// many.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn delete_challenges_expired_before(&mut self, before: DateTime<Utc>) -> Result<u64>;
+}
+
 /// Runs `f` in a read transaction and returns its value.
 pub(crate) fn read<T>(store: &dyn Store, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
     let mut output = None;
@@ -990,6 +1150,19 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_substring("A_b%c\\"), "%a\\_b\\%c\\\\%");
         assert_eq!(like_substring("a\0b"), "%a\u{1}b%");
+    }
+
+    #[test]
+    fn totp_row_debug_is_redacted() {
+        let row = TotpRow {
+            user_id: UserId::new(),
+            secret: b"very secret bytes!!!".to_vec(),
+            created_at: Utc::now(),
+            confirmed_at: None,
+            last_step: None,
+        };
+        assert!(!format!("{row:?}").contains("118"), "{row:?}");
+        assert!(format!("{row:?}").contains("<redacted>"));
     }
 
     #[test]

@@ -101,12 +101,19 @@ pub fn builder(url: &str, clock: Arc<ManualClock>) -> AccountsBuilder {
 
 /// Every backend, freshly created.
 pub fn backends() -> Vec<Harness> {
+    backends_with(|builder| builder)
+}
+
+/// [`backends`] with accounts configured further by `configure`.
+pub fn backends_with(configure: impl Fn(AccountsBuilder) -> AccountsBuilder) -> Vec<Harness> {
     report_skips();
     databases()
         .into_iter()
         .map(|database| {
             let clock = Arc::new(ManualClock::new(start_time()));
-            let accounts = builder(&database.url, clock.clone()).build().unwrap();
+            let accounts = configure(builder(&database.url, clock.clone()))
+                .build()
+                .unwrap();
             Harness {
                 name: database.name,
                 accounts,
@@ -117,7 +124,6 @@ pub fn backends() -> Vec<Harness> {
         .collect()
 }
 
-/// Runs `test` on every backend, naming the backend when it fails.
 pub fn each(test: impl Fn(&Harness)) {
     for harness in backends() {
         eprintln!("backend: {}", harness.name);

@@ -8,6 +8,81 @@ use super::*;
 pub(crate) fn cases() -> Vec<(&'static str, Call, &'static str)> {
     vec![
         (
+            "login of an account with a second factor",
+            |w| ok(w.h.accounts.login(Credentials::new("tess", PASSWORD))),
+            "second_factor_required",
+        ),
+        (
+            "login_second_factor with a code",
+            |w| {
+                let code = totp_code(w, &w.tess_secret, 1);
+                ok(w.h
+                    .accounts
+                    .login_second_factor(w.tess_challenge.secret(), &code))
+            },
+            "ok",
+        ),
+        (
+            "login_second_factor with a recovery code",
+            |w| {
+                let code = &w.tess_recovery.codes()[0];
+                ok(w.h
+                    .accounts
+                    .login_second_factor(w.tess_challenge.secret(), code))
+            },
+            "ok",
+        ),
+        (
+            "login_second_factor with a wrong code",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .login_second_factor(w.tess_challenge.secret(), "000000"))
+            },
+            "invalid_credentials",
+        ),
+        (
+            "totp_begin",
+            |w| ok(w.h.accounts.users().totp_begin(&w.ada.principal)),
+            "ok",
+        ),
+        (
+            "totp_confirm",
+            |w| {
+                let code = totp_code(w, &w.pat_secret, 1);
+                ok(w.h.accounts.users().totp_confirm(&w.pat.principal, &code))
+            },
+            "ok",
+        ),
+        (
+            "totp_disable with a code",
+            |w| {
+                let code = totp_code(w, &w.tess_secret, 1);
+                ok(w.h.accounts.users().totp_disable(&w.tess.principal, &code))
+            },
+            "ok",
+        ),
+        (
+            "totp_disable with the password",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .totp_disable(&w.tess.principal, PASSWORD))
+            },
+            "ok",
+        ),
+        (
+            "totp_disable with a wrong code",
+            |w| {
+                ok(w.h
+                    .accounts
+                    .users()
+                    .totp_disable(&w.tess.principal, "000000"))
+            },
+            "invalid_credentials",
+        ),
+        (
             "register",
             |w| {
                 ok(w.h.accounts.register(NewUser {

@@ -12,16 +12,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use aai_accounts::store::{
-    DeviceTokenRow, InvitationRow, OneTimeTokenRow, OrganizationTx, RefreshTokenRow, SqliteStore,
-    Store, Tx, UserRow,
+    ChallengeRow, DeviceTokenRow, InvitationRow, OneTimeTokenRow, OrganizationTx, RecoveryCodeRow,
+    RefreshTokenRow, SecondFactorTx, SqliteStore, Store, TotpRow, Tx, UserRow,
 };
 use aai_accounts::{
     ActiveFilter, Contact, ContactId, ContactKind, ContactPatch, Credentials, Error, EventQuery,
     ImportUser, Job, JobId, JobPatch, Location, LocationId, LocationPatch, LocationQuery,
     ManualClock, NewContact, NewJob, NewLocation, NewProfile, NewUser, OneTimeToken, PageRequest,
-    Principal, Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, Result,
-    SecurityEvent, Session, SessionId, SigningKey, StorageError, TokenPurpose, User, UserId,
-    UserPatch, UserQuery,
+    Principal, Profile, ProfileDetails, ProfileId, ProfilePatch, ProfileQuery, RecoveryCodes,
+    Result, SecondFactorChallenge, SecurityEvent, Session, SessionId, SigningKey, StorageError,
+    TokenPurpose, User, UserId, UserPatch, UserQuery,
 };
 use aai_accounts::{
     Invitation, InvitationId, InvitationToken, Member, Membership, NewOrganization, Organization,
@@ -169,6 +169,24 @@ impl Tx for FailingTx<'_> {
     }
 }
 
+impl SecondFactorTx for FailingTx<'_> {
+    delegate! {
+        get_totp(user_id: UserId) -> Option<TotpRow>;
+        put_totp(row: &TotpRow) -> ();
+        update_totp(row: &TotpRow) -> bool;
+        delete_totp(user_id: UserId) -> bool;
+        insert_recovery_code(row: &RecoveryCodeRow) -> ();
+        use_recovery_code(user_id: UserId, hash: &[u8; 32], now: DateTime<Utc>) -> bool;
+        count_recovery_codes(user_id: UserId) -> u64;
+        delete_recovery_codes(user_id: UserId) -> u64;
+        insert_challenge(row: &ChallengeRow) -> ();
+        get_challenge(hash: &[u8; 32]) -> Option<ChallengeRow>;
+        update_challenge(row: &ChallengeRow) -> bool;
+        delete_challenges(user_id: UserId) -> u64;
+        delete_challenges_expired_before(before: DateTime<Utc>) -> u64;
+    }
+}
+
 impl OrganizationTx for FailingTx<'_> {
     delegate! {
         insert_organization(organization: &Organization) -> ();
@@ -225,6 +243,29 @@ struct World {
     solo: OrganizationId,
     /// Ada's deactivated organization.
     past: OrganizationId,
+    /// Tess has a confirmed TOTP (`tess_secret`), recovery codes and an
+    /// outstanding login challenge; pat a pending TOTP (`pat_secret`).
+    tess: TestUser,
+    tess_secret: Vec<u8>,
+    tess_recovery: RecoveryCodes,
+    tess_challenge: SecondFactorChallenge,
+    pat: TestUser,
+    pat_secret: Vec<u8>,
+}
+
+/// The code an authenticator app shows for `secret`, `steps` time steps
+/// from the world's now (one ahead is within the skew and always after
+/// the step the world's setup spent).
+fn totp_code(w: &World, secret: &[u8], steps: i64) -> String {
+    let at = w.h.clock_now() + Duration::seconds(30 * steps);
+    totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 0, 30, secret.to_vec())
+        .generate(u64::try_from(at.timestamp()).unwrap())
+}
+
+fn secret_bytes(enrolment: &aai_accounts::TotpEnrolment) -> Vec<u8> {
+    totp_rs::Secret::Encoded(enrolment.secret().to_owned())
+        .to_bytes()
+        .unwrap()
 }
 
 fn world() -> World {
@@ -357,6 +398,24 @@ fn world() -> World {
     let solo = orgs.create(&bob.principal, new_org("Looms")).unwrap().id;
     let past = orgs.create(&ada.principal, new_org("Past")).unwrap().id;
     orgs.deactivate(&ada.principal, past).unwrap();
+    let tess = h.register("tess");
+    let enrolment = h.accounts.users().totp_begin(&tess.principal).unwrap();
+    let tess_secret = secret_bytes(&enrolment);
+    let now = u64::try_from(h.clock_now().timestamp()).unwrap();
+    let code =
+        totp_rs::TOTP::new_unchecked(totp_rs::Algorithm::SHA1, 6, 0, 30, tess_secret.clone())
+            .generate(now);
+    let tess_recovery = h
+        .accounts
+        .users()
+        .totp_confirm(&tess.principal, &code)
+        .unwrap();
+    let tess_challenge = match h.accounts.login(Credentials::new("tess", PASSWORD)) {
+        Err(Error::SecondFactorRequired { challenge }) => challenge,
+        other => panic!("{other:?}"),
+    };
+    let pat = h.register("pat");
+    let pat_secret = secret_bytes(&h.accounts.users().totp_begin(&pat.principal).unwrap());
     World {
         _dir: dir,
         path,
@@ -380,6 +439,12 @@ fn world() -> World {
         invitation,
         solo,
         past,
+        tess,
+        tess_secret,
+        tess_recovery,
+        tess_challenge,
+        pat,
+        pat_secret,
     }
 }
 

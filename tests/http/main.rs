@@ -14,6 +14,7 @@ mod locations;
 mod openapi;
 mod organizations;
 mod profiles;
+mod second_factor;
 mod sessions;
 mod system;
 mod users;

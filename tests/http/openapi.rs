@@ -20,6 +20,14 @@ const ROUTES: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/auth/password", "auth_change_password"),
     (
         "post",
+        "/api/v1/auth/login/second-factor",
+        "auth_login_second_factor",
+    ),
+    ("post", "/api/v1/auth/totp/begin", "auth_totp_begin"),
+    ("post", "/api/v1/auth/totp/confirm", "auth_totp_confirm"),
+    ("post", "/api/v1/auth/totp/disable", "auth_totp_disable"),
+    (
+        "post",
         "/api/v1/auth/verify-email/request",
         "auth_request_email_verification",
     ),

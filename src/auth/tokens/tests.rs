@@ -135,7 +135,14 @@ fn service_with(signing: SigningKey, verification: Vec<VerificationKey>) -> Toke
 
 fn issue(service: &TokenService) -> (String, Claims) {
     service
-        .issue_access(UserId::new(), SessionId::new(), false, now(), ttl())
+        .issue_access(
+            UserId::new(),
+            SessionId::new(),
+            false,
+            &[AuthMethod::Password],
+            now(),
+            ttl(),
+        )
         .unwrap()
 }
 
@@ -166,6 +173,7 @@ fn claims_json() -> serde_json::Value {
         typ: "access".into(),
         sid: SessionId::new(),
         adm: false,
+        amr: vec![AuthMethod::Password],
     })
     .unwrap()
 }
@@ -241,7 +249,7 @@ fn issued_claims_are_access_claims_from_now_for_the_ttl() {
     let session = SessionId::new();
     let now = now() + Duration::milliseconds(999);
     let (_, claims) = service
-        .issue_access(user, session, true, now, ttl())
+        .issue_access(user, session, true, &[AuthMethod::Password], now, ttl())
         .unwrap();
     assert_eq!(claims.iss, ISSUER);
     assert_eq!(claims.aud, AUDIENCE);
@@ -274,7 +282,14 @@ fn ttl_under_one_second_is_a_config_error() {
     let service = service(hs256());
     for ttl in [Duration::zero(), Duration::milliseconds(999), -ttl()] {
         let error = service
-            .issue_access(UserId::new(), SessionId::new(), false, now(), ttl)
+            .issue_access(
+                UserId::new(),
+                SessionId::new(),
+                false,
+                &[AuthMethod::Password],
+                now(),
+                ttl,
+            )
             .unwrap_err();
         assert_eq!(error.code(), "config", "{ttl}");
     }

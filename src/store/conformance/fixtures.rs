@@ -167,6 +167,7 @@ pub(crate) fn session(
         last_used_at: created_at,
         expires_at,
         revoked_at: None,
+        amr: vec![crate::model::AuthMethod::Password],
     }
 }
 

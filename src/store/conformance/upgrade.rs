@@ -1,7 +1,8 @@
-//! Upgrading a database written by the previous schema version: a world
+//! Upgrading a database written by an earlier schema version: a world
 //! written with V1's tables only, then opened by this version (which
 //! migrates it) and used. Each backend's tests write the world on a
-//! database migrated to V1 and call [`check_upgraded`].
+//! database migrated to V1, and on one migrated to V5 (the version before
+//! the second factor's V6), and call [`check_upgraded`].
 
 use chrono::Duration;
 
@@ -17,21 +18,54 @@ pub(crate) const PREVIOUS_VERSION: i32 = 1;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// The columns later migrations add to V1's tables, as SQLite statements
-/// that add them (for today's statements to write the world) and drop them
-/// again (so that the database is V1's when it is upgraded).
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
-pub(crate) const SQLITE_LATER_COLUMNS: (&str, &str) = (
-    "ALTER TABLE users ADD COLUMN email_verified_at INTEGER",
-    "ALTER TABLE users DROP COLUMN email_verified_at",
-);
+/// The version before the second factor (V6): the world is also written
+/// with it.
+pub(crate) const BEFORE_SECOND_FACTOR: i32 = 5;
 
-/// [`SQLITE_LATER_COLUMNS`] for PostgreSQL.
+/// The columns migrations after `version` add to V1's tables, as SQLite
+/// statements that add them (for today's statements to write the world)
+/// and drop them again (so that the database is `version`'s when it is
+/// upgraded).
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn sqlite_later_columns(version: i32) -> (String, String) {
+    later_columns(
+        version,
+        [
+            (4, "users", "email_verified_at INTEGER"),
+            (6, "sessions", "amr TEXT NOT NULL DEFAULT 'pwd'"),
+        ],
+    )
+}
+
+/// [`sqlite_later_columns`] for PostgreSQL.
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-pub(crate) const POSTGRES_LATER_COLUMNS: (&str, &str) = (
-    "ALTER TABLE users ADD COLUMN email_verified_at timestamptz",
-    "ALTER TABLE users DROP COLUMN email_verified_at",
-);
+pub(crate) fn postgres_later_columns(version: i32) -> (String, String) {
+    later_columns(
+        version,
+        [
+            (4, "users", "email_verified_at timestamptz"),
+            (6, "sessions", "amr text NOT NULL DEFAULT 'pwd'"),
+        ],
+    )
+}
+
+/// The statements that add and drop the `columns` (each with the version
+/// that added it) added after `version`.
+fn later_columns<const N: usize>(
+    version: i32,
+    columns: [(i32, &str, &str); N],
+) -> (String, String) {
+    let (mut add, mut drop) = (String::new(), String::new());
+    for (added_in, table, column) in columns {
+        if added_in <= version {
+            continue;
+        }
+        let name = column.split_whitespace().next().unwrap_or(column);
+        add.push_str(&format!("ALTER TABLE {table} ADD COLUMN {column};\n"));
+        drop.push_str(&format!("ALTER TABLE {table} DROP COLUMN {name};\n"));
+    }
+    (add, drop)
+}
 
 /// What the previous version wrote: a user with a password, a live
 /// session and its refresh token, and an event.
@@ -63,6 +97,7 @@ pub(crate) fn write_previous_world(tx: &mut dyn Tx) -> PreviousWorld {
         last_used_at: created,
         expires_at: created + Duration::days(7),
         revoked_at: None,
+        amr: vec![crate::model::AuthMethod::Password],
     };
     tx.insert_session(&session).unwrap();
     let (refresh_token, hash) = tokens::new_opaque_token().unwrap();
@@ -111,6 +146,12 @@ pub(crate) fn check_upgraded(url: &str, world: &PreviousWorld) {
     let token = accounts.request_email_verification(&principal).unwrap();
     let verified = accounts.verify_email(token.secret()).unwrap();
     assert!(verified.email_verified_at.is_some());
+    // ... the upgraded session was a password login (V6's default amr) ...
+    let claims = accounts.verify_access_token(&pair.access_token).unwrap();
+    assert_eq!(claims.amr, [crate::AuthMethod::Password]);
+    // ... the user enrols a TOTP (V6 tables) ...
+    let enrolment = accounts.users().totp_begin(&principal).unwrap();
+    assert!(enrolment.otpauth_uri().starts_with("otpauth://totp/"));
     // ... the user founds an organization (V5 tables) ...
     let organization = accounts
         .organizations()

@@ -40,6 +40,7 @@ use crate::error::{Error, Result, StorageError};
 
 mod organizations;
 mod replicas;
+mod second_factor;
 mod sql;
 #[cfg(test)]
 mod tests;

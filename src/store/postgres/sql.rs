@@ -206,6 +206,17 @@ impl Columns for Row {
         bytes.try_into().map_err(|_| corrupt(index, "hash"))
     }
 
+    fn opt_digest(&self, index: usize) -> Result<Option<[u8; 32]>, MapError> {
+        let bytes: Option<Vec<u8>> = self.try_get(index)?;
+        bytes
+            .map(|bytes| bytes.try_into().map_err(|_| corrupt(index, "hash")))
+            .transpose()
+    }
+
+    fn opt_int(&self, index: usize) -> Result<Option<i64>, MapError> {
+        Ok(self.try_get(index)?)
+    }
+
     fn corrupt(&self, index: usize, what: &str) -> MapError {
         corrupt(index, what)
     }

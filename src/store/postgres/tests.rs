@@ -663,30 +663,44 @@ fn hot_queries_are_served_by_indexes() {
 
 #[test]
 fn a_database_of_the_previous_schema_upgrades_keeping_its_data() {
+    upgrade_from(
+        "a_database_of_the_previous_schema_upgrades_keeping_its_data",
+        crate::store::conformance::upgrade::PREVIOUS_VERSION,
+    );
+}
+
+#[test]
+fn a_database_of_v5_upgrades_to_the_second_factor_keeping_its_data() {
+    upgrade_from(
+        "a_database_of_v5_upgrades_to_the_second_factor_keeping_its_data",
+        crate::store::conformance::upgrade::BEFORE_SECOND_FACTOR,
+    );
+}
+
+/// Writes the upgrade world on a database of schema `version`, then
+/// upgrades and checks it.
+fn upgrade_from(test: &str, version: i32) {
     use crate::store::conformance::upgrade;
-    let Some(base) = base_url("a_database_of_the_previous_schema_upgrades_keeping_its_data") else {
+    let Some(base) = base_url(test) else {
         return;
     };
     let schema = PostgresTestSchema::create(&base).unwrap();
     let mut client = parse_url(schema.url()).unwrap().connect(NoTls).unwrap();
     embedded_postgres::migrations::runner()
-        .set_target(refinery::Target::Version(upgrade::PREVIOUS_VERSION))
+        .set_target(refinery::Target::Version(version))
         .run(&mut client)
         .unwrap();
-    // Today's statements write the world; the columns V1 lacks are there
-    // only while they do.
-    client
-        .batch_execute(upgrade::POSTGRES_LATER_COLUMNS.0)
-        .unwrap();
+    // Today's statements write the world; the columns the version lacks
+    // are there only while they do.
+    let (add, drop_columns) = upgrade::postgres_later_columns(version);
+    client.batch_execute(&add).unwrap();
     let mut statements = HashMap::new();
     let mut tx = tx::PgTx::new(client.transaction().unwrap(), &mut statements, false);
     let world = upgrade::write_previous_world(&mut tx);
     let (transaction, faults) = tx.finish();
     assert!(!faults.failed);
     transaction.commit().unwrap();
-    client
-        .batch_execute(upgrade::POSTGRES_LATER_COLUMNS.1)
-        .unwrap();
+    client.batch_execute(&drop_columns).unwrap();
     drop(client);
     upgrade::check_upgraded(schema.url(), &world);
 }

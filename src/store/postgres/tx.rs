@@ -524,6 +524,7 @@ impl Tx for PgTx<'_> {
     }
 
     fn insert_session(&mut self, session: &Session) -> Result<()> {
+        let amr = rows::amr_text(&session.amr);
         self.execute(
             INSERT_SESSION,
             &[
@@ -533,6 +534,7 @@ impl Tx for PgTx<'_> {
                 &session.last_used_at,
                 &session.expires_at,
                 &session.revoked_at,
+                &amr,
             ],
             "insert a session",
         )

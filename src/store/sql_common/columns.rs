@@ -35,7 +35,7 @@ macro_rules! job_columns {
 }
 macro_rules! session_columns {
     () => {
-        "id, user_id, created_at, last_used_at, expires_at, revoked_at"
+        "id, user_id, created_at, last_used_at, expires_at, revoked_at, amr"
     };
 }
 macro_rules! refresh_token_columns {
@@ -73,5 +73,20 @@ macro_rules! invitation_columns {
     () => {
         "id, organization_id, email, role, invited_by, token_hash, created_at, expires_at, \
          accepted_at, revoked_at"
+    };
+}
+macro_rules! totp_columns {
+    () => {
+        "user_id, secret, created_at, confirmed_at, last_step"
+    };
+}
+macro_rules! recovery_code_columns {
+    () => {
+        "user_id, hash, created_at, used_at"
+    };
+}
+macro_rules! challenge_columns {
+    () => {
+        "hash, user_id, sealed_device_token, created_at, expires_at, failed_attempts, used_at"
     };
 }

@@ -13,6 +13,7 @@ pub(super) mod error;
 pub(super) mod lists;
 pub(super) mod organizations;
 pub(super) mod rows;
+pub(super) mod second_factor;
 pub(super) mod statements;
 
 /// How many columns `profile_columns!` selects.

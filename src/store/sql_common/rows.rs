@@ -5,9 +5,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::model::{
-    Contact, ContactId, ContactKind, CountryCode, Email, EventId, EventKind, Job, JobId, Location,
-    LocationId, Profile, ProfileId, SecurityEvent, Session, SessionId, TokenPurpose, User, UserId,
-    Username,
+    AuthMethod, Contact, ContactId, ContactKind, CountryCode, Email, EventId, EventKind, Job,
+    JobId, Location, LocationId, Profile, ProfileId, SecurityEvent, Session, SessionId,
+    TokenPurpose, User, UserId, Username,
 };
 use crate::store::{DeviceTokenRow, OneTimeTokenRow, PasswordHash, RefreshTokenRow, UserRow};
 
@@ -39,6 +39,10 @@ pub(in crate::store) trait Columns {
     fn bytes(&self, index: usize) -> Result<Vec<u8>, Self::Error>;
     /// A column of exactly 32 bytes (a SHA-256 digest).
     fn digest(&self, index: usize) -> Result<[u8; 32], Self::Error>;
+    /// A nullable column of exactly 32 bytes.
+    fn opt_digest(&self, index: usize) -> Result<Option<[u8; 32]>, Self::Error>;
+    /// A nullable 64-bit integer column.
+    fn opt_int(&self, index: usize) -> Result<Option<i64>, Self::Error>;
     /// The error for a value in column `index` that is not a valid `what`.
     fn corrupt(&self, index: usize, what: &str) -> Self::Error;
 }
@@ -154,6 +158,7 @@ pub(in crate::store) fn job<E>(row: &Row<'_, E>) -> Result<Job, E> {
 
 /// A session (`session_columns!`).
 pub(in crate::store) fn session<E>(row: &Row<'_, E>) -> Result<Session, E> {
+    let amr = row.text(6)?;
     Ok(Session {
         id: SessionId::from_uuid(row.id(0)?),
         user_id: UserId::from_uuid(row.id(1)?),
@@ -161,7 +166,20 @@ pub(in crate::store) fn session<E>(row: &Row<'_, E>) -> Result<Session, E> {
         last_used_at: row.time(3)?,
         expires_at: row.time(4)?,
         revoked_at: row.opt_time(5)?,
+        amr: amr
+            .split_ascii_whitespace()
+            .map(|name| AuthMethod::from_name(name).ok_or_else(|| row.corrupt(6, "amr")))
+            .collect::<Result<_, E>>()?,
     })
+}
+
+/// A session's authentication methods as stored: RFC 8176 names,
+/// space-separated.
+pub(in crate::store) fn amr_text(amr: &[AuthMethod]) -> String {
+    amr.iter()
+        .map(AuthMethod::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A refresh token (`refresh_token_columns!`).

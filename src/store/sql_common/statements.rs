@@ -74,7 +74,7 @@ pub(in crate::store) const UPDATE_JOB: &str =
 pub(in crate::store) const INSERT_SESSION: &str = concat!(
     "INSERT INTO sessions (",
     session_columns!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 );
 pub(in crate::store) const GET_SESSION: &str = concat!(
     "SELECT ",

@@ -20,6 +20,7 @@ use super::{Store, Tx};
 use crate::error::{Error, Result, StorageError};
 
 mod organizations;
+mod second_factor;
 mod sql;
 #[cfg(test)]
 mod tests;

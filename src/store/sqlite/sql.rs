@@ -220,6 +220,14 @@ impl Columns for Row<'_> {
         self.get(index)
     }
 
+    fn opt_digest(&self, index: usize) -> rusqlite::Result<Option<[u8; 32]>> {
+        self.get(index)
+    }
+
+    fn opt_int(&self, index: usize) -> rusqlite::Result<Option<i64>> {
+        self.get(index)
+    }
+
     fn corrupt(&self, index: usize, what: &str) -> rusqlite::Error {
         corrupt(index, Type::Text, what)
     }

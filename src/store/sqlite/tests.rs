@@ -164,6 +164,7 @@ fn memory_connections_enforce_foreign_keys() {
                 last_used_at: Utc::now(),
                 expires_at: Utc::now(),
                 revoked_at: None,
+                amr: Vec::new(),
             })
         })
         .unwrap_err();
@@ -291,6 +292,7 @@ fn a_reused_primary_key_is_a_conflict_on_id() {
         last_used_at: Utc::now(),
         expires_at: Utc::now(),
         revoked_at: None,
+        amr: vec![crate::model::AuthMethod::Password],
     };
     let event = SecurityEvent {
         id: EventId::new(),
@@ -536,21 +538,33 @@ fn hot_queries_are_served_by_indexes() {
 
 #[test]
 fn a_database_of_the_previous_schema_upgrades_keeping_its_data() {
+    upgrade_from(crate::store::conformance::upgrade::PREVIOUS_VERSION);
+}
+
+#[test]
+fn a_database_of_v5_upgrades_to_the_second_factor_keeping_its_data() {
+    upgrade_from(crate::store::conformance::upgrade::BEFORE_SECOND_FACTOR);
+}
+
+/// Writes the upgrade world on a database of schema `version`, then
+/// upgrades and checks it.
+fn upgrade_from(version: i32) {
     use crate::store::conformance::upgrade;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("accounts.db");
     let mut conn = Connection::open(&path).unwrap();
     embedded::migrations::runner()
-        .set_target(refinery::Target::Version(upgrade::PREVIOUS_VERSION))
+        .set_target(refinery::Target::Version(version))
         .run(&mut conn)
         .unwrap();
-    // Today's statements write the world; the columns V1 lacks are there
-    // only while they do.
-    conn.execute_batch(upgrade::SQLITE_LATER_COLUMNS.0).unwrap();
+    // Today's statements write the world; the columns the version lacks
+    // are there only while they do.
+    let (add, drop_columns) = upgrade::sqlite_later_columns(version);
+    conn.execute_batch(&add).unwrap();
     conn.execute_batch("BEGIN").unwrap();
     let world = upgrade::write_previous_world(&mut super::tx::SqliteTx::new(&conn));
     conn.execute_batch("COMMIT").unwrap();
-    conn.execute_batch(upgrade::SQLITE_LATER_COLUMNS.1).unwrap();
+    conn.execute_batch(&drop_columns).unwrap();
     drop(conn);
     upgrade::check_upgraded(&format!("sqlite://{}", path.display()), &world);
 }

@@ -541,6 +541,7 @@ impl Tx for SqliteTx<'_> {
                 micros(session.last_used_at),
                 micros(session.expires_at),
                 opt_micros(session.revoked_at),
+                rows::amr_text(&session.amr),
             ],
             "insert a session",
         )
