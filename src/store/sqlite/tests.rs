@@ -354,10 +354,10 @@ fn reads_never_wait_for_writers(store: &SqliteStore) {
     let released = std::sync::Mutex::new(released);
     let (read_tx, read_done) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
-        // One writer holds the write lock; more than the read pool's
-        // size queue behind it.
+        // One writer holds the write lock (it is inside before the others
+        // start); more than the read pool's size queue behind it.
         for writer in 0..(POOL_SIZE + 2) {
-            let (store, entered, released) = (&store, entered.clone(), &released);
+            let (entered, released) = (entered.clone(), &released);
             scope.spawn(move || {
                 store
                     .write(&mut |tx| {
@@ -370,12 +370,19 @@ fn reads_never_wait_for_writers(store: &SqliteStore) {
                     })
                     .unwrap();
             });
+            if writer == 0 {
+                inside.recv().unwrap();
+            }
         }
-        inside.recv().unwrap();
         let store = &store;
         // Until the waiting writers hold every connection they can get.
+        let deadline = std::time::Instant::now() + Duration::from_secs(4);
         while pool_in_use(&store.writers) < WRITER_POOL_SIZE && pool_in_use(&store.pool) < POOL_SIZE
         {
+            if std::time::Instant::now() > deadline {
+                release.send(()).unwrap();
+                panic!("the writers never queued");
+            }
             std::thread::yield_now();
         }
         scope.spawn(move || {
