@@ -611,3 +611,114 @@ fn without_the_rule_a_password_only_admin_is_an_admin() {
             .unwrap();
     });
 }
+
+/// One step of the model-based property below.
+#[derive(Debug, Clone)]
+enum Attempt {
+    /// Let this many seconds pass.
+    Wait(i64),
+    /// The app's code this many steps from now.
+    Code(i64),
+    /// The last accepted code again.
+    Replay,
+    /// Recovery code number `n`.
+    Recovery(usize),
+    /// Six digits that are not a code of any step near now (a wrong guess).
+    Wrong,
+}
+
+fn attempts() -> impl proptest::strategy::Strategy<Value = Vec<Attempt>> {
+    use proptest::prelude::*;
+    let attempt = prop_oneof![
+        2 => (0..90i64).prop_map(Attempt::Wait),
+        4 => (-2..=2i64).prop_map(Attempt::Code),
+        1 => Just(Attempt::Replay),
+        2 => (0..3usize).prop_map(Attempt::Recovery),
+        1 => Just(Attempt::Wrong),
+    ];
+    proptest::collection::vec(attempt, 1..14)
+}
+
+/// The step a time falls in.
+fn step_of(h: &Harness) -> i64 {
+    h.clock_now().timestamp().div_euclid(30)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        cases: 24,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })]
+
+    /// Against a model: a code is accepted exactly when its step is within
+    /// one of now and later than every step accepted before; a recovery
+    /// code exactly once; anything else is refused, and a refusal changes
+    /// nothing the model knows. At most four refusals per case, so that
+    /// the lockout (tested on its own above) never steps in.
+    #[test]
+    fn codes_are_accepted_as_the_model_says(plan in attempts()) {
+        for h in common::backends() {
+            let (_, app, codes) = enrolled(&h);
+            let mut last_step: Option<i64> = Some(step_of(&h) - 1);
+            let mut last_code: Option<String> = None;
+            let mut used = [false; 3];
+            let mut refusals = 0;
+            for attempt in &plan {
+                let now = step_of(&h);
+                let (code, expected) = match attempt {
+                    Attempt::Wait(seconds) => {
+                        h.clock.advance(Duration::seconds(*seconds));
+                        continue;
+                    }
+                    Attempt::Code(offset) => {
+                        let fresh = last_step.is_none_or(|last| now + offset > last);
+                        (app.code(&h, *offset), offset.abs() <= 1 && fresh)
+                    }
+                    Attempt::Replay => match &last_code {
+                        Some(code) => (code.clone(), false),
+                        None => continue,
+                    },
+                    Attempt::Recovery(n) => (codes.codes()[*n].clone(), !used[*n]),
+                    Attempt::Wrong => {
+                        let near: Vec<String> = (-3..=3).map(|o| app.code(&h, o)).collect();
+                        let wrong = (0..1_000_000u32)
+                            .map(|n| format!("{:06}", (n * 7919 + 13) % 1_000_000))
+                            .find(|candidate| !near.contains(candidate))
+                            .unwrap();
+                        (wrong, false)
+                    }
+                };
+                if !expected && refusals == 4 {
+                    continue;
+                }
+                let result = finish(&h, &password_step(&h, None), &code);
+                proptest::prop_assert_eq!(
+                    result.is_ok(),
+                    expected,
+                    "{} {:?} at step {}: {:?}",
+                    h.name,
+                    attempt,
+                    now,
+                    result.as_ref().err()
+                );
+                match (attempt, expected) {
+                    (_, false) => {
+                        proptest::prop_assert!(
+                            matches!(result, Err(Error::InvalidCredentials)),
+                            "{:?}",
+                            result
+                        );
+                        refusals += 1;
+                    }
+                    (Attempt::Code(offset), true) => {
+                        last_step = Some(now + offset);
+                        last_code = Some(code);
+                    }
+                    (Attempt::Recovery(n), true) => used[*n] = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
