@@ -273,16 +273,8 @@ impl Accounts {
                 _ => None,
             };
             // Locks set by concurrent failures since the first read.
-            match &device {
-                Some(device) => {
-                    if let Some(until) = locked(device.locked_until, now) {
-                        return commit_and_refuse(Error::AccountLocked { until });
-                    }
-                }
-                None if locked(current.locked_until, now).is_some() => {
-                    return commit_and_refuse(Error::InvalidCredentials);
-                }
-                None => {}
+            if let Some(refusal) = lock_refusal(device.as_ref(), current.locked_until, now) {
+                return commit_and_refuse(refusal);
             }
             if verification == Verification::Invalid {
                 record(tx, EventKind::LoginFailed, user_id, None, None, now)?;
@@ -889,6 +881,22 @@ fn record_anonymous(tx: &mut dyn Tx, kind: EventKind, now: DateTime<Utc>) -> Res
 /// The end of a lock that is still in force at `now`.
 pub(super) fn locked(until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     until.filter(|until| *until > now)
+}
+
+/// What a lock answers, if one holds: a trusted client learns of its
+/// device's lock (`AccountLocked`); an untrusted one gets the refusal that
+/// a wrong password gets, and learns nothing.
+pub(super) fn lock_refusal(
+    device: Option<&DeviceTokenRow>,
+    account_locked_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<Error> {
+    match device {
+        Some(device) => {
+            locked(device.locked_until, now).map(|until| Error::AccountLocked { until })
+        }
+        None => locked(account_locked_until, now).map(|_| Error::InvalidCredentials),
+    }
 }
 
 /// The device token with this digest when it belongs to `user_id` and has

@@ -13,7 +13,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::authentication::{locked, trusted_device};
+use super::authentication::{lock_refusal, trusted_device};
 use super::{commit_and_refuse, record, Accounts, Users};
 use crate::auth::policy::{Actor, Principal};
 use crate::auth::{tokens, totp};
@@ -132,16 +132,8 @@ impl Accounts {
                     Some(device_hash) => trusted_device(tx, &device_hash, user_id, now)?,
                     None => None,
                 };
-                match &device {
-                    Some(device) => {
-                        if let Some(until) = locked(device.locked_until, now) {
-                            return commit_and_refuse(Error::AccountLocked { until });
-                        }
-                    }
-                    None if locked(current.locked_until, now).is_some() => {
-                        return commit_and_refuse(Error::InvalidCredentials);
-                    }
-                    None => {}
+                if let Some(refusal) = lock_refusal(device.as_ref(), current.locked_until, now) {
+                    return commit_and_refuse(refusal);
                 }
                 // Disabled since the password step: the challenge is void.
                 let Some(mut enrolment) = tx
