@@ -950,12 +950,6 @@ pub trait SecondFactorTx {
         hash: &[u8; 32],
         now: DateTime<Utc>,
     ) -> Result<bool>;
-    /// How many unused recovery codes a user has.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Storage`] when the backend fails.
-    fn count_recovery_codes(&mut self, user_id: UserId) -> Result<u64>;
     /// Deletes every recovery code of a user, used or not; returns how
     /// many.
     ///

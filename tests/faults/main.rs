@@ -177,7 +177,6 @@ impl SecondFactorTx for FailingTx<'_> {
         delete_totp(user_id: UserId) -> bool;
         insert_recovery_code(row: &RecoveryCodeRow) -> ();
         use_recovery_code(user_id: UserId, hash: &[u8; 32], now: DateTime<Utc>) -> bool;
-        count_recovery_codes(user_id: UserId) -> u64;
         delete_recovery_codes(user_id: UserId) -> u64;
         insert_challenge(row: &ChallengeRow) -> ();
         get_challenge(hash: &[u8; 32]) -> Option<ChallengeRow>;

@@ -72,16 +72,6 @@ impl SecondFactorTx for PgTx<'_> {
         .map(|changed| changed > 0)
     }
 
-    fn count_recovery_codes(&mut self, user_id: UserId) -> Result<u64> {
-        let count = self.query_one(
-            COUNT_RECOVERY_CODES,
-            &[user_id.as_uuid()],
-            |row| row.count(0),
-            "count recovery codes",
-        )?;
-        Ok(count.map_or(0, u64::from))
-    }
-
     fn delete_recovery_codes(&mut self, user_id: UserId) -> Result<u64> {
         self.execute(
             DELETE_RECOVERY_CODES,

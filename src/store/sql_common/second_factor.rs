@@ -29,8 +29,6 @@ pub(in crate::store) const INSERT_RECOVERY_CODE: &str = concat!(
 );
 pub(in crate::store) const USE_RECOVERY_CODE: &str = "UPDATE recovery_codes SET used_at = ?3 \
      WHERE user_id = ?1 AND hash = ?2 AND used_at IS NULL";
-pub(in crate::store) const COUNT_RECOVERY_CODES: &str =
-    "SELECT CAST(count(*) AS INTEGER) FROM recovery_codes WHERE user_id = ?1 AND used_at IS NULL";
 pub(in crate::store) const DELETE_RECOVERY_CODES: &str =
     "DELETE FROM recovery_codes WHERE user_id = ?1";
 pub(in crate::store) const INSERT_CHALLENGE: &str = concat!(
@@ -88,7 +86,6 @@ mod tests {
             DELETE_TOTP,
             INSERT_RECOVERY_CODE,
             USE_RECOVERY_CODE,
-            COUNT_RECOVERY_CODES,
             DELETE_RECOVERY_CODES,
             INSERT_CHALLENGE,
             GET_CHALLENGE,
