@@ -404,7 +404,7 @@ impl Accounts {
     /// untrusted one or a device's), locking it when the policy says so;
     /// returns the new lock's end. `scope` (`account` or `device`) labels
     /// the lockout metric.
-    pub(super) fn count_failure(
+    fn count_failure(
         &self,
         tx: &mut dyn Tx,
         scope: &'static str,

@@ -314,15 +314,8 @@ impl Accounts {
                 principal.session_id(),
                 now,
             )?;
-            self.count_failure(
-                tx,
-                "account",
-                &mut current.failed_logins,
-                &mut current.locked_until,
-                user_id,
-                now,
-            )?;
-            tx.update_user(&current).map(drop)
+            self.count_login_failure(tx, &mut current, None, now)
+                .map(drop)
         })?;
         self.inner.passwords.pad_refusal(started);
         Err(Error::InvalidCredentials)
@@ -386,7 +379,8 @@ impl Default for OneTimeTokenTtls {
 /// Ends everything that proves a user's identity without their password:
 /// sessions (all, or all but `keep`), device tokens, outstanding
 /// one-time tokens and second-factor challenges (never the second factor
-/// itself: a password reset must not remove it). Password changes, resets and deactivation call it.
+/// itself: a password reset must not remove it). Password changes, resets
+/// and deactivation call it.
 pub(crate) fn forget_credentials(
     tx: &mut dyn Tx,
     user_id: UserId,
