@@ -229,13 +229,25 @@ fn spend_second_factor(
     Ok(true)
 }
 
-/// Removes a user's second factor: enrolment, recovery codes and
-/// outstanding challenges.
-fn remove_second_factor(tx: &mut dyn Tx, user_id: UserId) -> Result<()> {
+/// Removes the acting user's second factor (enrolment, recovery codes
+/// and outstanding challenges) and records it.
+fn remove_second_factor(
+    tx: &mut dyn Tx,
+    principal: &Principal,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<()> {
     tx.delete_totp(user_id)?;
     tx.delete_recovery_codes(user_id)?;
     tx.delete_challenges(user_id)?;
-    Ok(())
+    record(
+        tx,
+        EventKind::SecondFactorDisabled,
+        user_id,
+        None,
+        principal.session_id(),
+        now,
+    )
 }
 
 impl Users<'_> {
@@ -410,15 +422,7 @@ impl Users<'_> {
                     if enrolment.confirmed_at.is_some()
                         && spend_second_factor(tx, &mut enrolment, as_code, now)?
                     {
-                        remove_second_factor(tx, user_id)?;
-                        record(
-                            tx,
-                            EventKind::SecondFactorDisabled,
-                            user_id,
-                            None,
-                            principal.session_id(),
-                            now,
-                        )?;
+                        remove_second_factor(tx, principal, user_id, now)?;
                         return Ok(Ok(true));
                     }
                     if !code_shaped {
@@ -450,15 +454,7 @@ impl Users<'_> {
                 if tx.get_totp(user_id)?.is_none() {
                     return Err(Error::not_found("totp"));
                 }
-                remove_second_factor(tx, user_id)?;
-                record(
-                    tx,
-                    EventKind::SecondFactorDisabled,
-                    user_id,
-                    None,
-                    principal.session_id(),
-                    now,
-                )
+                remove_second_factor(tx, principal, user_id, now)
             })
         })
     }
