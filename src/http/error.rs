@@ -229,17 +229,13 @@ impl IntoResponse for ApiError {
             ApiError::Core(error @ Error::SecondFactorRequired { challenge }) => {
                 // The challenge is a credential: never cached, like a
                 // token response.
-                let mut response = Json(json!({
-                    "detail": error.to_string(),
-                    "code": error.code(),
-                    "challenge": challenge.secret(),
-                    "expires_at": challenge.expires_at,
-                }))
-                .into_response();
-                let headers = response.headers_mut();
-                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-                response
+                let body = SecondFactorBody {
+                    detail: error.to_string(),
+                    code: error.code().to_owned(),
+                    challenge: challenge.secret().to_owned(),
+                    expires_at: challenge.expires_at,
+                };
+                (super::auth::NO_STORE, Json(body)).into_response()
             }
             ApiError::Core(error) => Json(body(error.to_string(), error.code())).into_response(),
             ApiError::Invalid(details) => {
