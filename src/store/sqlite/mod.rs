@@ -341,20 +341,24 @@ fn parse_url(url: &str) -> Result<Target> {
     if rest == ":memory:" {
         return Ok(Target::Memory);
     }
-    let path = rest.strip_prefix("//").unwrap_or(rest);
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
     // Query strings (but `?locking=exclusive`) and fragments would be read
     // as part of the file name; refuse them rather than create a
     // surprising file.
+    let (path, exclusive) = match rest.split_once('?') {
+        None => (rest, false),
+        Some((path, "locking=exclusive")) => (path, true),
+        Some(_) => return Err(unsupported()),
+    };
     if path.is_empty() || path.ends_with('/') || path.contains('#') || path.starts_with(':') {
         return Err(unsupported());
     }
-    match path.split_once('?') {
-        None => Ok(Target::File(PathBuf::from(path))),
-        Some((path, "locking=exclusive")) if !path.is_empty() && !path.ends_with('/') => {
-            Ok(Target::ExclusiveFile(PathBuf::from(path)))
-        }
-        Some(_) => Err(unsupported()),
-    }
+    let path = PathBuf::from(path);
+    Ok(if exclusive {
+        Target::ExclusiveFile(path)
+    } else {
+        Target::File(path)
+    })
 }
 
 /// A path escaped for an SQLite URI (`%`, `?` and `#` are special there).
