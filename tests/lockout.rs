@@ -9,7 +9,7 @@ use std::sync::{Arc, Barrier};
 
 use aai_accounts::{
     Accounts, Credentials, Error, EventKind, EventQuery, HashingLimits, ManualClock, PageRequest,
-    Principal, TokenPair, UserId,
+    Principal, TokenPair,
 };
 use chrono::Duration;
 use common::{each, Harness, PASSWORD};
@@ -29,18 +29,6 @@ fn lock_untrusted(h: &Harness) {
             Err(Error::InvalidCredentials)
         ));
     }
-}
-
-fn count_events(h: &Harness, user: UserId, kind: EventKind) -> u64 {
-    let query = EventQuery {
-        user_id: Some(user),
-        kind: Some(kind),
-    };
-    h.accounts
-        .events()
-        .list(&Principal::system(), &query, PageRequest::default())
-        .unwrap()
-        .total
 }
 
 #[test]
@@ -66,7 +54,7 @@ fn untrusted_failures_lock_out_untrusted_clients_even_with_the_right_password() 
             login(h, PASSWORD, None),
             Err(Error::InvalidCredentials)
         ));
-        assert_eq!(count_events(h, ada.user.id, EventKind::AccountLocked), 1);
+        assert_eq!(h.count_events(ada.user.id, EventKind::AccountLocked), 1);
         h.clock.advance(Duration::minutes(1));
         login(h, PASSWORD, None).unwrap();
     });
@@ -242,7 +230,7 @@ fn an_admin_unlocks_the_account_and_every_device() {
             .unwrap();
         login(h, PASSWORD, None).unwrap();
         login(h, PASSWORD, Some(&device)).unwrap();
-        assert_eq!(count_events(h, ada.user.id, EventKind::AccountUnlocked), 1);
+        assert_eq!(h.count_events(ada.user.id, EventKind::AccountUnlocked), 1);
     });
 }
 
@@ -313,8 +301,8 @@ fn a_wrong_current_password_counts_as_a_failed_login() {
                 Err(Error::InvalidCredentials)
             ));
         }
-        assert_eq!(count_events(h, ada.user.id, EventKind::LoginFailed), 5);
-        assert_eq!(count_events(h, ada.user.id, EventKind::AccountLocked), 1);
+        assert_eq!(h.count_events(ada.user.id, EventKind::LoginFailed), 5);
+        assert_eq!(h.count_events(ada.user.id, EventKind::AccountLocked), 1);
         // Untrusted logins are locked out; the session is not.
         assert!(matches!(
             login(h, PASSWORD, None),

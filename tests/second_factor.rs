@@ -5,8 +5,8 @@
 mod common;
 
 use aai_accounts::{
-    AuthMethod, Credentials, Error, EventKind, EventQuery, PageRequest, Principal, RecoveryCodes,
-    SecondFactorChallenge, TokenPair, UserId, UserQuery,
+    AuthMethod, Credentials, Error, EventKind, PageRequest, Principal, RecoveryCodes,
+    SecondFactorChallenge, TokenPair, UserQuery,
 };
 use chrono::Duration;
 use common::{each, Harness, TestUser, PASSWORD};
@@ -29,6 +29,16 @@ impl App {
     fn code(&self, h: &Harness, steps: i64) -> String {
         let at = h.clock_now() + Duration::seconds(30 * steps);
         self.totp.generate(u64::try_from(at.timestamp()).unwrap())
+    }
+
+    /// Six digits that are no code of a step near now (a fixed guess
+    /// like `000000` is the right code one time in a million).
+    fn wrong_code(&self, h: &Harness) -> String {
+        let near: Vec<String> = (-3..=3).map(|steps| self.code(h, steps)).collect();
+        (0..8u32)
+            .map(|n| format!("{n:06}"))
+            .find(|guess| !near.contains(guess))
+            .unwrap()
     }
 }
 
@@ -64,18 +74,6 @@ fn finish(
     h.accounts.login_second_factor(challenge.secret(), code)
 }
 
-fn count_events(h: &Harness, user: UserId, kind: EventKind) -> u64 {
-    let query = EventQuery {
-        user_id: Some(user),
-        kind: Some(kind),
-    };
-    h.accounts
-        .events()
-        .list(&Principal::system(), &query, PageRequest::default())
-        .unwrap()
-        .total
-}
-
 fn amr(h: &Harness, tokens: &TokenPair) -> Vec<AuthMethod> {
     h.accounts
         .verify_access_token(&tokens.access_token)
@@ -89,7 +87,7 @@ fn enrolment_confirmation_and_login_with_a_code() {
         let (ada, app, codes) = enrolled(h);
         assert_eq!(codes.codes().len(), 10);
         assert_eq!(
-            count_events(h, ada.user.id, EventKind::SecondFactorEnabled),
+            h.count_events(ada.user.id, EventKind::SecondFactorEnabled),
             1
         );
         let challenge = password_step(h, None);
@@ -99,7 +97,7 @@ fn enrolment_confirmation_and_login_with_a_code() {
         let principal = h.accounts.authenticate(&tokens.access_token).unwrap();
         assert_eq!(principal.user_id(), Some(ada.user.id));
         assert_eq!(principal.amr(), [AuthMethod::Password, AuthMethod::Otp]);
-        assert_eq!(count_events(h, ada.user.id, EventKind::LoginSucceeded), 1);
+        assert_eq!(h.count_events(ada.user.id, EventKind::LoginSucceeded), 1);
     });
 }
 
@@ -248,7 +246,7 @@ fn a_recovery_code_works_once() {
         let code = &codes.codes()[3];
         let tokens = finish(h, &password_step(h, None), code).unwrap();
         assert_eq!(amr(h, &tokens), [AuthMethod::Password, AuthMethod::Otp]);
-        assert_eq!(count_events(h, ada.user.id, EventKind::RecoveryCodeUsed), 1);
+        assert_eq!(h.count_events(ada.user.id, EventKind::RecoveryCodeUsed), 1);
         let again = finish(h, &password_step(h, None), code);
         assert!(matches!(again, Err(Error::InvalidCredentials)), "{again:?}");
         // Another one, typed in upper case with spaces, still works.
@@ -273,7 +271,7 @@ fn a_challenge_finishes_one_login_and_dies_after_three_wrong_codes() {
         let challenge = password_step(h, None);
         for _ in 0..3 {
             assert!(matches!(
-                finish(h, &challenge, "000000"),
+                finish(h, &challenge, &app.wrong_code(h)),
                 Err(Error::InvalidCredentials)
             ));
         }
@@ -324,21 +322,21 @@ fn wrong_codes_from_untrusted_clients_lock_the_untrusted_counter() {
             let challenge = password_step(h, None);
             for _ in 0..2 {
                 assert!(matches!(
-                    finish(h, &challenge, "000000"),
+                    finish(h, &challenge, &app.wrong_code(h)),
                     Err(Error::InvalidCredentials)
                 ));
             }
         }
         let challenge = password_step(h, None);
         assert!(matches!(
-            finish(h, &challenge, "000000"),
+            finish(h, &challenge, &app.wrong_code(h)),
             Err(Error::InvalidCredentials)
         ));
         assert_eq!(
-            count_events(h, ada.user.id, EventKind::SecondFactorFailed),
+            h.count_events(ada.user.id, EventKind::SecondFactorFailed),
             5
         );
-        assert_eq!(count_events(h, ada.user.id, EventKind::AccountLocked), 1);
+        assert_eq!(h.count_events(ada.user.id, EventKind::AccountLocked), 1);
         // Locked: untrusted clients cannot even reach the second step, nor
         // use a challenge they already hold.
         assert!(matches!(
@@ -364,7 +362,7 @@ fn wrong_codes_from_a_trusted_device_lock_only_that_device() {
         let mut last = None;
         for _ in 0..5 {
             let challenge = password_step(h, Some(&device));
-            last = Some(finish(h, &challenge, "000000"));
+            last = Some(finish(h, &challenge, &app.wrong_code(h)));
         }
         assert!(
             matches!(last, Some(Err(Error::AccountLocked { .. }))),
@@ -427,7 +425,7 @@ fn disable_with_a_code_a_recovery_code_or_the_password() {
         let tokens = h.accounts.login(Credentials::new("ada", PASSWORD)).unwrap();
         assert_eq!(amr(h, &tokens), [AuthMethod::Password]);
         assert_eq!(
-            count_events(h, ada.user.id, EventKind::SecondFactorDisabled),
+            h.count_events(ada.user.id, EventKind::SecondFactorDisabled),
             1
         );
         // The old recovery codes died with it.
@@ -474,7 +472,8 @@ fn disable_with_a_code_a_recovery_code_or_the_password() {
 fn disable_with_a_wrong_proof_counts_as_a_failed_login_and_changes_nothing() {
     each(|h| {
         let (ada, app, _) = enrolled(h);
-        for wrong in ["000000", "a wrong password", "aaaa-bbbb-cccc-dddd"] {
+        let wrong_code = app.wrong_code(h);
+        for wrong in [&wrong_code, "a wrong password", "aaaa-bbbb-cccc-dddd"] {
             assert!(matches!(
                 h.accounts.users().totp_disable(&ada.principal, wrong),
                 Err(Error::InvalidCredentials)
@@ -484,9 +483,9 @@ fn disable_with_a_wrong_proof_counts_as_a_failed_login_and_changes_nothing() {
             h.accounts.users().totp_disable(&ada.principal, ""),
             Err(Error::Validation(_))
         ));
-        assert_eq!(count_events(h, ada.user.id, EventKind::LoginFailed), 2);
+        assert_eq!(h.count_events(ada.user.id, EventKind::LoginFailed), 2);
         assert_eq!(
-            count_events(h, ada.user.id, EventKind::SecondFactorFailed),
+            h.count_events(ada.user.id, EventKind::SecondFactorFailed),
             1
         );
         // Still enrolled.
@@ -680,14 +679,7 @@ proptest::proptest! {
                         None => continue,
                     },
                     Attempt::Recovery(n) => (codes.codes()[*n].clone(), !used[*n]),
-                    Attempt::Wrong => {
-                        let near: Vec<String> = (-3..=3).map(|o| app.code(&h, o)).collect();
-                        let wrong = (0..1_000_000u32)
-                            .map(|n| format!("{:06}", (n * 7919 + 13) % 1_000_000))
-                            .find(|candidate| !near.contains(candidate))
-                            .unwrap();
-                        (wrong, false)
-                    }
+                    Attempt::Wrong => (app.wrong_code(&h), false),
                 };
                 if !expected && refusals == 4 {
                     continue;

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use aai_accounts::{
-    Accounts, AccountsBuilder, Credentials, ManualClock, NewUser, PasswordParams, Principal,
-    Registration, SigningKey, User,
+    Accounts, AccountsBuilder, Credentials, EventKind, EventQuery, ManualClock, NewUser,
+    PageRequest, PasswordParams, Principal, Registration, SigningKey, User, UserId,
 };
 use chrono::{DateTime, Utc};
 
@@ -124,6 +124,7 @@ pub fn backends_with(configure: impl Fn(AccountsBuilder) -> AccountsBuilder) -> 
         .collect()
 }
 
+/// Runs `test` on every backend, naming the backend when it fails.
 pub fn each(test: impl Fn(&Harness)) {
     for harness in backends() {
         eprintln!("backend: {}", harness.name);
@@ -173,6 +174,19 @@ impl Harness {
             principal,
             registration,
         }
+    }
+
+    /// How many events of `kind` the user has.
+    pub fn count_events(&self, user: UserId, kind: EventKind) -> u64 {
+        let query = EventQuery {
+            user_id: Some(user),
+            kind: Some(kind),
+        };
+        self.accounts
+            .events()
+            .list(&Principal::system(), &query, PageRequest::default())
+            .unwrap()
+            .total
     }
 
     /// A registered user promoted to super admin.
