@@ -94,13 +94,8 @@ fn active_membership(
     organization_id: OrganizationId,
     user_id: UserId,
 ) -> Result<Membership> {
-    let membership = tx
-        .get_membership(organization_id, user_id)?
-        .ok_or(Error::not_found("membership"))?;
-    match tx.get_user(user_id)? {
-        Some(row) if row.user.is_active => Ok(membership),
-        _ => Err(Error::not_found("membership")),
-    }
+    tx.get_active_membership(organization_id, user_id)?
+        .ok_or(Error::not_found("membership"))
 }
 
 /// `Conflict` on `role` unless the organization keeps another active

@@ -743,6 +743,18 @@ pub trait OrganizationTx {
         organization_id: OrganizationId,
         user_id: UserId,
     ) -> Result<Option<Membership>>;
+    /// A user's membership of an organization, when the user is active:
+    /// what checks of another member's standing read, from the membership
+    /// alone (it carries its user's activity, kept by the backend).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_active_membership(
+        &mut self,
+        organization_id: OrganizationId,
+        user_id: UserId,
+    ) -> Result<Option<Membership>>;
     /// Writes a membership's role and `updated_at`.
     ///
     /// # Errors

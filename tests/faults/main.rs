@@ -197,6 +197,7 @@ impl OrganizationTx for FailingTx<'_> {
             -> (Vec<Organization>, u64);
         insert_membership(membership: &Membership) -> ();
         get_membership(organization_id: OrganizationId, user_id: UserId) -> Option<Membership>;
+        get_active_membership(organization_id: OrganizationId, user_id: UserId) -> Option<Membership>;
         update_membership(membership: &Membership) -> bool;
         delete_membership(organization_id: OrganizationId, user_id: UserId) -> bool;
         count_active_owners(organization_id: OrganizationId) -> u64;

@@ -263,6 +263,15 @@ pub fn memberships_round_trip_count_owners_and_list_members(store: &dyn Store) {
     gone.user.is_active = false;
     write_ok(store, |tx| tx.update_user(&gone));
     assert_eq!(read_ok(store, |tx| tx.count_active_owners(org.id)), 1);
+    assert_eq!(
+        read_ok(store, |tx| tx.get_active_membership(org.id, gone.user.id)),
+        None
+    );
+    assert_eq!(
+        read_ok(store, |tx| tx
+            .get_active_membership(org.id, users[2].user.id)),
+        Some(memberships[2].clone())
+    );
     let listed: Vec<Member> =
         all_pages(2, |page| read_ok(store, |tx| tx.list_members(org.id, page)));
     let expected: Vec<UserId> = [4, 3, 2, 0].iter().map(|&i| users[i].user.id).collect();

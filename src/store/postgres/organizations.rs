@@ -114,6 +114,19 @@ impl OrganizationTx for PgTx<'_> {
         )
     }
 
+    fn get_active_membership(
+        &mut self,
+        organization_id: OrganizationId,
+        user_id: UserId,
+    ) -> Result<Option<Membership>> {
+        self.query_one(
+            GET_ACTIVE_MEMBERSHIP,
+            &[organization_id.as_uuid(), user_id.as_uuid()],
+            sql::membership,
+            "get an active membership",
+        )
+    }
+
     fn update_membership(&mut self, membership: &Membership) -> Result<bool> {
         let m = membership;
         self.execute(

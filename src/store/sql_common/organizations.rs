@@ -46,6 +46,13 @@ pub(in crate::store) const GET_MEMBERSHIP: &str = concat!(
     membership_columns!(),
     " FROM memberships WHERE organization_id = ?1 AND user_id = ?2"
 );
+/// `user_active` is an integer on SQLite and a boolean on Postgres: both
+/// read it as a condition.
+pub(in crate::store) const GET_ACTIVE_MEMBERSHIP: &str = concat!(
+    "SELECT ",
+    membership_columns!(),
+    " FROM memberships WHERE organization_id = ?1 AND user_id = ?2 AND user_active"
+);
 pub(in crate::store) const UPDATE_MEMBERSHIP: &str = "UPDATE memberships SET role = ?3, \
      updated_at = ?4 WHERE organization_id = ?1 AND user_id = ?2";
 pub(in crate::store) const DELETE_MEMBERSHIP: &str =
