@@ -6,6 +6,7 @@
 //! (add `--threads 2` to also measure read throughput from several threads).
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aai_accounts::{
@@ -87,6 +88,63 @@ fn time(iterations: usize, mut op: impl FnMut(usize) -> Result<()>) -> Result<Va
     }
     let total = start.elapsed();
     Ok(summary(&mut samples, total))
+}
+
+/// Windows per thread count when measuring read scaling.
+const SCALING_ROUNDS: usize = 5;
+/// How long each window runs.
+const SCALING_WINDOW: Duration = Duration::from_millis(400);
+
+/// Operations per second of `op` run from `threads` threads at once for
+/// [`SCALING_WINDOW`].
+fn rate(threads: usize, op: &(dyn Fn(usize) -> Result<()> + Sync)) -> Result<f64> {
+    let stop = AtomicBool::new(false);
+    let start = Instant::now();
+    let done = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let stop = &stop;
+                scope.spawn(move || -> Result<usize> {
+                    let mut i = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        op(i * threads + t)?;
+                        i += 1;
+                    }
+                    Ok(i)
+                })
+            })
+            .collect();
+        std::thread::sleep(SCALING_WINDOW);
+        stop.store(true, Ordering::Relaxed);
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Ok(0)))
+            .sum::<Result<usize>>()
+    })?;
+    Ok(done as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The compile options of the bundled SQLite that decide whether reads
+/// scale with threads (see `.cargo/config.toml`).
+fn sqlite_options() -> Vec<String> {
+    let options = || -> rusqlite::Result<Vec<String>> {
+        let conn = rusqlite::Connection::open_in_memory()?;
+        let mut statement = conn.prepare("PRAGMA compile_options")?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        rows.filter(|option| {
+            option.as_ref().map_or(true, |o| {
+                o.contains("MEMORY_MANAGEMENT") || o.contains("MEMSTATUS")
+            })
+        })
+        .collect()
+    };
+    options().unwrap_or_default()
+}
+
+/// The middle value of `values`.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn summary(samples: &mut [Duration], total: Duration) -> Value {
@@ -358,6 +416,7 @@ fn main() -> Result<()> {
             None => "sqlite file (WAL)",
         }),
         "locking": if args.exclusive { "exclusive" } else { "normal" },
+        "sqlite_options": sqlite_options(),
         "users": args.users,
         "seed": {
             "profiles_per_s": (args.users as f64 / seed_secs).round(),
@@ -411,27 +470,17 @@ fn main() -> Result<()> {
             ),
         ];
         for (name, op) in &read_ops {
-            let rate = |threads: usize| -> Result<f64> {
-                let start = Instant::now();
-                std::thread::scope(|scope| {
-                    let handles: Vec<_> = (0..threads)
-                        .map(|t| {
-                            scope.spawn(move || -> Result<()> {
-                                for i in 0..iterations {
-                                    op(i * threads + t)?;
-                                }
-                                Ok(())
-                            })
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .try_for_each(|h| h.join().unwrap_or(Ok(())))
-                })?;
-                Ok((threads * iterations) as f64 / start.elapsed().as_secs_f64())
-            };
-            let one = rate(1)?;
-            let many = rate(threads)?;
+            // Each figure is the median of SCALING_ROUNDS windows, one and
+            // `threads` threads alternating, so that a neighbour's burst on
+            // a shared machine moves one window, not the ratio.
+            let mut ones = Vec::new();
+            let mut manys = Vec::new();
+            for _ in 0..SCALING_ROUNDS {
+                ones.push(rate(1, &**op)?);
+                manys.push(rate(threads, &**op)?);
+            }
+            let one = median(&mut ones);
+            let many = median(&mut manys);
             scaling.insert(
                 (*name).into(),
                 json!({

@@ -462,6 +462,28 @@ fn a_failed_commit_or_closure_leaves_the_connection_usable() {
         .unwrap();
 }
 
+/// This repository builds SQLite as `.cargo/config.toml` says: a page
+/// cache per connection and no memory statistics, so that reads from
+/// several threads take no process-wide lock (README "Performance").
+#[test]
+fn sqlite_is_built_without_process_wide_locks() {
+    let conn = Connection::open_in_memory().unwrap();
+    let mut statement = conn.prepare("PRAGMA compile_options").unwrap();
+    let options: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "{options:?}"
+    );
+    assert!(
+        options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+        "{options:?}"
+    );
+}
+
 /// The query plan of `sql`, one detail line per step.
 fn plan(conn: &Connection, sql: &str) -> Vec<String> {
     let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
