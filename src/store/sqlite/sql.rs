@@ -6,8 +6,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::types::{Type, Value};
 use rusqlite::Row;
 
-use crate::model::{Location, Profile};
-use crate::store::sql_common::lists::{FlagConditions, Param, ProfileConditions, UserConditions};
+use crate::model::{Location, PageRequest, Profile, ProfileQuery, UserId};
+use crate::store::sql_common::lists::{
+    self, limit_offset, where_clause, Filter, FlagConditions, Param, Placeholders,
+    ProfileConditions, UserConditions,
+};
 use crate::store::sql_common::organizations::OrganizationConditions;
 use crate::store::sql_common::rows::{self, Columns};
 use crate::store::sql_common::PROFILE_COLUMN_COUNT;
@@ -126,6 +129,56 @@ pub(super) const PROFILE_COUNT_FLAGS: FlagConditions = FlagConditions {
 /// matches, from `profile_counts`, given its `WHERE` clause.
 pub(super) fn profile_count_sql(where_sql: &str) -> String {
     format!("SELECT IFNULL(SUM(n), 0) FROM profile_counts{where_sql}")
+}
+
+/// The conditions of a user's own private profiles matching a search by
+/// flags and country: what a user sees beyond the public ones.
+pub(super) fn own_private_profiles(query: &ProfileQuery, user_id: UserId) -> Filter {
+    let own_private = ProfileQuery {
+        is_public: Some(false),
+        ..query.clone()
+    };
+    let mut own = lists::profile_flags(&own_private, &PROFILE_CONDITIONS.flags);
+    own.bind("p.user_id = ?", [Param::Id(user_id.into())]);
+    own
+}
+
+/// One page of a search by flags and country as `user_id` sees it (public
+/// profiles and their own), and its values. As one condition, `(is_public
+/// = 1 OR user_id = ?)`, SQLite would sort every profile of the place to
+/// find a page; as two it reads the public ones in list order from an
+/// index, no deeper than the page's end, adds the user's own private ones
+/// by user, and sorts those few.
+pub(super) fn visible_profiles_page(
+    query: &ProfileQuery,
+    user_id: UserId,
+    page: PageRequest,
+) -> (String, Vec<Param>) {
+    let public = lists::profile_flags(
+        &ProfileQuery {
+            is_public: Some(true),
+            ..query.clone()
+        },
+        &PROFILE_CONDITIONS.flags,
+    );
+    let own = own_private_profiles(query, user_id);
+    let (public_where, _) = where_clause(&public.conditions, Placeholders::Anonymous);
+    let (own_where, _) = where_clause(&own.conditions, Placeholders::Anonymous);
+    let [limit, offset] = limit_offset(page);
+    // Written into the SQL, as every limit here (see `List::page_sql`).
+    let depth = offset.saturating_add(limit);
+    let order = "p.created_at DESC, p.id DESC";
+    let sql = format!(
+        "SELECT {} FROM profiles p WHERE p.rowid IN (\
+         SELECT rowid FROM (SELECT p.rowid FROM profiles p{public_where} \
+         ORDER BY {order} LIMIT {depth}) \
+         UNION ALL SELECT p.rowid FROM profiles p{own_where}) \
+         ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+        profile_columns!(),
+    );
+    let mut params = public.params;
+    params.extend(own.params);
+    (sql, params)
 }
 
 // ---------------------------------------------------------------------------

@@ -9,8 +9,8 @@ use rusqlite::Connection;
 use super::sql::*;
 use super::*;
 use crate::model::{
-    EventId, EventKind, EventQuery, OrganizationId, PageRequest, SecurityEvent, Session, SessionId,
-    UserId,
+    EventId, EventKind, EventQuery, OrganizationId, PageRequest, ProfileQuery, SecurityEvent,
+    Session, SessionId, UserId,
 };
 use crate::store::pool_in_use;
 use crate::store::sql_common::lists::Placeholders;
@@ -563,6 +563,21 @@ fn hot_queries_are_served_by_indexes() {
             "{sql}\n{steps:#?}"
         );
     }
+    // A user's search of a place reads the public profiles in list order
+    // from an index range and sorts only a page's depth of them.
+    let query = ProfileQuery {
+        country: Some("FR".into()),
+        ..ProfileQuery::default()
+    };
+    let (visible, _) = visible_profiles_page(&query, UserId::new(), PageRequest::new(3, 20));
+    let steps = plan(&conn, &visible.replace('?', "x'00'"));
+    assert!(
+        steps.iter().any(|step| step
+            == "SEARCH p USING COVERING INDEX profiles_place \
+                (country=? AND is_active=? AND is_public=?)")
+            && !steps.iter().any(|step| step.starts_with("SCAN p")),
+        "{visible}\n{steps:#?}"
+    );
 }
 
 #[test]

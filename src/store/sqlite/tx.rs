@@ -333,17 +333,24 @@ impl Tx for SqliteTx<'_> {
             total += self.count(&profile_count_sql(&where_sql), &counted.params, context)?;
         }
         if let Some(user_id) = visible_to.filter(|_| query.is_public != Some(true)) {
-            let own_private = ProfileQuery {
-                is_public: Some(false),
-                ..query.clone()
-            };
-            let mut own = lists::profile_flags(&own_private, &PROFILE_CONDITIONS.flags);
-            own.bind("p.user_id = ?", [Param::Id(user_id.into())]);
+            let own = own_private_profiles(query, user_id);
             let (where_sql, _) = where_clause(&own.conditions, Placeholders::Anonymous);
             let sql = format!("SELECT COUNT(*) FROM profiles p{where_sql}");
             total += self.count(&sql, &own.params, context)?;
         }
-        let rows = self.page_rows(&list, page, rows::profile, context)?;
+        let rows = match visible_to.filter(|_| query.is_public.is_none()) {
+            Some(user_id) => {
+                let (sql, params) = visible_profiles_page(query, user_id, page);
+                let values: Vec<Value> = params.iter().map(param).collect();
+                self.query_all(
+                    &sql,
+                    params_from_iter(values.iter()),
+                    rows::profile,
+                    context,
+                )?
+            }
+            None => self.page_rows(&list, page, rows::profile, context)?,
+        };
         Ok((rows, total))
     }
 
