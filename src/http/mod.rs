@@ -229,13 +229,26 @@ impl RateLimit {
     }
 }
 
-/// What every handler shares.
+/// What every handler shares, behind one `Arc`: axum clones the state for
+/// every request, and a clone of the fields one by one (the mailer's URL
+/// among them) cost an allocation and several reference counts each time.
 #[derive(Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<Shared>);
+
+/// The fields of [`AppState`].
+pub(crate) struct Shared {
     pub(crate) accounts: Accounts,
     pub(crate) limiter: Option<Arc<RateLimiter>>,
-    pub(crate) trusted_proxies: Arc<[IpNet]>,
+    pub(crate) trusted_proxies: Box<[IpNet]>,
     pub(crate) postman: Option<Postman>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -293,7 +306,7 @@ pub fn router(accounts: Accounts) -> Router {
 
 /// The REST API with explicit limits.
 pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         accounts,
         limiter: config
             .auth_rate_limit
@@ -302,7 +315,7 @@ pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
         postman: config
             .mailer
             .map(|mailer| Postman::new(mailer, config.public_url)),
-    };
+    }));
     let (router, api) = openapi_router().with_state(state).split_for_parts();
     let router = router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
