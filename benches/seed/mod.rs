@@ -1,11 +1,13 @@
 //! Seeding shared by `examples/workload.rs` and `benches/accounts.rs`, so
-//! both measure the same data: per user, one `users().import` with a
-//! precomputed hash and the user's full profile (a location, 3 contacts, 2
-//! jobs), in one transaction.
+//! both measure the same data: users with a precomputed hash and a full
+//! profile (a location, 3 contacts, 2 jobs), one per transaction
+//! (`users().import`) or a thousand (`users().import_many`).
+
+use std::ops::Range;
 
 use aai_accounts::{
-    Accounts, ContactKind, ImportUser, NewContact, NewJob, NewLocation, NewProfile, PasswordHash,
-    Principal, Result, UserId,
+    Accounts, ContactKind, Error, ImportUser, NewContact, NewJob, NewLocation, NewProfile,
+    PasswordHash, Principal, Result, UserId,
 };
 
 /// The countries profiles cycle through: a search by one country matches
@@ -21,6 +23,26 @@ pub fn import(accounts: &Accounts, n: usize, hash: &PasswordHash) -> Result<User
         .users()
         .import(&Principal::system(), full_user(n, hash))?;
     Ok(user.id)
+}
+
+/// Creates users `range` with full profiles, a thousand per transaction;
+/// their ids in order. A rejected user is an error: the seed is valid.
+#[allow(dead_code)] // The benches seed one user per transaction.
+pub fn import_all(
+    accounts: &Accounts,
+    range: Range<usize>,
+    hash: &PasswordHash,
+) -> Result<Vec<UserId>> {
+    let report = accounts
+        .users()
+        .import_many(&Principal::system(), range.map(|n| full_user(n, hash)))?;
+    if let Some(rejection) = report.rejected.first() {
+        return Err(Error::Config(format!(
+            "seed user {} rejected: {}",
+            rejection.index, rejection.error
+        )));
+    }
+    Ok(report.imported.iter().map(|user| user.id).collect())
 }
 
 /// User `n` with a full profile, to import.
