@@ -581,7 +581,7 @@ fn hot_queries_are_served_by_indexes() {
     // that serve its statement.
     let org = crate::model::OrganizationId::from_uuid(id);
     let members = organizations::members(org, &ORGANIZATION_CONDITIONS);
-    let cases: [(String, Vec<&(dyn ToSql + Sync)>, &[&str]); 13] = [
+    let cases: [(String, Vec<&(dyn ToSql + Sync)>, &[&str]); 14] = [
         (numbered_to_dollar(GET_USER), vec![&id], &["users_pkey"]),
         (
             GET_USER_BY_USERNAME.to_owned(),
@@ -593,7 +593,13 @@ fn hot_queries_are_served_by_indexes() {
             vec![&"ada@example.com"],
             &["users_email"],
         ),
-        // The statements of a profile's details.
+        // A profile's details in one statement (every branch on an index:
+        // no sequential scan), and the statements of its parts.
+        (
+            GET_PROFILE_DETAILS.to_owned(),
+            vec![&id, &active],
+            &["profiles_pkey"],
+        ),
         (
             numbered_to_dollar(GET_PROFILE),
             vec![&id],
@@ -616,26 +622,27 @@ fn hot_queries_are_served_by_indexes() {
             // by company and by industry.
             &["jobs_profile", "jobs_company", "jobs_industry"],
         ),
-        // A profile search by country: its count and its page.
+        // A profile search by country: its page with its total, and its
+        // count alone (for a page past the end).
+        (
+            by_country.page_with_total_sql(),
+            vec![&country, &limit, &offset],
+            &["locations_country_city"],
+        ),
         (
             by_country.count_sql(Placeholders::Numbered),
             vec![&country],
             &["locations_country_city"],
         ),
-        (
-            by_country.page_sql(Placeholders::Numbered, page),
-            vec![&country, &limit, &offset],
-            &["locations_country_city"],
-        ),
         // Organizations: a membership check, a page of members with its
-        // count, the owners.
+        // total, their count alone, the owners.
         (
             numbered_to_dollar(organizations::GET_MEMBERSHIP),
             vec![&id, &id],
             &["memberships_pkey"],
         ),
         (
-            members.page_sql(Placeholders::Numbered, page),
+            members.page_with_total_sql(),
             vec![&id, &limit, &offset],
             &["memberships_joined", "memberships_role", "memberships_pkey"],
         ),

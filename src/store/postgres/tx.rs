@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
-use postgres::{Statement, Transaction};
+use postgres::{Row, Statement, Transaction};
 
 use super::sql::*;
 use super::{is_connection_error, is_retryable, storage, MapError};
@@ -113,13 +113,22 @@ impl<'c> PgTx<'c> {
         map: Map<T>,
         context: &'static str,
     ) -> Result<Vec<T>> {
-        let rows = self
-            .statement(sql)
-            .and_then(|statement| self.transaction.query(&statement, params))
-            .map_err(|error| self.fail(error, context))?;
+        let rows = self.query_rows(sql, params, context)?;
         rows.iter()
             .map(|row| map(row).map_err(storage(context)))
             .collect()
+    }
+
+    /// The rows of a query, undecoded.
+    fn query_rows(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        context: &'static str,
+    ) -> Result<Vec<Row>> {
+        self.statement(sql)
+            .and_then(|statement| self.transaction.query(&statement, params))
+            .map_err(|error| self.fail(error, context))
     }
 
     pub(super) fn query_one<T>(
@@ -138,8 +147,10 @@ impl<'c> PgTx<'c> {
             .transpose()
     }
 
-    /// Runs a list query twice: once counting, once for the page in list
-    /// order.
+    /// A page of a list query in list order, and the number of every
+    /// match, from one statement (one snapshot): the total rides on every
+    /// row. Only a page past the end, which has no row to carry it, counts
+    /// in a statement of its own.
     pub(super) fn page<T>(
         &mut self,
         list: &List,
@@ -149,20 +160,31 @@ impl<'c> PgTx<'c> {
     ) -> Result<(Vec<T>, u64)> {
         let values: Vec<BoxedParam> = list.filter.params.iter().map(param).collect();
         let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|value| &**value).collect();
-        let count_sql = list.count_sql(Placeholders::Numbered);
-        let total = self
-            .statement(&count_sql)
-            .and_then(|statement| self.transaction.query_one(&statement, &params))
-            .and_then(|row| row.try_get::<_, i64>(0))
-            .map_err(|error| self.fail(error, context))?;
-        let page_sql = list.page_sql(Placeholders::Numbered, page);
         let [limit, offset] = limit_offset(page);
-        let mut page_params = params;
+        let mut page_params = params.clone();
         page_params.push(&limit);
         page_params.push(&offset);
-        let rows = self.query_all(&page_sql, &page_params, map, context)?;
+        let rows = self.query_rows(&list.page_with_total_sql(), &page_params, context)?;
+        let total = match rows.first() {
+            // The total is the last column, after the record's.
+            Some(row) => row
+                .try_get::<_, i64>(row.len().saturating_sub(1))
+                .map_err(storage(context))?,
+            None if offset == 0 => 0,
+            None => self
+                .query_rows(&list.count_sql(Placeholders::Numbered), &params, context)?
+                .first()
+                .map(|row| row.try_get::<_, i64>(0))
+                .transpose()
+                .map_err(storage(context))?
+                .unwrap_or(0),
+        };
+        let data = rows
+            .iter()
+            .map(|row| map(row).map_err(storage(context)))
+            .collect::<Result<Vec<T>>>()?;
         let total = u64::try_from(total).map_err(|_| StorageError::msg("negative row count"))?;
-        Ok((rows, total))
+        Ok((data, total))
     }
 }
 
@@ -291,21 +313,39 @@ impl Tx for PgTx<'_> {
         id: ProfileId,
         children: ActiveFilter,
     ) -> Result<Option<ProfileDetails>> {
-        let Some(profile) = self.get_profile(id)? else {
+        let context = "get a profile's details";
+        let rows = self.query_all(
+            GET_PROFILE_DETAILS,
+            &[id.as_uuid(), &lists::active_param(children)],
+            details_row,
+            context,
+        )?;
+        // The profile's row comes first; without it there is no profile
+        // (and, by the foreign keys, no child either).
+        let mut rows = rows.into_iter();
+        let Some(DetailsRow::Profile(head)) = rows.next() else {
             return Ok(None);
         };
-        let location = match profile.location_id {
-            Some(location_id) => self.get_location(location_id)?,
-            None => None,
-        };
-        let contacts = self.list_contacts(id, children)?;
-        let jobs = self.list_jobs(id, children)?;
-        Ok(Some(ProfileDetails {
+        let (profile, location) = *head;
+        let mut details = ProfileDetails {
             profile,
             location,
-            contacts,
-            jobs,
-        }))
+            contacts: Vec::new(),
+            jobs: Vec::new(),
+        };
+        for row in rows {
+            match row {
+                DetailsRow::Contact(contact) => details.contacts.push(contact),
+                DetailsRow::Job(job) => details.jobs.push(job),
+                DetailsRow::Profile(_) => {
+                    return Err(StorageError::msg(format!(
+                        "postgres: {context}: a second profile row"
+                    ))
+                    .into())
+                }
+            }
+        }
+        Ok(Some(details))
     }
 
     fn update_profile(&mut self, profile: &Profile) -> Result<bool> {
