@@ -505,6 +505,25 @@ impl Accounts {
         })
     }
 
+    /// Runs `f` as [`read_as`](Self::read_as) does, in a read-only
+    /// transaction whose statements all see one snapshot
+    /// ([`Store::read_snapshot`]): for answers that combine several reads
+    /// (an export).
+    pub(crate) fn read_snapshot_as<T>(
+        &self,
+        op: &'static str,
+        principal: &Principal,
+        mut f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        telemetry::observed(op, || {
+            store::read_snapshot(self.store(), |tx| {
+                let actor = Actor::resolve(tx, principal, self.inner.admin_rule)?;
+                f(tx, actor, now)
+            })
+        })
+    }
+
     /// Runs `f` in a read transaction that tolerates replication lag
     /// ([`Store::read_relaxed`]: on a read replica when there are some),
     /// with the principal resolved **on the primary** first: a revoked or

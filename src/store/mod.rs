@@ -57,6 +57,20 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// Whatever `f` returns, or [`Error::Storage`] when the backend fails.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
 
+    /// Runs `f` in a read-only transaction whose statements all see one
+    /// snapshot: for an answer that combines several [`Tx`] calls and must
+    /// be consistent (a user's data export, a list read page by page). It
+    /// may cost a transaction where [`Store::read`] has none. The default
+    /// runs [`Store::read`], for a backend whose reads are already one
+    /// snapshot.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::read`].
+    fn read_snapshot(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.read(f)
+    }
+
     /// Runs `fresh` on the database as it is (as [`Store::read`] would),
     /// then `f` on the database as it may have been a little while ago:
     /// on a read replica where the backend has them (a `PostgresStore`
@@ -995,6 +1009,20 @@ pub trait SecondFactorTx {
 pub(crate) fn read<T>(store: &dyn Store, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
     let mut output = None;
     store.read(&mut |tx| {
+        output = Some(f(tx)?);
+        Ok(())
+    })?;
+    output.ok_or_else(no_output)
+}
+
+/// Runs `f` in a read transaction with one snapshot
+/// ([`Store::read_snapshot`]) and returns its value.
+pub(crate) fn read_snapshot<T>(
+    store: &dyn Store,
+    mut f: impl FnMut(&mut dyn Tx) -> Result<T>,
+) -> Result<T> {
+    let mut output = None;
+    store.read_snapshot(&mut |tx| {
         output = Some(f(tx)?);
         Ok(())
     })?;

@@ -270,6 +270,11 @@ impl Store for PostgresStore {
         }
     }
 
+    /// One `REPEATABLE READ READ ONLY` transaction on the primary.
+    fn read_snapshot(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.transaction(true, f)
+    }
+
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         self.transaction(false, f)
     }

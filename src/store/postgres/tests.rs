@@ -266,6 +266,25 @@ fn reads_are_read_only() {
 }
 
 #[test]
+fn a_snapshot_read_sees_one_snapshot_for_all_its_statements() {
+    let Some((_schema, store)) = test_store("a_snapshot_read_sees_one_snapshot") else {
+        return;
+    };
+    let (before, after) = crate::store::read_snapshot(&store, |tx| {
+        let before = tx.get_setting("meanwhile")?;
+        store.write(&mut |tx| tx.insert_setting_if_absent("meanwhile", b"written"))?;
+        Ok((before, tx.get_setting("meanwhile")?))
+    })
+    .unwrap();
+    assert_eq!((before, after), (None, None));
+    // It is read-only too.
+    let error = store
+        .read_snapshot(&mut |tx| tx.insert_setting_if_absent("k", b"v"))
+        .unwrap_err();
+    assert!(matches!(error, Error::Storage(_)), "{error:?}");
+}
+
+#[test]
 fn a_swallowed_statement_error_does_not_commit_silently() {
     let Some((_schema, store)) = test_store("a_swallowed_statement_error_does_not_commit_silently")
     else {
