@@ -45,12 +45,13 @@ fn test_store(test: &str) -> Option<(PostgresTestSchema, PostgresStore)> {
     Some((schema, store))
 }
 
-/// Runs `sql` on a connection of the store, outside the `Tx` contract.
-fn raw(store: &PostgresStore, sql: &str) {
-    store
-        .connection()
+/// Runs `sql` on a connection to the store's schema, outside the `Tx`
+/// contract (and outside the pool, whose sessions are read-only).
+fn raw(schema: &PostgresTestSchema, sql: &str) {
+    parse_url(schema.url())
         .unwrap()
-        .client
+        .connect(NoTls)
+        .unwrap()
         .batch_execute(sql)
         .unwrap();
 }
@@ -266,6 +267,54 @@ fn reads_are_read_only() {
 }
 
 #[test]
+fn pooled_sessions_refuse_a_write_that_is_not_in_a_write_transaction() {
+    let Some((_schema, store)) = test_store("pooled_sessions_refuse_a_write") else {
+        return;
+    };
+    // A data-modifying statement run as a query, past `execute`'s check:
+    // the session's read-only default refuses it.
+    let mut conn = store.connection().unwrap();
+    let Connection { client, statements } = &mut *conn;
+    let mut tx = tx::PgTx::new(tx::Scope::Autocommit(client), statements, true);
+    let error = tx
+        .query_all(
+            "INSERT INTO settings (key, value) VALUES ('sneaked', 'in') RETURNING key",
+            &[],
+            |row| row.text(0),
+            "sneak a write in",
+        )
+        .unwrap_err();
+    let Error::Storage(inner) = &error else {
+        panic!("{error:?}");
+    };
+    let code = std::error::Error::source(inner)
+        .and_then(|source| source.downcast_ref::<postgres::Error>())
+        .and_then(postgres::Error::code);
+    assert_eq!(
+        code,
+        Some(&SqlState::READ_ONLY_SQL_TRANSACTION),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn each_statement_of_a_read_sees_its_own_snapshot() {
+    let Some((_schema, store)) = test_store("each_statement_of_a_read_sees_its_own_snapshot")
+    else {
+        return;
+    };
+    let (before, after) = crate::store::read(&store, |tx| {
+        let before = tx.get_setting("meanwhile")?;
+        // Committed by another connection between the read's statements.
+        store.write(&mut |tx| tx.insert_setting_if_absent("meanwhile", b"written"))?;
+        Ok((before, tx.get_setting("meanwhile")?))
+    })
+    .unwrap();
+    assert_eq!(before, None);
+    assert_eq!(after, Some(b"written".to_vec()));
+}
+
+#[test]
 fn a_snapshot_read_sees_one_snapshot_for_all_its_statements() {
     let Some((_schema, store)) = test_store("a_snapshot_read_sees_one_snapshot") else {
         return;
@@ -362,11 +411,11 @@ fn stores_opened_at_once_on_a_fresh_schema_migrate_it_once() {
 
 #[test]
 fn corrupt_rows_are_storage_errors_not_panics() {
-    let Some((_schema, store)) = test_store("corrupt_rows_are_storage_errors_not_panics") else {
+    let Some((schema, store)) = test_store("corrupt_rows_are_storage_errors_not_panics") else {
         return;
     };
     raw(
-        &store,
+        &schema,
         "INSERT INTO security_events (id, kind, occurred_at) \
          VALUES ('00000000-0000-0000-0000-000000000001', 'no_such_kind', now());
          INSERT INTO users (id, username, email, password_hash, is_active, is_super_admin, \
@@ -720,12 +769,19 @@ fn upgrade_from(test: &str, version: i32) {
     // are there only while they do.
     let (add, drop_columns) = upgrade::postgres_later_columns(version);
     client.batch_execute(&add).unwrap();
-    let mut statements = HashMap::new();
-    let mut tx = tx::PgTx::new(client.transaction().unwrap(), &mut statements, false);
-    let world = upgrade::write_previous_world(&mut tx);
-    let (transaction, faults) = tx.finish();
-    assert!(!faults.failed);
-    transaction.commit().unwrap();
+    let world = {
+        let mut statements = HashMap::new();
+        let transaction = tx::Scope::Transaction(client.transaction().unwrap());
+        let mut tx = tx::PgTx::new(transaction, &mut statements, false);
+        let world = upgrade::write_previous_world(&mut tx);
+        let (scope, faults) = tx.finish();
+        assert!(!faults.failed);
+        let tx::Scope::Transaction(transaction) = scope else {
+            panic!("the transaction came back as another scope");
+        };
+        transaction.commit().unwrap();
+        world
+    };
     client.batch_execute(&drop_columns).unwrap();
     drop(client);
     upgrade::check_upgraded(schema.url(), &world);
