@@ -142,7 +142,9 @@ impl List {
 
     /// The statement of one page, in list order. Anonymous placeholders
     /// bind the offset after the conditions' values; numbered ones the
-    /// limit, then the offset.
+    /// limit, then the offset. (Postgres reads a page with its total,
+    /// [`List::page_with_total_sql`].)
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub fn page_sql(&self, placeholders: Placeholders, page: PageRequest) -> String {
         let (where_sql, next) = where_clause(&self.filter.conditions, placeholders);
         let limit_offset = match placeholders {
