@@ -9,7 +9,7 @@ use postgres::Row;
 
 use super::{Corrupt, MapError};
 use crate::error::{Result, StorageError};
-use crate::model::{Contact, Job, Location, Profile};
+use crate::model::{ActiveFilter, Contact, Job, Location, Profile};
 use crate::store::sql_common::lists::{FlagConditions, Param, ProfileConditions, UserConditions};
 use crate::store::sql_common::organizations::OrganizationConditions;
 use crate::store::sql_common::rows::{self, Columns, Shifted};
@@ -18,7 +18,7 @@ use crate::store::sql_common::PROFILE_COLUMN_COUNT;
 // ---------------------------------------------------------------------------
 // Statements (column lists come from `sql_common/columns.rs`).
 
-// The padding of `GET_PROFILE_DETAILS`: as many NULLs as the blocks of
+// The padding of `profile_details!`: as many NULLs as the blocks of
 // columns a row does not fill (`profile_columns!` and the location's: 25,
 // `contact_columns!`: 9, `job_columns!`: 11), each list but the last
 // followed by a comma.
@@ -83,18 +83,11 @@ pub(super) const PROFILES_WITH_LOCATION: &str =
     "profiles p JOIN locations l ON l.id = p.location_id AND l.is_active";
 pub(super) const PROFILE_VISIBLE_TO: &str = "(p.is_public OR p.user_id = ?)";
 
-// A profile's contacts: primary first, then oldest first.
-macro_rules! contact_order {
-    () => {
-        "is_primary DESC, created_at, id"
-    };
-}
 pub(super) const LIST_CONTACTS: &str = concat!(
     "SELECT ",
     contact_columns!(),
     " FROM contacts WHERE profile_id = $1 AND ($2::boolean IS NULL OR is_active = $2) \
-     ORDER BY ",
-    contact_order!()
+     ORDER BY is_primary DESC, created_at, id"
 );
 // Changing a primary contact locks its profile's row first, so two
 // transactions doing it for one profile run one after the other (the
@@ -109,54 +102,66 @@ pub(super) const CLEAR_PRIMARY_CONTACT: &str =
 // Current jobs (no end date) first, then the newest start; a job without a
 // start date sorts after those with one (Postgres sorts NULLs first in
 // descending order unless told otherwise; SQLite sorts them last).
-macro_rules! job_order {
-    () => {
-        "end_date IS NULL DESC, start_date DESC NULLS LAST, created_at DESC, id DESC"
-    };
-}
 pub(super) const LIST_JOBS: &str = concat!(
     "SELECT ",
     job_columns!(),
     " FROM jobs WHERE profile_id = $1 AND ($2::boolean IS NULL OR is_active = $2) \
-     ORDER BY ",
-    job_order!()
+     ORDER BY end_date IS NULL DESC, start_date DESC NULLS LAST, created_at DESC, id DESC"
 );
 
 // A profile with its location, contacts and jobs in one statement, so from
 // one snapshot: the union of a row for the profile (kind 0, with its
 // location's columns, NULL when it has none), one per contact (kind 1) and
-// one per job (kind 2) that pass `$2` (NULL for all), ordered by kind, then
-// in each kind's list order (`list_position`). Every row has the four blocks of
-// columns (see `DETAILS_PROFILE_AT` and after), NULL where they are not
-// its own. The casts of the first branch give the union its column types
-// (Postgres would otherwise take two NULLs for text).
-pub(super) const GET_PROFILE_DETAILS: &str = concat!(
-    "SELECT 0 AS kind, 0::bigint AS list_position, ",
-    profile_columns!(),
-    ", l.id, l.user_id, l.country, l.state_province, l.city, l.postal_code, l.is_active, \
-     l.created_at, l.updated_at, l.deactivated_at, \
-     NULL::uuid, NULL::uuid, NULL::text, NULL::text, NULL::boolean, NULL::boolean, \
-     NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, \
-     NULL::uuid, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::date, NULL::date, \
-     NULL::boolean, NULL::timestamptz, NULL::timestamptz, NULL::timestamptz \
-     FROM profiles p LEFT JOIN locations l ON l.id = p.location_id WHERE p.id = $1 \
-     UNION ALL SELECT 1, row_number() OVER (ORDER BY ",
-    contact_order!(),
-    "), ",
-    profile_and_location_nulls!(),
-    contact_columns!(),
-    ", ",
-    job_nulls!(),
-    " FROM contacts WHERE profile_id = $1 AND ($2::boolean IS NULL OR is_active = $2) \
-     UNION ALL SELECT 2, row_number() OVER (ORDER BY ",
-    job_order!(),
-    "), ",
-    profile_and_location_nulls!(),
-    contact_nulls!(),
-    job_columns!(),
-    " FROM jobs WHERE profile_id = $1 AND ($2::boolean IS NULL OR is_active = $2) \
-     ORDER BY kind, list_position"
-);
+// one per job (kind 2) that pass `$children`, in no particular order (the
+// caller sorts the children). Every row has the four blocks of columns
+// (see `DETAILS_PROFILE_AT` and after), NULL where they are not its own;
+// the casts of the first branch give the union its column types (Postgres
+// would otherwise take two NULLs for text).
+//
+// The filter is written in, not bound: with the profile's id as its only
+// parameter, the statement's generic plan is as good as a custom one, so
+// Postgres stops planning it after a few runs. With a bound
+// `$2 IS NULL OR is_active = $2` it planned it on every run, which cost
+// more than running it.
+macro_rules! profile_details {
+    ($children:literal) => {
+        concat!(
+            "SELECT 0, ",
+            profile_columns!(),
+            ", l.id, l.user_id, l.country, l.state_province, l.city, l.postal_code, \
+             l.is_active, l.created_at, l.updated_at, l.deactivated_at, \
+             NULL::uuid, NULL::uuid, NULL::text, NULL::text, NULL::boolean, NULL::boolean, \
+             NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, \
+             NULL::uuid, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::date, \
+             NULL::date, NULL::boolean, NULL::timestamptz, NULL::timestamptz, \
+             NULL::timestamptz \
+             FROM profiles p LEFT JOIN locations l ON l.id = p.location_id WHERE p.id = $1 \
+             UNION ALL SELECT 1, ",
+            profile_and_location_nulls!(),
+            contact_columns!(),
+            ", ",
+            job_nulls!(),
+            " FROM contacts WHERE profile_id = $1",
+            $children,
+            " UNION ALL SELECT 2, ",
+            profile_and_location_nulls!(),
+            contact_nulls!(),
+            job_columns!(),
+            " FROM jobs WHERE profile_id = $1",
+            $children
+        )
+    };
+}
+
+/// The statement of a profile's details whose children pass `children`
+/// (see `profile_details!`).
+pub(super) fn profile_details_sql(children: ActiveFilter) -> &'static str {
+    match children {
+        ActiveFilter::Active => profile_details!(" AND is_active = true"),
+        ActiveFilter::Inactive => profile_details!(" AND is_active = false"),
+        ActiveFilter::All => profile_details!(""),
+    }
+}
 
 pub(super) const REVOKE_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
      WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3)";
@@ -201,14 +206,14 @@ pub(super) const PROFILE_CONDITIONS: ProfileConditions = ProfileConditions {
 // ---------------------------------------------------------------------------
 // The rows of a profile's details.
 
-/// Where the blocks of columns of a [`GET_PROFILE_DETAILS`] row start
-/// (after its kind and position).
-const DETAILS_PROFILE_AT: usize = 2;
+/// Where the blocks of columns of a row of [`profile_details_sql`]'s
+/// statement start (after its kind).
+const DETAILS_PROFILE_AT: usize = 1;
 const DETAILS_LOCATION_AT: usize = DETAILS_PROFILE_AT + PROFILE_COLUMN_COUNT;
 const DETAILS_CONTACT_AT: usize = DETAILS_LOCATION_AT + 10;
 const DETAILS_JOB_AT: usize = DETAILS_CONTACT_AT + 9;
 
-/// A row of [`GET_PROFILE_DETAILS`].
+/// A row of [`profile_details_sql`]'s statement.
 pub(super) enum DetailsRow {
     /// The profile, with its location when it has one (boxed: by far the
     /// largest variant, and one row per statement).
@@ -219,7 +224,7 @@ pub(super) enum DetailsRow {
     Job(Job),
 }
 
-/// Decodes a row of [`GET_PROFILE_DETAILS`] by its kind.
+/// Decodes a row of [`profile_details_sql`]'s statement by its kind.
 pub(super) fn details_row(row: &rows::Row<'_, MapError>) -> Result<DetailsRow, MapError> {
     match row.count(0)? {
         0 => {

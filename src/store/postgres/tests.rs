@@ -664,8 +664,8 @@ fn hot_queries_are_served_by_indexes() {
         // A profile's details in one statement (every branch on an index:
         // no sequential scan), and the statements of its parts.
         (
-            GET_PROFILE_DETAILS.to_owned(),
-            vec![&id, &active],
+            profile_details_sql(ActiveFilter::Active).to_owned(),
+            vec![&id],
             &["profiles_pkey"],
         ),
         (

@@ -379,39 +379,36 @@ impl Tx for PgTx<'_> {
         id: ProfileId,
         children: ActiveFilter,
     ) -> Result<Option<ProfileDetails>> {
-        let context = "get a profile's details";
         let rows = self.query_all(
-            GET_PROFILE_DETAILS,
-            &[id.as_uuid(), &lists::active_param(children)],
+            profile_details_sql(children),
+            &[id.as_uuid()],
             details_row,
-            context,
+            "get a profile's details",
         )?;
-        // The profile's row comes first; without it there is no profile
-        // (and, by the foreign keys, no child either).
-        let mut rows = rows.into_iter();
-        let Some(DetailsRow::Profile(head)) = rows.next() else {
-            return Ok(None);
-        };
-        let (profile, location) = *head;
-        let mut details = ProfileDetails {
-            profile,
-            location,
-            contacts: Vec::new(),
-            jobs: Vec::new(),
-        };
+        let mut head = None;
+        let (mut contacts, mut jobs) = (Vec::new(), Vec::new());
         for row in rows {
             match row {
-                DetailsRow::Contact(contact) => details.contacts.push(contact),
-                DetailsRow::Job(job) => details.jobs.push(job),
-                DetailsRow::Profile(_) => {
-                    return Err(StorageError::msg(format!(
-                        "postgres: {context}: a second profile row"
-                    ))
-                    .into())
-                }
+                DetailsRow::Profile(profile) => head = Some(*profile),
+                DetailsRow::Contact(contact) => contacts.push(contact),
+                DetailsRow::Job(job) => jobs.push(job),
             }
         }
-        Ok(Some(details))
+        // Without the profile's row there is no profile (nor, by the
+        // foreign keys, any child).
+        let Some((profile, location)) = head else {
+            return Ok(None);
+        };
+        // In their lists' orders (those of LIST_CONTACTS and LIST_JOBS):
+        // sorting these few rows here costs less than in the statement.
+        contacts.sort_unstable_by(Contact::list_order);
+        jobs.sort_unstable_by(Job::list_order);
+        Ok(Some(ProfileDetails {
+            profile,
+            location,
+            contacts,
+            jobs,
+        }))
     }
 
     fn update_profile(&mut self, profile: &Profile) -> Result<bool> {
