@@ -98,10 +98,13 @@ for _ in 1 2 3 4 5; do
     PORT=$(free_port)
     # Durability is pointless for a cluster deleted after the run; the
     # connection limit leaves room for tests running in parallel, each
-    # with its own pool.
+    # with its own pool. pg_stat_statements lets a test count the
+    # statements (round trips) an operation costs
+    # (tests/postgres_round_trips.rs); the replica does not load it.
     if as_pg "$PG_BIN/pg_ctl" -D "$TMP/data" -l "$TMP/server.log" -w -t 30 start \
         -o "-p $PORT -k $TMP/sock -c listen_addresses=127.0.0.1 -c max_connections=300 \
-            -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >/dev/null; then
+            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+            -c shared_preload_libraries=pg_stat_statements" >/dev/null; then
         STARTED=1
         break
     fi

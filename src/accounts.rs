@@ -488,8 +488,13 @@ impl Accounts {
         self.write(f)?
     }
 
-    /// Runs `f` in a read transaction with the principal resolved.
-    /// The operation is recorded as `op` (see [`crate::telemetry`]).
+    /// Runs `f` as a read with the principal resolved. The operation is
+    /// recorded as `op` (see [`crate::telemetry`]).
+    ///
+    /// On Postgres each statement sees its own snapshot ([`Store::read`]):
+    /// `f` may check what the actor may do, then read what that allows,
+    /// but an answer combining several reads that must agree with each
+    /// other needs [`read_snapshot_as`](Self::read_snapshot_as).
     pub(crate) fn read_as<T>(
         &self,
         op: &'static str,
@@ -505,7 +510,26 @@ impl Accounts {
         })
     }
 
-    /// Runs `f` in a read transaction that tolerates replication lag
+    /// Runs `f` as [`read_as`](Self::read_as) does, in a read-only
+    /// transaction whose statements all see one snapshot
+    /// ([`Store::read_snapshot`]): for answers that combine several reads
+    /// (an export).
+    pub(crate) fn read_snapshot_as<T>(
+        &self,
+        op: &'static str,
+        principal: &Principal,
+        mut f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.now();
+        telemetry::observed(op, || {
+            store::read_snapshot(self.store(), |tx| {
+                let actor = Actor::resolve(tx, principal, self.inner.admin_rule)?;
+                f(tx, actor, now)
+            })
+        })
+    }
+
+    /// Runs `f` as a read that tolerates replication lag
     /// ([`Store::read_relaxed`]: on a read replica when there are some),
     /// with the principal resolved **on the primary** first: a revoked or
     /// deactivated user, or a demoted admin, is refused at once however

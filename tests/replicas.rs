@@ -303,17 +303,26 @@ mod replicas {
         }
     }
 
-    /// Transactions the replica rolled back in the test database: read
-    /// transactions end so, and nothing else on the replica does (this
-    /// client's own queries commit).
-    fn rollbacks(replica: &mut Client) -> i64 {
+    /// Transactions the replica committed in the test database: each
+    /// statement of a read is a transaction of its own there, which
+    /// commits. This client's own transactions are not counted: it has the
+    /// statistics of those it ran so far flushed first (a server process
+    /// flushes them when it next goes idle, so they reach the count read
+    /// next), and both of these transactions roll back.
+    fn commits(replica: &mut Client) -> i64 {
         replica
+            .batch_execute("BEGIN; SELECT pg_stat_force_next_flush(); ROLLBACK")
+            .unwrap();
+        let mut transaction = replica.transaction().unwrap();
+        let commits = transaction
             .query_one(
-                "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()",
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
                 &[],
             )
             .unwrap()
-            .get(0)
+            .get(0);
+        transaction.rollback().unwrap();
+        commits
     }
 
     /// Resumes replay on the replica when dropped, whatever the test did.
@@ -361,7 +370,7 @@ mod replicas {
         world.create_public_profile(&ada, "Lovelace");
         world.wait_for_replay();
 
-        let before = rollbacks(&mut world.replica);
+        let before = commits(&mut world.replica);
         let accounts = &world.harness.accounts;
         let rounds = 10;
         for _ in 0..rounds {
@@ -411,13 +420,13 @@ mod replicas {
         drop(world.harness);
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let rolled_back = rollbacks(&mut world.replica) - before;
-            if rolled_back >= reads {
+            let committed = commits(&mut world.replica) - before;
+            if committed >= reads {
                 break;
             }
             assert!(
                 Instant::now() < deadline,
-                "{rolled_back} of {reads} reads reached the replica"
+                "{committed} of {reads} reads reached the replica"
             );
             std::thread::sleep(Duration::from_millis(100));
         }

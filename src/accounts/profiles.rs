@@ -306,10 +306,13 @@ impl<'a> Profiles<'a> {
             .read_as("profiles.get_by_user", principal, |tx, actor, _| {
                 let profile = tx
                     .get_profile_by_user(user_id)?
-                    .filter(|profile| actor.can_read_profile(profile))
                     .ok_or(Error::not_found("profile"))?;
+                // Checked on the details' own profile row: a read's two
+                // statements may see two moments (the profile may have
+                // been made private between them).
                 let details = tx
                     .get_profile_details(profile.id, ActiveFilter::Active)?
+                    .filter(|details| actor.can_read_profile(&details.profile))
                     .ok_or(Error::not_found("profile"))?;
                 Ok(redact(&actor, details))
             })

@@ -546,7 +546,9 @@ impl<'a> Users<'a> {
     /// or an unknown user.
     pub fn export(&self, principal: &Principal, id: UserId) -> Result<UserExport> {
         self.accounts
-            .read_as("users.export", principal, |tx, actor, _| {
+            // Several tables, and lists read page by page: one snapshot,
+            // or a row written meanwhile could be missed or listed twice.
+            .read_snapshot_as("users.export", principal, |tx, actor, _| {
                 let row = tx.get_user(id)?.ok_or(Error::not_found("user"))?;
                 actor.check_read("user", row.user.id, true)?;
                 let mut profiles = Vec::new();

@@ -45,17 +45,46 @@ pub const SCHEMA_VERSION: u32 = 6;
 
 /// A storage backend.
 ///
-/// Implementations run each closure inside one database transaction and
-/// commit it only when the closure returns `Ok`. The closure may be called
-/// again if the backend retries a transaction that failed for a transient
-/// reason, so it must not have effects outside the transaction.
+/// Implementations run each write closure inside one database transaction
+/// and commit it only when the closure returns `Ok`; a read closure runs
+/// read-only, and what each of its [`Tx`] methods returns is consistent
+/// (see [`Store::read`]). A closure may be called again if the backend
+/// retries work that failed for a transient reason, so it must not have
+/// effects outside the store.
 pub trait Store: Send + Sync + fmt::Debug {
-    /// Runs `f` in a read-only transaction with a consistent snapshot.
+    /// Runs `f` read-only: nothing it writes is kept (Postgres refuses
+    /// the write, SQLite rolls it back).
+    ///
+    /// Each [`Tx`] method `f` calls returns one consistent result (a
+    /// profile with its children, a page with its total), but two calls
+    /// may see the database at two moments: on Postgres each statement of
+    /// a read sees its own snapshot (there is no transaction around them,
+    /// which saves two round trips), and each `Tx` read method is one
+    /// statement. SQLite runs the whole read in one transaction, with one
+    /// snapshot. So a read may check something, then read what the check
+    /// allows (a revocation then takes effect from the next call), but an
+    /// answer that must combine several calls consistently (pages of one
+    /// list, rows of several tables) uses [`Store::read_snapshot`].
     ///
     /// # Errors
     ///
     /// Whatever `f` returns, or [`Error::Storage`] when the backend fails.
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Runs `f` in a read-only transaction whose statements all see one
+    /// snapshot: for an answer that combines several [`Tx`] calls and must
+    /// be consistent (a user's data export, a list read page by page). It
+    /// costs a transaction where [`Store::read`] has none (on Postgres,
+    /// `BEGIN` and `ROLLBACK`, two more round trips). The default runs
+    /// [`Store::read`], for a backend whose reads are already one
+    /// snapshot.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::read`].
+    fn read_snapshot(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.read(f)
+    }
 
     /// Runs `fresh` on the database as it is (as [`Store::read`] would),
     /// then `f` on the database as it may have been a little while ago:
@@ -67,8 +96,8 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// facade resolves the acting user there, so that a revoked or
     /// deactivated user is refused at once) and `f` reads what may, and
     /// decides nothing about authentication or authorization. The default
-    /// runs both in one [`Store::read`] transaction, so a backend without
-    /// replicas need not implement it (and pays no second transaction).
+    /// runs both in one [`Store::read`], so a backend without replicas
+    /// need not implement it (and pays for no second read).
     ///
     /// # Errors
     ///
@@ -242,6 +271,11 @@ pub struct RefreshTokenRow {
 
 /// One transaction's operations. Every method is a plain mapping to SQL:
 /// no rule is enforced here beyond the schema's constraints.
+///
+/// Each method that reads returns one consistent result, whatever the
+/// unit of work around it (see [`Store::read`]): a backend whose reads
+/// give each statement its own snapshot (Postgres) reads a method's
+/// result in one statement.
 ///
 /// "Not found" is `Ok(None)` for getters and `Ok(false)` for updates and
 /// deletes. Updates write every column of the given record except its id,
@@ -1003,10 +1037,24 @@ pub trait SecondFactorTx {
     fn delete_challenges_expired_before(&mut self, before: DateTime<Utc>) -> Result<u64>;
 }
 
-/// Runs `f` in a read transaction and returns its value.
+/// Runs `f` as a read ([`Store::read`]) and returns its value.
 pub(crate) fn read<T>(store: &dyn Store, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
     let mut output = None;
     store.read(&mut |tx| {
+        output = Some(f(tx)?);
+        Ok(())
+    })?;
+    output.ok_or_else(no_output)
+}
+
+/// Runs `f` in a read transaction with one snapshot
+/// ([`Store::read_snapshot`]) and returns its value.
+pub(crate) fn read_snapshot<T>(
+    store: &dyn Store,
+    mut f: impl FnMut(&mut dyn Tx) -> Result<T>,
+) -> Result<T> {
+    let mut output = None;
+    store.read_snapshot(&mut |tx| {
         output = Some(f(tx)?);
         Ok(())
     })?;

@@ -1,7 +1,7 @@
 //! Contacts and jobs: round trips, primary contacts, list orders and profile details.
 
 use super::fixtures::*;
-use crate::model::{ActiveFilter, Contact, ContactKind, Job, Location, Profile};
+use crate::model::{ActiveFilter, Contact, ContactKind, Job, Location, Profile, ProfileId};
 use crate::store::Store;
 
 fn insert_profile(store: &dyn Store, tag: &str) -> Profile {
@@ -320,6 +320,21 @@ pub fn profile_details_load_children_with_filter(store: &dyn Store) {
     let all = details(ActiveFilter::All);
     assert_eq!(all.contacts.len(), 4);
     assert_eq!(all.jobs.len(), 5);
+    // In the order of their lists, whatever the filter.
+    let (contacts, jobs) = read_ok(store, |tx| {
+        let id = children.profile.id;
+        Ok((
+            tx.list_contacts(id, ActiveFilter::All)?,
+            tx.list_jobs(id, ActiveFilter::All)?,
+        ))
+    });
+    assert_eq!((all.contacts, all.jobs), (contacts, jobs));
+    let unknown = ProfileId::new();
+    assert_eq!(
+        read_ok(store, |tx| tx
+            .get_profile_details(unknown, ActiveFilter::All)),
+        None
+    );
 
     let bare = insert_profile(store, "bare");
     let bare_details = read_ok(store, |tx| {

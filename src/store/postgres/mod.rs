@@ -7,16 +7,30 @@
 //! `bytea`. Case-insensitive matches compare `lower(...)` on both sides and
 //! have expression indexes.
 //!
-//! Isolation: a read is one `REPEATABLE READ READ ONLY` transaction (one
-//! snapshot for all its statements). A write is a `REPEATABLE READ`
-//! transaction: the facade's read-modify-write closures (the failed-login
-//! counter, token rotation, set-primary) then never lose an update: a
-//! transaction that would overwrite a row changed since its snapshot fails
-//! with a serialization error, and the whole closure is run again on a new
-//! snapshot, a few times at most. Rows where a race is expected are locked
-//! up front (`SELECT ... FOR UPDATE` of a refresh token, the profile row
-//! before its primary contact changes), so contenders queue instead of
-//! failing and retrying.
+//! Isolation: a read ([`Store::read`], [`Store::read_relaxed`]) runs its
+//! statements without a transaction around them: each statement is a
+//! transaction of its own (autocommit) and sees a snapshot of its own, as
+//! `READ COMMITTED` statements do. That saves the `BEGIN` and the
+//! `ROLLBACK` of a transaction, two round trips of three for a read of one
+//! statement. In exchange, every [`Tx`] read method is one statement, so
+//! that what it returns is consistent (a profile with its location,
+//! contacts and jobs; a page with its total); two methods called in one
+//! read may see the database at two moments. A read whose answer combines
+//! several statements and must be consistent runs as
+//! [`Store::read_snapshot`]: one `REPEATABLE READ READ ONLY` transaction.
+//! Reads stay read-only twice over: `PgTx` refuses every write in a read
+//! before sending it, and every pooled session defaults to read-only (see
+//! `Manager::connect`).
+//!
+//! A write is a `REPEATABLE READ READ WRITE` transaction: the facade's
+//! read-modify-write closures (the failed-login counter, token rotation,
+//! set-primary) then never lose an update: a transaction that would
+//! overwrite a row changed since its snapshot fails with a serialization
+//! error, and the whole closure is run again on a new snapshot, a few
+//! times at most. Rows where a race is expected are locked up front
+//! (`SELECT ... FOR UPDATE` of a refresh token, the profile row before its
+//! primary contact changes), so contenders queue instead of failing and
+//! retrying.
 //!
 //! Read replicas (see `replicas.rs`): reads that tolerate lag
 //! ([`Store::read_relaxed`]) go to hot standbys of the primary, in turn,
@@ -47,7 +61,7 @@ mod tests;
 mod tx;
 
 use replicas::Replicas;
-use tx::PgTx;
+use tx::{PgTx, Scope};
 
 mod embedded_postgres {
     refinery::embed_migrations!("migrations/postgres");
@@ -200,24 +214,32 @@ impl PostgresStore {
         Ok(connection)
     }
 
-    /// Runs `f` in a transaction on the primary, again on a
-    /// serialization failure or a deadlock.
-    fn transaction(
-        &self,
-        read_only: bool,
-        f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
-    ) -> Result<()> {
-        transaction(&self.pool, None, read_only, f).map_err(|failure| failure.error)
+    /// Runs `f` as `mode` says on the primary, again on a serialization
+    /// failure or a deadlock.
+    fn transaction(&self, mode: Mode, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        transaction(&self.pool, None, mode, f).map_err(|failure| failure.error)
     }
 }
 
-/// Runs `f` in a transaction on a connection of `pool` (`first` for the
+/// How a unit of work runs its statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Each statement on its own, read-only ([`Store::read`]).
+    Read,
+    /// In one `REPEATABLE READ READ ONLY` transaction
+    /// ([`Store::read_snapshot`]).
+    Snapshot,
+    /// In one `REPEATABLE READ READ WRITE` transaction ([`Store::write`]).
+    Write,
+}
+
+/// Runs `f` as `mode` says on a connection of `pool` (`first` for the
 /// first run, when given), again on a serialization failure or a
 /// deadlock.
 fn transaction(
     pool: &Pool<Manager>,
     mut first: Option<PooledConnection<Manager>>,
-    read_only: bool,
+    mode: Mode,
     f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
 ) -> std::result::Result<(), Failure> {
     let mut attempt = 1;
@@ -230,7 +252,7 @@ fn transaction(
                 connection_lost: true,
             })?,
         };
-        match run_once(&mut conn, read_only, f) {
+        match run_once(&mut conn, mode, f) {
             Ok(()) => return Ok(()),
             Err(Failure {
                 retryable: true, ..
@@ -245,11 +267,13 @@ fn transaction(
 }
 
 impl Store for PostgresStore {
+    /// Each statement on its own, with a snapshot of its own (see the
+    /// module docs).
     fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        self.transaction(true, f)
+        self.transaction(Mode::Read, f)
     }
 
-    /// Without replicas, one transaction on the primary. With some,
+    /// Without replicas, one read on one primary connection. With some,
     /// `fresh` on the primary, then `f` on a replica fit for it, else (no
     /// replica fit, or the one tried failed to serve it) on the primary.
     fn read_relaxed(
@@ -258,20 +282,25 @@ impl Store for PostgresStore {
         f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
     ) -> Result<()> {
         if self.replicas.is_empty() {
-            return self.transaction(true, &mut |tx| {
+            return self.transaction(Mode::Read, &mut |tx| {
                 fresh(tx)?;
                 f(tx)
             });
         }
-        self.transaction(true, fresh)?;
+        self.transaction(Mode::Read, fresh)?;
         match self.replicas.read(f) {
             Some(outcome) => outcome,
-            None => self.transaction(true, f),
+            None => self.transaction(Mode::Read, f),
         }
     }
 
+    /// One `REPEATABLE READ READ ONLY` transaction on the primary.
+    fn read_snapshot(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
+        self.transaction(Mode::Snapshot, f)
+    }
+
     fn write(&self, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        self.transaction(false, f)
+        self.transaction(Mode::Write, f)
     }
 
     fn schema_version(&self) -> Result<u32> {
@@ -388,9 +417,20 @@ impl ManageConnection for Manager {
     type Connection = Connection;
     type Error = postgres::Error;
 
+    /// Connects, and makes the session read-only by default. Reads run
+    /// their statements outside any transaction, and `PgTx` refuses their
+    /// writes before sending them; the server then refuses, too, a write
+    /// that would slip past that check (a data-modifying statement run as
+    /// a query), as a `READ ONLY` transaction would. The `SET` costs one
+    /// statement per connection, not per read (the `options` startup
+    /// parameter would cost none, but connection poolers may refuse it,
+    /// and a URL may set its own). Writes begin `READ WRITE` explicitly;
+    /// the migrations run on a connection of their own, outside the pool.
     fn connect(&self) -> std::result::Result<Connection, postgres::Error> {
+        let mut client = self.0.connect()?;
+        client.batch_execute("SET default_transaction_read_only = on")?;
         Ok(Connection {
-            client: self.0.connect()?,
+            client,
             statements: HashMap::new(),
         })
     }
@@ -412,27 +452,34 @@ struct Failure {
     connection_lost: bool,
 }
 
-/// One run of `f` in one transaction.
+/// One run of `f`, as `mode` says.
 fn run_once(
     conn: &mut Connection,
-    read_only: bool,
+    mode: Mode,
     f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
 ) -> std::result::Result<(), Failure> {
     let Connection { client, statements } = conn;
-    let transaction = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(read_only)
-        .start()
-        .map_err(|error| Failure {
-            retryable: is_retryable(&error),
-            connection_lost: is_connection_error(&error),
-            error: storage("begin a transaction")(error),
-        })?;
-    let mut tx = PgTx::new(transaction, statements, read_only);
+    let scope = match mode {
+        Mode::Read => Scope::Autocommit(client),
+        Mode::Snapshot | Mode::Write => {
+            let transaction = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                // Explicit both ways: the session's default is read-only.
+                .read_only(mode == Mode::Snapshot)
+                .start()
+                .map_err(|error| Failure {
+                    retryable: is_retryable(&error),
+                    connection_lost: is_connection_error(&error),
+                    error: storage("begin a transaction")(error),
+                })?;
+            Scope::Transaction(transaction)
+        }
+    };
+    let mut tx = PgTx::new(scope, statements, mode != Mode::Write);
     let outcome = f(&mut tx);
-    let (transaction, faults) = tx.finish();
-    // Dropping the transaction rolls it back: after an error of `f`, and
+    let (scope, faults) = tx.finish();
+    // Dropping a transaction rolls it back: after an error of `f`, and
     // when committing fails.
     if let Err(error) = outcome {
         return Err(Failure {
@@ -444,20 +491,24 @@ fn run_once(
     if faults.failed {
         // Postgres aborts a transaction at its first failed statement and
         // would answer COMMIT with a silent ROLLBACK: never report success
-        // for that.
+        // for that. Nor, alike, for a read whose closure swallowed a
+        // failed statement: a storage fault is never hidden.
+        let message = match mode {
+            Mode::Read => "postgres: a statement of the read failed",
+            Mode::Snapshot | Mode::Write => {
+                "postgres: a statement failed and the transaction was rolled back"
+            }
+        };
         return Err(Failure {
-            error: StorageError::msg(
-                "postgres: a statement failed and the transaction was rolled back",
-            )
-            .into(),
+            error: StorageError::msg(message).into(),
             retryable: faults.retryable,
             connection_lost: faults.connection_lost,
         });
     }
-    let end = if read_only {
-        transaction.rollback()
-    } else {
-        transaction.commit()
+    let end = match scope {
+        Scope::Autocommit(_) => return Ok(()),
+        Scope::Transaction(transaction) if mode == Mode::Snapshot => transaction.rollback(),
+        Scope::Transaction(transaction) => transaction.commit(),
     };
     end.map_err(|error| Failure {
         retryable: is_retryable(&error),

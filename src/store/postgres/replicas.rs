@@ -23,7 +23,7 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::sql::REPLICA_LAG;
-use super::{describe, parse_url_with_timeout, transaction, Connection, Manager, POOL_SIZE};
+use super::{describe, parse_url_with_timeout, transaction, Connection, Manager, Mode, POOL_SIZE};
 use crate::error::{Error, Result};
 use crate::store::Tx;
 
@@ -130,7 +130,8 @@ impl Replicas {
         })
     }
 
-    /// Runs `f` in a read-only transaction on a replica fit for it.
+    /// Runs `f` as a read (each statement on its own, as on the primary)
+    /// on a replica fit for it.
     /// `None` when no replica is (none configured, all lagging or failed),
     /// or when the one tried could not serve the read (no connection, a
     /// broken one, too much lag): the caller runs it on the primary then.
@@ -165,7 +166,7 @@ impl Replicas {
                 }
             }
         }
-        match transaction(&replica.pool, Some(conn), true, f) {
+        match transaction(&replica.pool, Some(conn), Mode::Read, f) {
             Ok(()) => Some(Ok(())),
             Err(failure) if failure.connection_lost => {
                 replica.health().failed(Instant::now());

@@ -9,12 +9,36 @@ use postgres::Row;
 
 use super::{Corrupt, MapError};
 use crate::error::{Result, StorageError};
+use crate::model::{ActiveFilter, Contact, Job, Location, Profile};
 use crate::store::sql_common::lists::{FlagConditions, Param, ProfileConditions, UserConditions};
 use crate::store::sql_common::organizations::OrganizationConditions;
-use crate::store::sql_common::rows::Columns;
+use crate::store::sql_common::rows::{self, Columns, Shifted};
+use crate::store::sql_common::PROFILE_COLUMN_COUNT;
 
 // ---------------------------------------------------------------------------
 // Statements (column lists come from `sql_common/columns.rs`).
+
+// The padding of `profile_details!`: as many NULLs as the blocks of
+// columns a row does not fill (`profile_columns!` and the location's: 25,
+// `contact_columns!`: 9, `job_columns!`: 11), each list but the last
+// followed by a comma.
+macro_rules! profile_and_location_nulls {
+    () => {
+        "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+         NULL, NULL, NULL, NULL, NULL, "
+    };
+}
+macro_rules! contact_nulls {
+    () => {
+        "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    };
+}
+macro_rules! job_nulls {
+    () => {
+        "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
+    };
+}
 
 /// A read replica's state: whether it is in recovery (not promoted), its
 /// replication lag in seconds (0 when it has replayed all it received,
@@ -85,6 +109,60 @@ pub(super) const LIST_JOBS: &str = concat!(
      ORDER BY end_date IS NULL DESC, start_date DESC NULLS LAST, created_at DESC, id DESC"
 );
 
+// A profile with its location, contacts and jobs in one statement, so from
+// one snapshot: the union of a row for the profile (kind 0, with its
+// location's columns, NULL when it has none), one per contact (kind 1) and
+// one per job (kind 2) that pass `$children`, in no particular order (the
+// caller sorts the children). Every row has the four blocks of columns
+// (see `DETAILS_PROFILE_AT` and after), NULL where they are not its own;
+// the casts of the first branch give the union its column types (Postgres
+// would otherwise take two NULLs for text).
+//
+// The filter is written in, not bound: with the profile's id as its only
+// parameter, the statement's generic plan is as good as a custom one, so
+// Postgres stops planning it after a few runs. With a bound
+// `$2 IS NULL OR is_active = $2` it planned it on every run, which cost
+// more than running it.
+macro_rules! profile_details {
+    ($children:literal) => {
+        concat!(
+            "SELECT 0, ",
+            profile_columns!(),
+            ", l.id, l.user_id, l.country, l.state_province, l.city, l.postal_code, \
+             l.is_active, l.created_at, l.updated_at, l.deactivated_at, \
+             NULL::uuid, NULL::uuid, NULL::text, NULL::text, NULL::boolean, NULL::boolean, \
+             NULL::timestamptz, NULL::timestamptz, NULL::timestamptz, \
+             NULL::uuid, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::date, \
+             NULL::date, NULL::boolean, NULL::timestamptz, NULL::timestamptz, \
+             NULL::timestamptz \
+             FROM profiles p LEFT JOIN locations l ON l.id = p.location_id WHERE p.id = $1 \
+             UNION ALL SELECT 1, ",
+            profile_and_location_nulls!(),
+            contact_columns!(),
+            ", ",
+            job_nulls!(),
+            " FROM contacts WHERE profile_id = $1",
+            $children,
+            " UNION ALL SELECT 2, ",
+            profile_and_location_nulls!(),
+            contact_nulls!(),
+            job_columns!(),
+            " FROM jobs WHERE profile_id = $1",
+            $children
+        )
+    };
+}
+
+/// The statement of a profile's details whose children pass `children`
+/// (see `profile_details!`).
+pub(super) fn profile_details_sql(children: ActiveFilter) -> &'static str {
+    match children {
+        ActiveFilter::Active => profile_details!(" AND is_active = true"),
+        ActiveFilter::Inactive => profile_details!(" AND is_active = false"),
+        ActiveFilter::All => profile_details!(""),
+    }
+}
+
 pub(super) const REVOKE_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
      WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3)";
 
@@ -124,6 +202,50 @@ pub(super) const PROFILE_CONDITIONS: ProfileConditions = ProfileConditions {
     company: PROFILE_COMPANY,
     industry: PROFILE_INDUSTRY,
 };
+
+// ---------------------------------------------------------------------------
+// The rows of a profile's details.
+
+/// Where the blocks of columns of a row of [`profile_details_sql`]'s
+/// statement start (after its kind).
+const DETAILS_PROFILE_AT: usize = 1;
+const DETAILS_LOCATION_AT: usize = DETAILS_PROFILE_AT + PROFILE_COLUMN_COUNT;
+const DETAILS_CONTACT_AT: usize = DETAILS_LOCATION_AT + 10;
+const DETAILS_JOB_AT: usize = DETAILS_CONTACT_AT + 9;
+
+/// A row of [`profile_details_sql`]'s statement.
+pub(super) enum DetailsRow {
+    /// The profile, with its location when it has one (boxed: by far the
+    /// largest variant, and one row per statement).
+    Profile(Box<(Profile, Option<Location>)>),
+    /// One of its contacts.
+    Contact(Contact),
+    /// One of its jobs.
+    Job(Job),
+}
+
+/// Decodes a row of [`profile_details_sql`]'s statement by its kind.
+pub(super) fn details_row(row: &rows::Row<'_, MapError>) -> Result<DetailsRow, MapError> {
+    match row.count(0)? {
+        0 => {
+            let profile = rows::profile(&Shifted::new(row, DETAILS_PROFILE_AT))?;
+            let location = match row.opt_id(DETAILS_LOCATION_AT)? {
+                None => None,
+                Some(_) => Some(rows::location(&Shifted::new(row, DETAILS_LOCATION_AT))?),
+            };
+            Ok(DetailsRow::Profile(Box::new((profile, location))))
+        }
+        1 => Ok(DetailsRow::Contact(rows::contact(&Shifted::new(
+            row,
+            DETAILS_CONTACT_AT,
+        ))?)),
+        2 => Ok(DetailsRow::Job(rows::job(&Shifted::new(
+            row,
+            DETAILS_JOB_AT,
+        ))?)),
+        _ => Err(corrupt(0, "kind of a profile's details row")),
+    }
+}
 
 // ---------------------------------------------------------------------------
 // Values.

@@ -45,12 +45,13 @@ fn test_store(test: &str) -> Option<(PostgresTestSchema, PostgresStore)> {
     Some((schema, store))
 }
 
-/// Runs `sql` on a connection of the store, outside the `Tx` contract.
-fn raw(store: &PostgresStore, sql: &str) {
-    store
-        .connection()
+/// Runs `sql` on a connection to the store's schema, outside the `Tx`
+/// contract (and outside the pool, whose sessions are read-only).
+fn raw(schema: &PostgresTestSchema, sql: &str) {
+    parse_url(schema.url())
         .unwrap()
-        .client
+        .connect(NoTls)
+        .unwrap()
         .batch_execute(sql)
         .unwrap();
 }
@@ -266,6 +267,73 @@ fn reads_are_read_only() {
 }
 
 #[test]
+fn pooled_sessions_refuse_a_write_that_is_not_in_a_write_transaction() {
+    let Some((_schema, store)) = test_store("pooled_sessions_refuse_a_write") else {
+        return;
+    };
+    // A data-modifying statement run as a query, past `execute`'s check:
+    // the session's read-only default refuses it.
+    let mut conn = store.connection().unwrap();
+    let Connection { client, statements } = &mut *conn;
+    let mut tx = tx::PgTx::new(tx::Scope::Autocommit(client), statements, true);
+    let error = tx
+        .query_all(
+            "INSERT INTO settings (key, value) VALUES ('sneaked', 'in') RETURNING key",
+            &[],
+            |row| row.text(0),
+            "sneak a write in",
+        )
+        .unwrap_err();
+    let Error::Storage(inner) = &error else {
+        panic!("{error:?}");
+    };
+    let code = std::error::Error::source(inner)
+        .and_then(|source| source.downcast_ref::<postgres::Error>())
+        .and_then(postgres::Error::code);
+    assert_eq!(
+        code,
+        Some(&SqlState::READ_ONLY_SQL_TRANSACTION),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn each_statement_of_a_read_sees_its_own_snapshot() {
+    let Some((_schema, store)) = test_store("each_statement_of_a_read_sees_its_own_snapshot")
+    else {
+        return;
+    };
+    let (before, after) = crate::store::read(&store, |tx| {
+        let before = tx.get_setting("meanwhile")?;
+        // Committed by another connection between the read's statements.
+        store.write(&mut |tx| tx.insert_setting_if_absent("meanwhile", b"written"))?;
+        Ok((before, tx.get_setting("meanwhile")?))
+    })
+    .unwrap();
+    assert_eq!(before, None);
+    assert_eq!(after, Some(b"written".to_vec()));
+}
+
+#[test]
+fn a_snapshot_read_sees_one_snapshot_for_all_its_statements() {
+    let Some((_schema, store)) = test_store("a_snapshot_read_sees_one_snapshot") else {
+        return;
+    };
+    let (before, after) = crate::store::read_snapshot(&store, |tx| {
+        let before = tx.get_setting("meanwhile")?;
+        store.write(&mut |tx| tx.insert_setting_if_absent("meanwhile", b"written"))?;
+        Ok((before, tx.get_setting("meanwhile")?))
+    })
+    .unwrap();
+    assert_eq!((before, after), (None, None));
+    // It is read-only too.
+    let error = store
+        .read_snapshot(&mut |tx| tx.insert_setting_if_absent("k", b"v"))
+        .unwrap_err();
+    assert!(matches!(error, Error::Storage(_)), "{error:?}");
+}
+
+#[test]
 fn a_swallowed_statement_error_does_not_commit_silently() {
     let Some((_schema, store)) = test_store("a_swallowed_statement_error_does_not_commit_silently")
     else {
@@ -343,11 +411,11 @@ fn stores_opened_at_once_on_a_fresh_schema_migrate_it_once() {
 
 #[test]
 fn corrupt_rows_are_storage_errors_not_panics() {
-    let Some((_schema, store)) = test_store("corrupt_rows_are_storage_errors_not_panics") else {
+    let Some((schema, store)) = test_store("corrupt_rows_are_storage_errors_not_panics") else {
         return;
     };
     raw(
-        &store,
+        &schema,
         "INSERT INTO security_events (id, kind, occurred_at) \
          VALUES ('00000000-0000-0000-0000-000000000001', 'no_such_kind', now());
          INSERT INTO users (id, username, email, password_hash, is_active, is_super_admin, \
@@ -581,7 +649,7 @@ fn hot_queries_are_served_by_indexes() {
     // that serve its statement.
     let org = crate::model::OrganizationId::from_uuid(id);
     let members = organizations::members(org, &ORGANIZATION_CONDITIONS);
-    let cases: [(String, Vec<&(dyn ToSql + Sync)>, &[&str]); 13] = [
+    let cases: [(String, Vec<&(dyn ToSql + Sync)>, &[&str]); 14] = [
         (numbered_to_dollar(GET_USER), vec![&id], &["users_pkey"]),
         (
             GET_USER_BY_USERNAME.to_owned(),
@@ -593,7 +661,13 @@ fn hot_queries_are_served_by_indexes() {
             vec![&"ada@example.com"],
             &["users_email"],
         ),
-        // The statements of a profile's details.
+        // A profile's details in one statement (every branch on an index:
+        // no sequential scan), and the statements of its parts.
+        (
+            profile_details_sql(ActiveFilter::Active).to_owned(),
+            vec![&id],
+            &["profiles_pkey"],
+        ),
         (
             numbered_to_dollar(GET_PROFILE),
             vec![&id],
@@ -616,26 +690,27 @@ fn hot_queries_are_served_by_indexes() {
             // by company and by industry.
             &["jobs_profile", "jobs_company", "jobs_industry"],
         ),
-        // A profile search by country: its count and its page.
+        // A profile search by country: its page with its total, and its
+        // count alone (for a page past the end).
+        (
+            by_country.page_with_total_sql(),
+            vec![&country, &limit, &offset],
+            &["locations_country_city"],
+        ),
         (
             by_country.count_sql(Placeholders::Numbered),
             vec![&country],
             &["locations_country_city"],
         ),
-        (
-            by_country.page_sql(Placeholders::Numbered, page),
-            vec![&country, &limit, &offset],
-            &["locations_country_city"],
-        ),
         // Organizations: a membership check, a page of members with its
-        // count, the owners.
+        // total, their count alone, the owners.
         (
             numbered_to_dollar(organizations::GET_MEMBERSHIP),
             vec![&id, &id],
             &["memberships_pkey"],
         ),
         (
-            members.page_sql(Placeholders::Numbered, page),
+            members.page_with_total_sql(),
             vec![&id, &limit, &offset],
             &["memberships_joined", "memberships_role", "memberships_pkey"],
         ),
@@ -694,12 +769,19 @@ fn upgrade_from(test: &str, version: i32) {
     // are there only while they do.
     let (add, drop_columns) = upgrade::postgres_later_columns(version);
     client.batch_execute(&add).unwrap();
-    let mut statements = HashMap::new();
-    let mut tx = tx::PgTx::new(client.transaction().unwrap(), &mut statements, false);
-    let world = upgrade::write_previous_world(&mut tx);
-    let (transaction, faults) = tx.finish();
-    assert!(!faults.failed);
-    transaction.commit().unwrap();
+    let world = {
+        let mut statements = HashMap::new();
+        let transaction = tx::Scope::Transaction(client.transaction().unwrap());
+        let mut tx = tx::PgTx::new(transaction, &mut statements, false);
+        let world = upgrade::write_previous_world(&mut tx);
+        let (scope, faults) = tx.finish();
+        assert!(!faults.failed);
+        let tx::Scope::Transaction(transaction) = scope else {
+            panic!("the transaction came back as another scope");
+        };
+        transaction.commit().unwrap();
+        world
+    };
     client.batch_execute(&drop_columns).unwrap();
     drop(client);
     upgrade::check_upgraded(schema.url(), &world);

@@ -1,12 +1,13 @@
-//! The PostgreSQL transaction: the [`Tx`] operations as statements, each
-//! prepared once per connection, inside the transaction
-//! [`PostgresStore`](super::PostgresStore) began.
+//! The PostgreSQL operations: the [`Tx`] operations as statements, each
+//! prepared once per connection, run in the transaction of a write (or of
+//! a snapshot read), or each on its own for a plain read (see the module
+//! docs of [`PostgresStore`](super::PostgresStore)).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
-use postgres::{Statement, Transaction};
+use postgres::{Client, Row, Statement, Transaction};
 
 use super::sql::*;
 use super::{is_connection_error, is_retryable, storage, MapError};
@@ -29,9 +30,61 @@ const STATEMENT_CACHE_CAPACITY: usize = 256;
 /// How a statement's result rows become values.
 pub(super) type Map<T> = fn(&rows::Row<'_, MapError>) -> Result<T, MapError>;
 
-/// The operations of one transaction.
+/// Where the statements of a [`PgTx`] run.
+pub(super) enum Scope<'c> {
+    /// On the connection itself: each statement is a transaction of its
+    /// own (autocommit), with a snapshot of its own.
+    Autocommit(&'c mut Client),
+    /// Inside a transaction the store began.
+    Transaction(Transaction<'c>),
+}
+
+impl Scope<'_> {
+    fn prepare(&mut self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
+        match self {
+            Scope::Autocommit(client) => client.prepare(sql),
+            Scope::Transaction(transaction) => transaction.prepare(sql),
+        }
+    }
+
+    fn execute(
+        &mut self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> std::result::Result<u64, postgres::Error> {
+        match self {
+            Scope::Autocommit(client) => client.execute(statement, params),
+            Scope::Transaction(transaction) => transaction.execute(statement, params),
+        }
+    }
+
+    fn query(
+        &mut self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> std::result::Result<Vec<Row>, postgres::Error> {
+        match self {
+            Scope::Autocommit(client) => client.query(statement, params),
+            Scope::Transaction(transaction) => transaction.query(statement, params),
+        }
+    }
+
+    fn query_opt(
+        &mut self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> std::result::Result<Option<Row>, postgres::Error> {
+        match self {
+            Scope::Autocommit(client) => client.query_opt(statement, params),
+            Scope::Transaction(transaction) => transaction.query_opt(statement, params),
+        }
+    }
+}
+
+/// The operations of one unit of work: a write's transaction, a snapshot
+/// read's, or a plain read's statements, each on its own.
 pub(super) struct PgTx<'c> {
-    transaction: Transaction<'c>,
+    scope: Scope<'c>,
     statements: &'c mut HashMap<String, Statement>,
     read_only: bool,
     faults: Faults,
@@ -43,7 +96,8 @@ pub(super) struct Faults {
     /// A statement failed with a serialization failure or a deadlock: the
     /// whole transaction may succeed when run again.
     pub(super) retryable: bool,
-    /// A statement failed: Postgres has aborted the transaction.
+    /// A statement failed (in a transaction, Postgres has aborted it), or
+    /// a write was refused in a read.
     pub(super) failed: bool,
     /// A statement failed because the connection broke (or the server shut
     /// it): the transaction may succeed on another server.
@@ -51,24 +105,25 @@ pub(super) struct Faults {
 }
 
 impl<'c> PgTx<'c> {
-    /// The operations inside `transaction`, preparing statements through
-    /// the connection's cache.
+    /// The operations in `scope`, preparing statements through the
+    /// connection's cache. A `read_only` one refuses every write itself,
+    /// before sending anything (see [`PgTx::execute`]).
     pub(super) fn new(
-        transaction: Transaction<'c>,
+        scope: Scope<'c>,
         statements: &'c mut HashMap<String, Statement>,
         read_only: bool,
     ) -> Self {
         PgTx {
-            transaction,
+            scope,
             statements,
             read_only,
             faults: Faults::default(),
         }
     }
 
-    /// The transaction back, and how its statements failed.
-    pub(super) fn finish(self) -> (Transaction<'c>, Faults) {
-        (self.transaction, self.faults)
+    /// The scope back, and how its statements failed.
+    pub(super) fn finish(self) -> (Scope<'c>, Faults) {
+        (self.scope, self.faults)
     }
 
     /// The prepared statement for `sql`, from this connection's cache.
@@ -78,7 +133,7 @@ impl<'c> PgTx<'c> {
         }
         // Shared statements are written with `?N` placeholders: rewritten
         // here, on a cache miss, so once per connection.
-        let statement = self.transaction.prepare(&numbered_to_dollar(sql))?;
+        let statement = self.scope.prepare(&numbered_to_dollar(sql))?;
         if self.statements.len() >= STATEMENT_CACHE_CAPACITY {
             self.statements.clear();
         }
@@ -94,15 +149,26 @@ impl<'c> PgTx<'c> {
         storage(context)(error)
     }
 
+    /// Runs a statement that changes something (every write of the
+    /// backend goes through here, row locks included). In a read it is
+    /// refused here, before anything is sent: the server would refuse it
+    /// too (see `Manager::connect`), but a round trip later, and only
+    /// while the session keeps its read-only default.
     pub(super) fn execute(
         &mut self,
         sql: &'static str,
         params: &[&(dyn ToSql + Sync)],
         context: &'static str,
     ) -> Result<u64> {
+        if self.read_only {
+            self.faults.failed = true;
+            return Err(
+                StorageError::msg(format!("postgres: {context}: refused in a read")).into(),
+            );
+        }
         let result = self
             .statement(sql)
-            .and_then(|statement| self.transaction.execute(&statement, params));
+            .and_then(|statement| self.scope.execute(&statement, params));
         result.map_err(|error| self.fail(error, context))
     }
 
@@ -113,13 +179,22 @@ impl<'c> PgTx<'c> {
         map: Map<T>,
         context: &'static str,
     ) -> Result<Vec<T>> {
-        let rows = self
-            .statement(sql)
-            .and_then(|statement| self.transaction.query(&statement, params))
-            .map_err(|error| self.fail(error, context))?;
+        let rows = self.query_rows(sql, params, context)?;
         rows.iter()
             .map(|row| map(row).map_err(storage(context)))
             .collect()
+    }
+
+    /// The rows of a query, undecoded.
+    fn query_rows(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        context: &'static str,
+    ) -> Result<Vec<Row>> {
+        self.statement(sql)
+            .and_then(|statement| self.scope.query(&statement, params))
+            .map_err(|error| self.fail(error, context))
     }
 
     pub(super) fn query_one<T>(
@@ -131,15 +206,17 @@ impl<'c> PgTx<'c> {
     ) -> Result<Option<T>> {
         let row = self
             .statement(sql)
-            .and_then(|statement| self.transaction.query_opt(&statement, params))
+            .and_then(|statement| self.scope.query_opt(&statement, params))
             .map_err(|error| self.fail(error, context))?;
         row.as_ref()
             .map(|row| map(row).map_err(storage(context)))
             .transpose()
     }
 
-    /// Runs a list query twice: once counting, once for the page in list
-    /// order.
+    /// A page of a list query in list order, and the number of every
+    /// match, from one statement (one snapshot): the total rides on every
+    /// row. Only a page past the end, which has no row to carry it, counts
+    /// in a statement of its own.
     pub(super) fn page<T>(
         &mut self,
         list: &List,
@@ -149,20 +226,31 @@ impl<'c> PgTx<'c> {
     ) -> Result<(Vec<T>, u64)> {
         let values: Vec<BoxedParam> = list.filter.params.iter().map(param).collect();
         let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(|value| &**value).collect();
-        let count_sql = list.count_sql(Placeholders::Numbered);
-        let total = self
-            .statement(&count_sql)
-            .and_then(|statement| self.transaction.query_one(&statement, &params))
-            .and_then(|row| row.try_get::<_, i64>(0))
-            .map_err(|error| self.fail(error, context))?;
-        let page_sql = list.page_sql(Placeholders::Numbered, page);
         let [limit, offset] = limit_offset(page);
-        let mut page_params = params;
+        let mut page_params = params.clone();
         page_params.push(&limit);
         page_params.push(&offset);
-        let rows = self.query_all(&page_sql, &page_params, map, context)?;
+        let rows = self.query_rows(&list.page_with_total_sql(), &page_params, context)?;
+        let total = match rows.first() {
+            // The total is the last column, after the record's.
+            Some(row) => row
+                .try_get::<_, i64>(row.len().saturating_sub(1))
+                .map_err(storage(context))?,
+            None if offset == 0 => 0,
+            None => self
+                .query_rows(&list.count_sql(Placeholders::Numbered), &params, context)?
+                .first()
+                .map(|row| row.try_get::<_, i64>(0))
+                .transpose()
+                .map_err(storage(context))?
+                .unwrap_or(0),
+        };
+        let data = rows
+            .iter()
+            .map(|row| map(row).map_err(storage(context)))
+            .collect::<Result<Vec<T>>>()?;
         let total = u64::try_from(total).map_err(|_| StorageError::msg("negative row count"))?;
-        Ok((rows, total))
+        Ok((data, total))
     }
 }
 
@@ -291,15 +379,30 @@ impl Tx for PgTx<'_> {
         id: ProfileId,
         children: ActiveFilter,
     ) -> Result<Option<ProfileDetails>> {
-        let Some(profile) = self.get_profile(id)? else {
+        let rows = self.query_all(
+            profile_details_sql(children),
+            &[id.as_uuid()],
+            details_row,
+            "get a profile's details",
+        )?;
+        let mut head = None;
+        let (mut contacts, mut jobs) = (Vec::new(), Vec::new());
+        for row in rows {
+            match row {
+                DetailsRow::Profile(profile) => head = Some(*profile),
+                DetailsRow::Contact(contact) => contacts.push(contact),
+                DetailsRow::Job(job) => jobs.push(job),
+            }
+        }
+        // Without the profile's row there is no profile (nor, by the
+        // foreign keys, any child).
+        let Some((profile, location)) = head else {
             return Ok(None);
         };
-        let location = match profile.location_id {
-            Some(location_id) => self.get_location(location_id)?,
-            None => None,
-        };
-        let contacts = self.list_contacts(id, children)?;
-        let jobs = self.list_jobs(id, children)?;
+        // In their lists' orders (those of LIST_CONTACTS and LIST_JOBS):
+        // sorting these few rows here costs less than in the statement.
+        contacts.sort_unstable_by(Contact::list_order);
+        jobs.sort_unstable_by(Job::list_order);
         Ok(Some(ProfileDetails {
             profile,
             location,

@@ -142,7 +142,9 @@ impl List {
 
     /// The statement of one page, in list order. Anonymous placeholders
     /// bind the offset after the conditions' values; numbered ones the
-    /// limit, then the offset.
+    /// limit, then the offset. (Postgres reads a page with its total,
+    /// [`List::page_with_total_sql`].)
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub fn page_sql(&self, placeholders: Placeholders, page: PageRequest) -> String {
         let (where_sql, next) = where_clause(&self.filter.conditions, placeholders);
         let limit_offset = match placeholders {
@@ -155,6 +157,25 @@ impl List {
         format!(
             "SELECT {} FROM {}{where_sql} ORDER BY {} {limit_offset}",
             self.columns, self.from, self.order
+        )
+    }
+
+    /// The statement of one page, in list order, with the number of every
+    /// match in a last column: the page and its total from one statement,
+    /// so from one snapshot. The total is the count statement as an
+    /// uncorrelated subquery (run once, and only when the page has a row;
+    /// it reuses the conditions' placeholders); numbered placeholders bind
+    /// the limit, then the offset, after the conditions' values.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub fn page_with_total_sql(&self) -> String {
+        let (where_sql, next) = where_clause(&self.filter.conditions, Placeholders::Numbered);
+        format!(
+            "SELECT {}, ({}) FROM {}{where_sql} ORDER BY {} LIMIT ${next} OFFSET ${}",
+            self.columns,
+            self.count_sql(Placeholders::Numbered),
+            self.from,
+            self.order,
+            next + 1
         )
     }
 }
@@ -351,6 +372,24 @@ mod tests {
         assert_eq!(
             where_clause(&[], Placeholders::Numbered),
             (String::new(), 1)
+        );
+    }
+
+    #[test]
+    fn a_page_with_its_total_counts_in_a_subquery_binding_the_same_values() {
+        let list = List {
+            columns: "id",
+            from: "t",
+            filter: Filter {
+                conditions: vec!["a = ?", "b LIKE ?"],
+                params: vec![Param::Text("x".into()), Param::Text("%y%".into())],
+            },
+            order: "id DESC",
+        };
+        assert_eq!(
+            list.page_with_total_sql(),
+            "SELECT id, (SELECT COUNT(*) FROM t WHERE a = $1 AND b LIKE $2) \
+             FROM t WHERE a = $1 AND b LIKE $2 ORDER BY id DESC LIMIT $3 OFFSET $4"
         );
     }
 }

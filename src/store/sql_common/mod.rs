@@ -17,5 +17,4 @@ pub(super) mod second_factor;
 pub(super) mod statements;
 
 /// How many columns `profile_columns!` selects.
-#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(super) const PROFILE_COLUMN_COUNT: usize = 15;

@@ -51,6 +51,70 @@ pub(in crate::store) trait Columns {
 /// mapping is a plain `fn` pointer.
 pub(in crate::store) type Row<'r, E> = dyn Columns<Error = E> + 'r;
 
+/// The columns of a wider row from `at` on, as a row of their own: how a
+/// mapping reads a record whose columns follow those of another in one
+/// result row (a joined or padded statement).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(in crate::store) struct Shifted<'a, 'r, E> {
+    row: &'a Row<'r, E>,
+    at: usize,
+}
+
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+impl<'a, 'r, E> Shifted<'a, 'r, E> {
+    /// The columns of `row` from `at` on.
+    pub(in crate::store) fn new(row: &'a Row<'r, E>, at: usize) -> Self {
+        Shifted { row, at }
+    }
+}
+
+impl<E> Columns for Shifted<'_, '_, E> {
+    type Error = E;
+
+    fn id(&self, index: usize) -> Result<uuid::Uuid, E> {
+        self.row.id(self.at + index)
+    }
+    fn opt_id(&self, index: usize) -> Result<Option<uuid::Uuid>, E> {
+        self.row.opt_id(self.at + index)
+    }
+    fn text(&self, index: usize) -> Result<String, E> {
+        self.row.text(self.at + index)
+    }
+    fn opt_text(&self, index: usize) -> Result<Option<String>, E> {
+        self.row.opt_text(self.at + index)
+    }
+    fn boolean(&self, index: usize) -> Result<bool, E> {
+        self.row.boolean(self.at + index)
+    }
+    fn count(&self, index: usize) -> Result<u32, E> {
+        self.row.count(self.at + index)
+    }
+    fn time(&self, index: usize) -> Result<DateTime<Utc>, E> {
+        self.row.time(self.at + index)
+    }
+    fn opt_time(&self, index: usize) -> Result<Option<DateTime<Utc>>, E> {
+        self.row.opt_time(self.at + index)
+    }
+    fn opt_date(&self, index: usize) -> Result<Option<NaiveDate>, E> {
+        self.row.opt_date(self.at + index)
+    }
+    fn bytes(&self, index: usize) -> Result<Vec<u8>, E> {
+        self.row.bytes(self.at + index)
+    }
+    fn digest(&self, index: usize) -> Result<[u8; 32], E> {
+        self.row.digest(self.at + index)
+    }
+    fn opt_digest(&self, index: usize) -> Result<Option<[u8; 32]>, E> {
+        self.row.opt_digest(self.at + index)
+    }
+    fn opt_int(&self, index: usize) -> Result<Option<i64>, E> {
+        self.row.opt_int(self.at + index)
+    }
+    fn corrupt(&self, index: usize, what: &str) -> E {
+        self.row.corrupt(self.at + index, what)
+    }
+}
+
 /// A user row (`user_columns!`).
 pub(in crate::store) fn user<E>(row: &Row<'_, E>) -> Result<UserRow, E> {
     Ok(UserRow {
