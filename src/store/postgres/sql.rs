@@ -83,12 +83,28 @@ pub(super) const PROFILES_WITH_LOCATION: &str =
     "profiles p JOIN locations l ON l.id = p.location_id AND l.is_active";
 pub(super) const PROFILE_VISIBLE_TO: &str = "(p.is_public OR p.user_id = ?)";
 
-pub(super) const LIST_CONTACTS: &str = concat!(
-    "SELECT ",
-    contact_columns!(),
-    " FROM contacts WHERE profile_id = $1 AND ($2::boolean IS NULL OR is_active = $2) \
-     ORDER BY is_primary DESC, created_at, id"
-);
+/// The filter is written in, as in `profile_details!` (a bound one made
+/// Postgres plan the statement on every run).
+macro_rules! list_contacts {
+    ($filter:literal) => {
+        concat!(
+            "SELECT ",
+            contact_columns!(),
+            " FROM contacts WHERE profile_id = $1",
+            $filter,
+            " ORDER BY is_primary DESC, created_at, id"
+        )
+    };
+}
+
+/// A profile's contacts that pass `active`, primary first.
+pub(super) fn list_contacts_sql(active: ActiveFilter) -> &'static str {
+    match active {
+        ActiveFilter::Active => list_contacts!(" AND is_active = true"),
+        ActiveFilter::Inactive => list_contacts!(" AND is_active = false"),
+        ActiveFilter::All => list_contacts!(""),
+    }
+}
 // Changing a primary contact locks its profile's row first, so two
 // transactions doing it for one profile run one after the other (the
 // second then un-primaries what the first made primary). NO KEY UPDATE
@@ -102,12 +118,27 @@ pub(super) const CLEAR_PRIMARY_CONTACT: &str =
 // Current jobs (no end date) first, then the newest start; a job without a
 // start date sorts after those with one (Postgres sorts NULLs first in
 // descending order unless told otherwise; SQLite sorts them last).
-pub(super) const LIST_JOBS: &str = concat!(
-    "SELECT ",
-    job_columns!(),
-    " FROM jobs WHERE profile_id = $1 AND ($2::boolean IS NULL OR is_active = $2) \
-     ORDER BY end_date IS NULL DESC, start_date DESC NULLS LAST, created_at DESC, id DESC"
-);
+/// The filter is written in (see `list_contacts!`).
+macro_rules! list_jobs {
+    ($filter:literal) => {
+        concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs WHERE profile_id = $1",
+            $filter,
+            " ORDER BY end_date IS NULL DESC, start_date DESC NULLS LAST, created_at DESC, id DESC"
+        )
+    };
+}
+
+/// A profile's jobs that pass `active`, current ones first.
+pub(super) fn list_jobs_sql(active: ActiveFilter) -> &'static str {
+    match active {
+        ActiveFilter::Active => list_jobs!(" AND is_active = true"),
+        ActiveFilter::Inactive => list_jobs!(" AND is_active = false"),
+        ActiveFilter::All => list_jobs!(""),
+    }
+}
 
 // A profile with its location, contacts and jobs in one statement, so from
 // one snapshot: the union of a row for the profile (kind 0, with its

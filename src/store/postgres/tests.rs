@@ -633,7 +633,6 @@ fn hot_queries_are_served_by_indexes() {
         return;
     };
     let id = uuid::Uuid::now_v7();
-    let active = Some(true);
     let page = PageRequest::new(1, 20);
     let [limit, offset] = limit_offset(page);
     let by_country = lists::profiles(
@@ -679,13 +678,13 @@ fn hot_queries_are_served_by_indexes() {
             &["locations_pkey"],
         ),
         (
-            LIST_CONTACTS.to_owned(),
-            vec![&id, &active],
+            list_contacts_sql(ActiveFilter::Active).to_owned(),
+            vec![&id],
             &["contacts_profile"],
         ),
         (
-            LIST_JOBS.to_owned(),
-            vec![&id, &active],
+            list_jobs_sql(ActiveFilter::Active).to_owned(),
+            vec![&id],
             // The active jobs of a profile are also in the partial indexes
             // by company and by industry.
             &["jobs_profile", "jobs_company", "jobs_industry"],

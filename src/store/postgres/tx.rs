@@ -399,7 +399,7 @@ impl Tx for PgTx<'_> {
         let Some((profile, location)) = head else {
             return Ok(None);
         };
-        // In their lists' orders (those of LIST_CONTACTS and LIST_JOBS):
+        // In their lists' orders (those of `list_contacts!` and `list_jobs!`):
         // sorting these few rows here costs less than in the statement.
         contacts.sort_unstable_by(Contact::list_order);
         jobs.sort_unstable_by(Job::list_order);
@@ -546,8 +546,8 @@ impl Tx for PgTx<'_> {
         active: ActiveFilter,
     ) -> Result<Vec<Contact>> {
         self.query_all(
-            LIST_CONTACTS,
-            &[profile_id.as_uuid(), &lists::active_param(active)],
+            list_contacts_sql(active),
+            &[profile_id.as_uuid()],
             rows::contact,
             "list contacts",
         )
@@ -619,8 +619,8 @@ impl Tx for PgTx<'_> {
 
     fn list_jobs(&mut self, profile_id: ProfileId, active: ActiveFilter) -> Result<Vec<Job>> {
         self.query_all(
-            LIST_JOBS,
-            &[profile_id.as_uuid(), &lists::active_param(active)],
+            list_jobs_sql(active),
+            &[profile_id.as_uuid()],
             rows::job,
             "list jobs",
         )
