@@ -499,15 +499,9 @@ impl Accounts {
         &self,
         op: &'static str,
         principal: &Principal,
-        mut f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
+        f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
     ) -> Result<T> {
-        let now = self.now();
-        telemetry::observed(op, || {
-            self.read(|tx| {
-                let actor = Actor::resolve(tx, principal, self.inner.admin_rule)?;
-                f(tx, actor, now)
-            })
-        })
+        self.resolved_read(op, principal, false, f)
     }
 
     /// Runs `f` as [`read_as`](Self::read_as) does, in a read-only
@@ -518,14 +512,31 @@ impl Accounts {
         &self,
         op: &'static str,
         principal: &Principal,
+        f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
+    ) -> Result<T> {
+        self.resolved_read(op, principal, true, f)
+    }
+
+    /// [`read_as`](Self::read_as), or with `snapshot`
+    /// [`read_snapshot_as`](Self::read_snapshot_as).
+    fn resolved_read<T>(
+        &self,
+        op: &'static str,
+        principal: &Principal,
+        snapshot: bool,
         mut f: impl FnMut(&mut dyn Tx, Actor, DateTime<Utc>) -> Result<T>,
     ) -> Result<T> {
         let now = self.now();
         telemetry::observed(op, || {
-            store::read_snapshot(self.store(), |tx| {
+            let mut resolved = |tx: &mut dyn Tx| {
                 let actor = Actor::resolve(tx, principal, self.inner.admin_rule)?;
                 f(tx, actor, now)
-            })
+            };
+            if snapshot {
+                store::read_snapshot(self.store(), &mut resolved)
+            } else {
+                store::read(self.store(), &mut resolved)
+            }
         })
     }
 
