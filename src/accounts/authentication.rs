@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::lifecycle::forget_credentials;
 use super::{commit_and_refuse, record, revoke_session, Accounts};
 use crate::auth::password::Verification;
-use crate::auth::policy::{bearer_session, Actor, Principal};
+use crate::auth::policy::{bearer, Actor, Principal};
 use crate::auth::tokens::{self, Claims};
 use crate::error::{Error, Result, TokenError};
 use crate::model::validate;
@@ -576,13 +576,7 @@ impl Accounts {
             let claims = self.verify_access_token(access_token)?;
             let now = self.now();
             self.read(|tx| {
-                let row = tx
-                    .get_user(claims.sub)?
-                    .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
-                if !row.user.is_active {
-                    return Err(Error::AccountInactive);
-                }
-                let session = bearer_session(tx, &row, claims.sid, claims.iat)?;
+                let (row, session) = bearer(tx, claims.sub, claims.sid, claims.iat)?;
                 let ends_at = self.session_ends_at(&session);
                 if ends_at <= now {
                     return Err(Error::Unauthenticated(TokenError::Expired));

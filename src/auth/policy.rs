@@ -189,24 +189,33 @@ pub(crate) enum Actor {
     User { id: UserId, is_admin: bool },
 }
 
-/// The session of an access token issued at `iat` for `row`'s user, if
-/// the token still stands: issued after the user's last "log out
-/// everywhere", its session neither revoked nor another user's. What
+/// The user and session of an access token issued at `iat`, read in one
+/// go, if the token still stands: its user exists and is active
+/// (`AccountInactive` otherwise), the token was issued after the user's
+/// last "log out everywhere", its session is neither revoked nor another
+/// user's (`Unauthenticated(Revoked)` otherwise). What
 /// [`Accounts::authenticate`](crate::Accounts::authenticate) checks, and
 /// a principal of `verify_bearer` where it acts.
-pub(crate) fn bearer_session(
+pub(crate) fn bearer(
     tx: &mut dyn Tx,
-    row: &UserRow,
+    user_id: UserId,
     session_id: SessionId,
     iat: i64,
-) -> Result<Session> {
+) -> Result<(UserRow, Session)> {
     let revoked = || Error::Unauthenticated(TokenError::Revoked);
+    let (row, session) = tx
+        .get_user_with_session(user_id, session_id)?
+        .ok_or_else(revoked)?;
+    if !row.user.is_active {
+        return Err(Error::AccountInactive);
+    }
     if iat < row.tokens_valid_after.timestamp() {
         return Err(revoked());
     }
-    tx.get_session(session_id)?
+    let session = session
         .filter(|session| session.revoked_at.is_none() && session.user_id == row.user.id)
-        .ok_or_else(revoked)
+        .ok_or_else(revoked)?;
+    Ok((row, session))
 }
 
 impl Actor {
@@ -244,16 +253,19 @@ impl Actor {
         else {
             return Err(Error::not_found("user"));
         };
+        if let (Some(iat), Some(session_id)) = (unchecked_iat, session_id) {
+            // What `authenticate` checks, in the operation's transaction.
+            return Ok(bearer(tx, user_id, session_id, iat)?.0);
+        }
         let row = tx
             .get_user(user_id)?
             .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
         if !row.user.is_active {
             return Err(Error::AccountInactive);
         }
-        if let Some(iat) = unchecked_iat {
-            // What `authenticate` checks, in the operation's transaction.
-            let session_id = session_id.ok_or(Error::Unauthenticated(TokenError::Revoked))?;
-            bearer_session(tx, &row, session_id, iat)?;
+        if unchecked_iat.is_some() {
+            // A bearer without a session: nothing to check it against.
+            return Err(Error::Unauthenticated(TokenError::Revoked));
         }
         Ok(row)
     }

@@ -497,6 +497,28 @@ pub trait Tx: OrganizationTx + SecondFactorTx {
     ///
     /// [`Error::Storage`] when the backend fails.
     fn get_session(&mut self, id: SessionId) -> Result<Option<Session>>;
+    /// A user with one of their sessions, as a bearer token's check reads
+    /// them: `None` without the user; the session is `None` when it does
+    /// not exist or is another user's. The default reads one after the
+    /// other; the bundled backends read both in one statement (on Postgres,
+    /// one round trip).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_user_with_session(
+        &mut self,
+        user_id: UserId,
+        session_id: SessionId,
+    ) -> Result<Option<(UserRow, Option<Session>)>> {
+        let Some(row) = self.get_user(user_id)? else {
+            return Ok(None);
+        };
+        let session = self
+            .get_session(session_id)?
+            .filter(|session| session.user_id == user_id);
+        Ok(Some((row, session)))
+    }
     /// Writes every column of the session.
     ///
     /// # Errors

@@ -139,6 +139,7 @@ impl Tx for FailingTx<'_> {
         list_jobs(profile_id: ProfileId, active: ActiveFilter) -> Vec<Job>;
         insert_session(session: &Session) -> ();
         get_session(id: SessionId) -> Option<Session>;
+        get_user_with_session(user_id: UserId, session_id: SessionId) -> Option<(UserRow, Option<Session>)>;
         update_session(session: &Session) -> bool;
         list_sessions(user_id: UserId, active_at: Option<DateTime<Utc>>, page: PageRequest) -> (Vec<Session>, u64);
         delete_expired_sessions(now: DateTime<Utc>) -> u64;

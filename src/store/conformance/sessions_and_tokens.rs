@@ -5,7 +5,7 @@ use std::sync::Barrier;
 use chrono::{DateTime, Utc};
 
 use super::fixtures::*;
-use crate::model::{PageRequest, Session, TokenPurpose, UserId};
+use crate::model::{PageRequest, Session, SessionId, TokenPurpose, UserId};
 use crate::store::{DeviceTokenRow, OneTimeTokenRow, RefreshTokenRow, Store};
 
 /// Every column of a session survives a round trip and an update.
@@ -40,6 +40,32 @@ pub fn session_round_trip_and_update(store: &dyn Store) {
         read_ok(store, |tx| tx.get_session(open.id)),
         Some(changed.clone())
     );
+
+    // Read with its user: every column of both; another user's session, a
+    // missing one, or a missing user are told apart.
+    let stranger = insert_user(store, "stranger");
+    let owner_row = read_ok(store, |tx| tx.get_user(owner.user.id));
+    let stranger_row = read_ok(store, |tx| tx.get_user(stranger.user.id));
+    assert!(owner_row.is_some() && stranger_row.is_some());
+    let with =
+        |user_id, session_id| read_ok(store, |tx| tx.get_user_with_session(user_id, session_id));
+    assert_eq!(
+        with(owner.user.id, open.id),
+        owner_row.clone().map(|row| (row, Some(changed.clone())))
+    );
+    assert_eq!(
+        with(owner.user.id, revoked.id),
+        owner_row.clone().map(|row| (row, Some(revoked.clone())))
+    );
+    assert_eq!(
+        with(stranger.user.id, open.id),
+        stranger_row.map(|row| (row, None))
+    );
+    assert_eq!(
+        with(owner.user.id, SessionId::new()),
+        owner_row.map(|row| (row, None))
+    );
+    assert_eq!(with(UserId::new(), open.id), None);
 }
 
 /// Sessions list newest first; with `active_at`, only those neither

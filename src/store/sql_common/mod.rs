@@ -18,3 +18,5 @@ pub(super) mod statements;
 
 /// How many columns `profile_columns!` selects.
 pub(super) const PROFILE_COLUMN_COUNT: usize = 15;
+/// How many columns `user_columns!` selects.
+pub(super) const USER_COLUMN_COUNT: usize = 14;

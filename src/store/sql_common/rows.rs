@@ -54,13 +54,11 @@ pub(in crate::store) type Row<'r, E> = dyn Columns<Error = E> + 'r;
 /// The columns of a wider row from `at` on, as a row of their own: how a
 /// mapping reads a record whose columns follow those of another in one
 /// result row (a joined or padded statement).
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(in crate::store) struct Shifted<'a, 'r, E> {
     row: &'a Row<'r, E>,
     at: usize,
 }
 
-#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 impl<'a, 'r, E> Shifted<'a, 'r, E> {
     /// The columns of `row` from `at` on.
     pub(in crate::store) fn new(row: &'a Row<'r, E>, at: usize) -> Self {
@@ -239,6 +237,19 @@ pub(in crate::store) fn session<E>(row: &Row<'_, E>) -> Result<Session, E> {
 
 /// A session's authentication methods as stored: RFC 8176 names,
 /// space-separated.
+/// A row of `GET_USER_WITH_SESSION`: the user, then the session's columns
+/// (NULL without one).
+pub(in crate::store) fn user_with_session<E>(
+    row: &Row<'_, E>,
+) -> Result<(UserRow, Option<Session>), E> {
+    let user = user(row)?;
+    let session = match row.opt_id(super::USER_COLUMN_COUNT)? {
+        None => None,
+        Some(_) => Some(session(&Shifted::new(row, super::USER_COLUMN_COUNT))?),
+    };
+    Ok((user, session))
+}
+
 pub(in crate::store) fn amr_text(amr: &[AuthMethod]) -> String {
     amr.iter()
         .map(AuthMethod::as_str)

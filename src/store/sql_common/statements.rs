@@ -71,6 +71,16 @@ pub(in crate::store) const UPDATE_JOB: &str =
     "UPDATE jobs SET title = ?2, company = ?3, industry = ?4, \
      start_date = ?5, end_date = ?6, is_active = ?7, updated_at = ?8, deactivated_at = ?9 \
      WHERE id = ?1";
+/// A user, and one of their sessions when it exists and is theirs (NULL
+/// columns otherwise), in one statement: what a bearer token's check
+/// reads (`Tx::get_user_with_session`).
+pub(in crate::store) const GET_USER_WITH_SESSION: &str = concat!(
+    "SELECT u.*, s.* FROM (SELECT ",
+    user_columns!(),
+    " FROM users WHERE id = ?1) u LEFT JOIN (SELECT ",
+    session_columns!(),
+    " FROM sessions WHERE id = ?2) s ON s.user_id = u.id"
+);
 pub(in crate::store) const INSERT_SESSION: &str = concat!(
     "INSERT INTO sessions (",
     session_columns!(),

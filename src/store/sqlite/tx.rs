@@ -559,6 +559,19 @@ impl Tx for SqliteTx<'_> {
         self.query_one(GET_SESSION, [id.as_bytes()], rows::session, "get a session")
     }
 
+    fn get_user_with_session(
+        &mut self,
+        user_id: UserId,
+        session_id: SessionId,
+    ) -> Result<Option<(UserRow, Option<Session>)>> {
+        self.query_one(
+            GET_USER_WITH_SESSION,
+            [user_id.as_bytes(), session_id.as_bytes()],
+            rows::user_with_session,
+            "get a user with a session",
+        )
+    }
+
     fn update_session(&mut self, session: &Session) -> Result<bool> {
         self.execute(
             UPDATE_SESSION,
