@@ -83,8 +83,19 @@ pub(super) const PROFILES_WITH_LOCATION: &str =
     "profiles p JOIN locations l ON l.id = p.location_id AND l.is_active";
 pub(super) const PROFILE_VISIBLE_TO: &str = "(p.is_public OR p.user_id = ?)";
 
-/// The filter is written in, as in `profile_details!` (a bound one made
-/// Postgres plan the statement on every run).
+/// The variant of statement macro `$statement` whose rows pass `$active`,
+/// the filter written in: with a bound `$2 IS NULL OR is_active = $2`
+/// Postgres planned such a statement on every run.
+macro_rules! by_active {
+    ($statement:ident, $active:expr) => {
+        match $active {
+            ActiveFilter::Active => $statement!(" AND is_active = true"),
+            ActiveFilter::Inactive => $statement!(" AND is_active = false"),
+            ActiveFilter::All => $statement!(""),
+        }
+    };
+}
+
 macro_rules! list_contacts {
     ($filter:literal) => {
         concat!(
@@ -99,11 +110,7 @@ macro_rules! list_contacts {
 
 /// A profile's contacts that pass `active`, primary first.
 pub(super) fn list_contacts_sql(active: ActiveFilter) -> &'static str {
-    match active {
-        ActiveFilter::Active => list_contacts!(" AND is_active = true"),
-        ActiveFilter::Inactive => list_contacts!(" AND is_active = false"),
-        ActiveFilter::All => list_contacts!(""),
-    }
+    by_active!(list_contacts, active)
 }
 // Changing a primary contact locks its profile's row first, so two
 // transactions doing it for one profile run one after the other (the
@@ -118,7 +125,6 @@ pub(super) const CLEAR_PRIMARY_CONTACT: &str =
 // Current jobs (no end date) first, then the newest start; a job without a
 // start date sorts after those with one (Postgres sorts NULLs first in
 // descending order unless told otherwise; SQLite sorts them last).
-/// The filter is written in (see `list_contacts!`).
 macro_rules! list_jobs {
     ($filter:literal) => {
         concat!(
@@ -133,11 +139,7 @@ macro_rules! list_jobs {
 
 /// A profile's jobs that pass `active`, current ones first.
 pub(super) fn list_jobs_sql(active: ActiveFilter) -> &'static str {
-    match active {
-        ActiveFilter::Active => list_jobs!(" AND is_active = true"),
-        ActiveFilter::Inactive => list_jobs!(" AND is_active = false"),
-        ActiveFilter::All => list_jobs!(""),
-    }
+    by_active!(list_jobs, active)
 }
 
 // A profile with its location, contacts and jobs in one statement, so from
@@ -187,11 +189,7 @@ macro_rules! profile_details {
 /// The statement of a profile's details whose children pass `children`
 /// (see `profile_details!`).
 pub(super) fn profile_details_sql(children: ActiveFilter) -> &'static str {
-    match children {
-        ActiveFilter::Active => profile_details!(" AND is_active = true"),
-        ActiveFilter::Inactive => profile_details!(" AND is_active = false"),
-        ActiveFilter::All => profile_details!(""),
-    }
+    by_active!(profile_details, children)
 }
 
 pub(super) const REVOKE_SESSIONS: &str = "UPDATE sessions SET revoked_at = $2 \
