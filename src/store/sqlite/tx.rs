@@ -307,13 +307,13 @@ impl Tx for SqliteTx<'_> {
         page: PageRequest,
     ) -> Result<(Vec<Profile>, u64)> {
         let context = "list profiles";
-        let list = lists::profiles(query, visible_to, &PROFILE_CONDITIONS);
+        let list = || lists::profiles(query, visible_to, &PROFILE_CONDITIONS);
         let by_place_and_flags = query.name.is_none()
             && query.city.is_none()
             && query.company.is_none()
             && query.industry.is_none();
         if !by_place_and_flags {
-            return self.page(&list, page, rows::profile, context);
+            return self.page(&list(), page, rows::profile, context);
         }
         // The total from the table of counts. Seen by a user (public
         // profiles and their own), it is the public ones' count plus the
@@ -349,7 +349,7 @@ impl Tx for SqliteTx<'_> {
                     context,
                 )?
             }
-            None => self.page_rows(&list, page, rows::profile, context)?,
+            None => self.page_rows(&list(), page, rows::profile, context)?,
         };
         Ok((rows, total))
     }
