@@ -134,16 +134,19 @@ fn service_with(signing: SigningKey, verification: Vec<VerificationKey>) -> Toke
 }
 
 fn issue(service: &TokenService) -> (String, Claims) {
-    service
-        .issue_access(
-            UserId::new(),
-            SessionId::new(),
-            false,
-            &[AuthMethod::Password],
-            now(),
-            ttl(),
-        )
-        .unwrap()
+    issue_for(service, ttl()).unwrap()
+}
+
+/// A password session's access token for a new user, valid for `ttl`.
+fn issue_for(service: &TokenService, ttl: Duration) -> crate::Result<(String, Claims)> {
+    service.issue_access(
+        UserId::new(),
+        SessionId::new(),
+        false,
+        &[AuthMethod::Password],
+        now(),
+        ttl,
+    )
 }
 
 fn b64(bytes: impl AsRef<[u8]>) -> String {
@@ -281,16 +284,7 @@ fn claims_serialize_ids_as_uuid_strings() {
 fn ttl_under_one_second_is_a_config_error() {
     let service = service(hs256());
     for ttl in [Duration::zero(), Duration::milliseconds(999), -ttl()] {
-        let error = service
-            .issue_access(
-                UserId::new(),
-                SessionId::new(),
-                false,
-                &[AuthMethod::Password],
-                now(),
-                ttl,
-            )
-            .unwrap_err();
+        let error = issue_for(&service, ttl).unwrap_err();
         assert_eq!(error.code(), "config", "{ttl}");
     }
 }
