@@ -21,16 +21,21 @@ pub struct Job {
     /// The industry.
     pub industry: Option<String>,
     /// When it started.
+    #[serde(serialize_with = "super::time::opt_date")]
     pub start_date: Option<NaiveDate>,
     /// When it ended; `None` means it is the current job.
+    #[serde(serialize_with = "super::time::opt_date")]
     pub end_date: Option<NaiveDate>,
     /// `false` once deactivated.
     pub is_active: bool,
     /// When it was created.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// When it was deactivated, if it is.
+    #[serde(serialize_with = "super::time::opt_rfc3339")]
     pub deactivated_at: Option<DateTime<Utc>>,
 }
 

@@ -121,10 +121,13 @@ pub struct Location {
     /// `false` once deactivated.
     pub is_active: bool,
     /// When it was created.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// When it was deactivated, if it is.
+    #[serde(serialize_with = "super::time::opt_rfc3339")]
     pub deactivated_at: Option<DateTime<Utc>>,
 }
 

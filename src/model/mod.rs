@@ -11,6 +11,7 @@ mod patch;
 mod profile;
 mod second_factor;
 mod session;
+pub(crate) mod time;
 mod token;
 mod user;
 pub(crate) mod validate;

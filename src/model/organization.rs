@@ -78,10 +78,13 @@ pub struct Organization {
     /// Who created it; `None` once that user is erased.
     pub created_by: Option<UserId>,
     /// When it was created.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// When it was deactivated, if it is.
+    #[serde(serialize_with = "super::time::opt_rfc3339")]
     pub deactivated_at: Option<DateTime<Utc>>,
 }
 
@@ -248,8 +251,10 @@ pub struct Membership {
     /// What they may do there.
     pub role: OrganizationRole,
     /// When they joined.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When their role last changed.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -264,6 +269,7 @@ pub struct Member {
     /// Their role.
     pub role: OrganizationRole,
     /// When they joined.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -282,12 +288,16 @@ pub struct Invitation {
     /// Who invited; `None` once that user is erased.
     pub invited_by: Option<UserId>,
     /// When it was made.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it stops working.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
     /// When it was accepted, if it was.
+    #[serde(serialize_with = "super::time::opt_rfc3339")]
     pub accepted_at: Option<DateTime<Utc>>,
     /// When it was revoked (or superseded by a newer invitation), if it was.
+    #[serde(serialize_with = "super::time::opt_rfc3339")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

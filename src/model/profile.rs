@@ -23,6 +23,7 @@ pub struct Profile {
     /// The last name.
     pub last_name: String,
     /// The date of birth.
+    #[serde(serialize_with = "super::time::opt_date")]
     pub date_of_birth: Option<NaiveDate>,
     /// The gender, in the user's own words.
     pub gender: Option<String>,
@@ -39,10 +40,13 @@ pub struct Profile {
     /// `false` once deactivated.
     pub is_active: bool,
     /// When it was created.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// When it was deactivated, if it is.
+    #[serde(serialize_with = "super::time::opt_rfc3339")]
     pub deactivated_at: Option<DateTime<Utc>>,
 }
 

@@ -14,12 +14,16 @@ pub struct Session {
     /// Whose session it is.
     pub user_id: UserId,
     /// When it started (the login).
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When its refresh token was last rotated.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub last_used_at: DateTime<Utc>,
     /// When its current refresh token expires.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub expires_at: DateTime<Utc>,
     /// When it was revoked (logout, reuse detection, password change).
+    #[serde(serialize_with = "super::time::opt_rfc3339")]
     pub revoked_at: Option<DateTime<Utc>>,
     /// How the login that started it authenticated the user (the `amr`
     /// claim of its access tokens, kept by every refresh): `["pwd"]` for
@@ -219,6 +223,7 @@ pub struct SecurityEvent {
     /// The session concerned, if any.
     pub session_id: Option<SessionId>,
     /// When it happened.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub occurred_at: DateTime<Utc>,
 }
 

@@ -275,18 +275,23 @@ pub struct User {
     /// [`Accounts::verify_email`](crate::Accounts::verify_email), a
     /// password reset or a confirmed email change); cleared when the
     /// address is changed directly with `users().update`.
+    #[serde(serialize_with = "super::time::opt_rfc3339")]
     pub email_verified_at: Option<DateTime<Utc>>,
     /// `false` once deactivated (soft-deleted).
     pub is_active: bool,
     /// Whether the user has the super-admin role.
     pub is_super_admin: bool,
     /// When the account was created.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When the account last changed.
+    #[serde(serialize_with = "super::time::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// When the user last logged in successfully.
+    #[serde(serialize_with = "super::time::opt_rfc3339")]
     pub last_login_at: Option<DateTime<Utc>>,
     /// When the account was deactivated, if it is.
+    #[serde(serialize_with = "super::time::opt_rfc3339")]
     pub deactivated_at: Option<DateTime<Utc>>,
 }
 

@@ -258,10 +258,9 @@ impl Columns for Row<'_> {
     fn opt_date(&self, index: usize) -> rusqlite::Result<Option<NaiveDate>> {
         match self.get::<_, Option<String>>(index)? {
             None => Ok(None),
-            Some(text) => text
-                .parse::<NaiveDate>()
+            Some(text) => crate::model::time::parse_date(&text)
                 .map(Some)
-                .map_err(|_| corrupt(index, Type::Text, "date")),
+                .ok_or_else(|| corrupt(index, Type::Text, "date")),
         }
     }
 
