@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -432,7 +433,44 @@ struct KeyEntry {
     kid: String,
     algorithm: KeyAlgorithm,
     decoding: DecodingKey,
+    /// An HS256 key's HMAC state after the secret (its inner and outer
+    /// pads), so that a verification hashes only the token.
+    hmac: Option<hmac::Key>,
     public: Option<PublicKey>,
+}
+
+impl KeyEntry {
+    fn new(key: VerificationKey) -> KeyEntry {
+        let hmac = match (key.algorithm, key.decoding.try_get_as_bytes()) {
+            (KeyAlgorithm::Hs256, Ok(secret)) => Some(hmac::Key::new(hmac::HMAC_SHA256, secret)),
+            _ => None,
+        };
+        KeyEntry {
+            kid: key.kid,
+            algorithm: key.algorithm,
+            decoding: key.decoding,
+            hmac,
+            public: key.public,
+        }
+    }
+
+    /// Whether `signature` (base64url) signs `message` with this key; in
+    /// constant time.
+    fn verifies(&self, message: &str, signature: &str) -> std::result::Result<bool, TokenError> {
+        let Some(key) = &self.hmac else {
+            return jsonwebtoken::crypto::verify(
+                signature,
+                message.as_bytes(),
+                &self.decoding,
+                self.algorithm.jwt(),
+            )
+            .map_err(token_error);
+        };
+        let tag = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| TokenError::Malformed)?;
+        Ok(hmac::verify(key, message.as_bytes(), &tag).is_ok())
+    }
 }
 
 /// The header members verification looks at before choosing a key.
@@ -495,12 +533,7 @@ impl TokenService {
             if keys.iter().any(|entry| entry.kid == key.kid) {
                 return Err(Error::config(format!("duplicate key id {:?}", key.kid)));
             }
-            keys.push(KeyEntry {
-                kid: key.kid,
-                algorithm: key.algorithm,
-                decoding: key.decoding,
-                public: key.public,
-            });
+            keys.push(KeyEntry::new(key));
         }
         let mut header = Header::new(signing.algorithm.jwt());
         header.kid = Some(signing.kid.clone());
@@ -598,14 +631,7 @@ impl TokenService {
         if header.alg != key.algorithm.as_str() {
             return Err(TokenError::BadSignature);
         }
-        let verified = jsonwebtoken::crypto::verify(
-            parts.signature,
-            parts.message.as_bytes(),
-            &key.decoding,
-            key.algorithm.jwt(),
-        )
-        .map_err(token_error)?;
-        if !verified {
+        if !key.verifies(parts.message, parts.signature)? {
             return Err(TokenError::BadSignature);
         }
         let payload = URL_SAFE_NO_PAD
