@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, SecondFactorBody, ValidationBody, ValidationDetail};
 use super::extract::{content_type, parse_json, ApiJson, Auth, RateLimited, RawBody};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::{Credentials, NewUser, Password, Registration, TokenPair};
 
 /// JSON login: a username or an email, and the password.
@@ -82,7 +82,7 @@ pub(crate) const NO_STORE: [(HeaderName, &str); 2] = [
 
 /// Create an account and start its first session.
 #[utoipa::path(
-    post, path = "/auth/register", tag = "auth", operation_id = "auth_register",
+    post, context_path = API_PREFIX, path = "/auth/register", tag = "auth", operation_id = "auth_register",
     request_body = NewUser,
     responses(
         (status = 201, description = "The new user and their tokens (with a device token); never cached", body = Registration,
@@ -122,7 +122,7 @@ pub(crate) async fn register(
 /// factor answers 401 `second_factor_required` with a `challenge` to send
 /// with a code to `/auth/login/second-factor`.
 #[utoipa::path(
-    post, path = "/auth/login", tag = "auth", operation_id = "auth_login",
+    post, context_path = API_PREFIX, path = "/auth/login", tag = "auth", operation_id = "auth_login",
     request_body(content(
         (LoginRequest = "application/json"),
         (LoginForm = "application/x-www-form-urlencoded"),
@@ -201,7 +201,7 @@ fn form_credentials(body: &[u8]) -> Result<Credentials, ApiError> {
 /// Trade a refresh token for a new pair (the presented token is spent;
 /// presenting it again revokes the session).
 #[utoipa::path(
-    post, path = "/auth/refresh", tag = "auth", operation_id = "auth_refresh",
+    post, context_path = API_PREFIX, path = "/auth/refresh", tag = "auth", operation_id = "auth_refresh",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "The next token pair; never cached", body = TokenPair,
@@ -225,7 +225,7 @@ pub(crate) async fn refresh(
 
 /// End the session of a refresh token.
 #[utoipa::path(
-    post, path = "/auth/logout", tag = "auth", operation_id = "auth_logout",
+    post, context_path = API_PREFIX, path = "/auth/logout", tag = "auth", operation_id = "auth_logout",
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Session ended (or already ended)"),
@@ -246,7 +246,7 @@ pub(crate) async fn logout(
 /// End every session of the current user and invalidate every access
 /// token issued so far.
 #[utoipa::path(
-    post, path = "/auth/logout-all", tag = "auth", operation_id = "auth_logout_all",
+    post, context_path = API_PREFIX, path = "/auth/logout-all", tag = "auth", operation_id = "auth_logout_all",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "Sessions ended", body = LoggedOut),
@@ -265,7 +265,7 @@ pub(crate) async fn logout_all(
 
 /// Change the current user's password; their other sessions end.
 #[utoipa::path(
-    post, path = "/auth/password", tag = "auth", operation_id = "auth_change_password",
+    post, context_path = API_PREFIX, path = "/auth/password", tag = "auth", operation_id = "auth_change_password",
     security(("bearer" = []), ("oauth2" = [])),
     request_body = PasswordChange,
     responses(

@@ -6,13 +6,13 @@ use axum::Json;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{ActiveParams, ApiJson, ApiPath, ApiQuery, Auth};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::{Contact, ContactId, ContactPatch, NewContact, ProfileId};
 
 /// A profile's contacts, primary first (others see them only on a public
 /// profile that allows contact).
 #[utoipa::path(
-    get, path = "/profiles/{id}/contacts", tag = "contacts", operation_id = "contacts_list_contacts",
+    get, context_path = API_PREFIX, path = "/profiles/{id}/contacts", tag = "contacts", operation_id = "contacts_list_contacts",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id"), ActiveParams),
     responses(
@@ -39,7 +39,7 @@ pub(crate) async fn list(
 /// Add a contact; a primary one un-primaries the current primary of its
 /// kind.
 #[utoipa::path(
-    post, path = "/profiles/{id}/contacts", tag = "contacts", operation_id = "contacts_add_contact",
+    post, context_path = API_PREFIX, path = "/profiles/{id}/contacts", tag = "contacts", operation_id = "contacts_add_contact",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id")),
     request_body = NewContact,
@@ -65,7 +65,7 @@ pub(crate) async fn add(
 
 /// Change a contact's kind, value or primary flag.
 #[utoipa::path(
-    patch, path = "/contacts/{id}", tag = "contacts", operation_id = "contacts_update_contact",
+    patch, context_path = API_PREFIX, path = "/contacts/{id}", tag = "contacts", operation_id = "contacts_update_contact",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
     request_body = ContactPatch,
@@ -91,7 +91,7 @@ pub(crate) async fn update(
 
 /// Deactivate (soft-delete) a contact.
 #[utoipa::path(
-    delete, path = "/contacts/{id}", tag = "contacts", operation_id = "contacts_deactivate_contact",
+    delete, context_path = API_PREFIX, path = "/contacts/{id}", tag = "contacts", operation_id = "contacts_deactivate_contact",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
     responses(
@@ -115,7 +115,7 @@ pub(crate) async fn deactivate(
 /// Make a contact the primary one of its kind (the previous primary is
 /// un-primaried atomically).
 #[utoipa::path(
-    post, path = "/contacts/{id}/primary", tag = "contacts", operation_id = "contacts_set_primary_contact",
+    post, context_path = API_PREFIX, path = "/contacts/{id}/primary", tag = "contacts", operation_id = "contacts_set_primary_contact",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The contact's id")),
     responses(

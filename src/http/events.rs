@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{page_request, ApiQuery, Auth};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::{EventKind, EventQuery, Page, SecurityEvent, UserId};
 
 /// Filters and page of the event list.
@@ -27,7 +27,7 @@ pub(crate) struct EventParams {
 
 /// Security events, newest first (super admins).
 #[utoipa::path(
-    get, path = "/events", tag = "events", operation_id = "events_list_events",
+    get, context_path = API_PREFIX, path = "/events", tag = "events", operation_id = "events_list_events",
     security(("bearer" = []), ("oauth2" = [])),
     params(EventParams),
     responses(

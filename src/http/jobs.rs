@@ -6,12 +6,12 @@ use axum::Json;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{ActiveParams, ApiJson, ApiPath, ApiQuery, Auth};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::{Job, JobId, JobPatch, NewJob, ProfileId};
 
 /// A profile's jobs, current first.
 #[utoipa::path(
-    get, path = "/profiles/{id}/jobs", tag = "jobs", operation_id = "jobs_list_jobs",
+    get, context_path = API_PREFIX, path = "/profiles/{id}/jobs", tag = "jobs", operation_id = "jobs_list_jobs",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id"), ActiveParams),
     responses(
@@ -37,7 +37,7 @@ pub(crate) async fn list(
 
 /// Add a job.
 #[utoipa::path(
-    post, path = "/profiles/{id}/jobs", tag = "jobs", operation_id = "jobs_add_job",
+    post, context_path = API_PREFIX, path = "/profiles/{id}/jobs", tag = "jobs", operation_id = "jobs_add_job",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id")),
     request_body = NewJob,
@@ -63,7 +63,7 @@ pub(crate) async fn add(
 
 /// Change a job. A missing field is kept, `null` clears it.
 #[utoipa::path(
-    patch, path = "/jobs/{id}", tag = "jobs", operation_id = "jobs_update_job",
+    patch, context_path = API_PREFIX, path = "/jobs/{id}", tag = "jobs", operation_id = "jobs_update_job",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The job's id")),
     request_body = JobPatch,
@@ -89,7 +89,7 @@ pub(crate) async fn update(
 
 /// Deactivate (soft-delete) a job.
 #[utoipa::path(
-    delete, path = "/jobs/{id}", tag = "jobs", operation_id = "jobs_deactivate_job",
+    delete, context_path = API_PREFIX, path = "/jobs/{id}", tag = "jobs", operation_id = "jobs_deactivate_job",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The job's id")),
     responses(

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::error::{chain, ApiError, ErrorBody, ValidationBody};
 use super::extract::{ApiJson, Auth, RateLimited};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::{Password, User};
 
 /// A one-time token from a mailed link (also an organization invitation's).
@@ -66,7 +66,7 @@ fn accepted(detail: &str) -> (StatusCode, Json<Accepted>) {
 
 /// Mail the current user a link that confirms their email address.
 #[utoipa::path(
-    post, path = "/auth/verify-email/request", tag = "auth",
+    post, context_path = API_PREFIX, path = "/auth/verify-email/request", tag = "auth",
     operation_id = "auth_request_email_verification",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
@@ -96,7 +96,7 @@ pub(crate) async fn request_email_verification(
 
 /// Confirm an email address with the token of a verification link.
 #[utoipa::path(
-    post, path = "/auth/verify-email", tag = "auth", operation_id = "auth_verify_email",
+    post, context_path = API_PREFIX, path = "/auth/verify-email", tag = "auth", operation_id = "auth_verify_email",
     request_body = TokenRequest,
     responses(
         (status = 200, description = "The user, with `email_verified_at` set", body = User),
@@ -120,7 +120,7 @@ pub(crate) async fn verify_email(
 /// (the mail goes out after the answer), and mails at most three links per
 /// account and hour.
 #[utoipa::path(
-    post, path = "/auth/password-reset/request", tag = "auth",
+    post, context_path = API_PREFIX, path = "/auth/password-reset/request", tag = "auth",
     operation_id = "auth_request_password_reset",
     request_body = PasswordResetRequest,
     responses(
@@ -156,7 +156,7 @@ pub(crate) async fn request_password_reset(
 /// Set a new password with the token of a reset link: every session,
 /// refresh token and device token of the account stops working.
 #[utoipa::path(
-    post, path = "/auth/password-reset", tag = "auth", operation_id = "auth_reset_password",
+    post, context_path = API_PREFIX, path = "/auth/password-reset", tag = "auth", operation_id = "auth_reset_password",
     request_body = PasswordReset,
     responses(
         (status = 204, description = "Password set; log in with it"),
@@ -178,7 +178,7 @@ pub(crate) async fn reset_password(
 /// Start changing the current user's email address: a confirmation link
 /// goes to the new address, a notice to the current one.
 #[utoipa::path(
-    post, path = "/auth/email-change/request", tag = "auth",
+    post, context_path = API_PREFIX, path = "/auth/email-change/request", tag = "auth",
     operation_id = "auth_request_email_change",
     security(("bearer" = []), ("oauth2" = [])),
     request_body = EmailChangeRequest,
@@ -217,7 +217,7 @@ pub(crate) async fn request_email_change(
 /// Change the email address with the token of a confirmation link; the
 /// new address counts as verified.
 #[utoipa::path(
-    post, path = "/auth/email-change", tag = "auth", operation_id = "auth_confirm_email_change",
+    post, context_path = API_PREFIX, path = "/auth/email-change", tag = "auth", operation_id = "auth_confirm_email_change",
     request_body = TokenRequest,
     responses(
         (status = 200, description = "The user with the new address", body = User),

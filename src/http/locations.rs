@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{page_request, ApiJson, ApiPath, ApiQuery, Auth};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::{
     ActiveFilter, Error, Location, LocationId, LocationPatch, LocationQuery, NewLocation, Page,
     UserId,
@@ -53,7 +53,7 @@ pub(crate) struct LocationParams {
 
 /// Create a location.
 #[utoipa::path(
-    post, path = "/locations", tag = "locations", operation_id = "locations_create",
+    post, context_path = API_PREFIX, path = "/locations", tag = "locations", operation_id = "locations_create",
     security(("bearer" = []), ("oauth2" = [])),
     request_body = LocationCreate,
     responses(
@@ -89,7 +89,7 @@ pub(crate) async fn create(
 
 /// List locations, newest first: one's own, or anyone's for a super admin.
 #[utoipa::path(
-    get, path = "/locations", tag = "locations", operation_id = "locations_list",
+    get, context_path = API_PREFIX, path = "/locations", tag = "locations", operation_id = "locations_list",
     security(("bearer" = []), ("oauth2" = [])),
     params(LocationParams),
     responses(
@@ -119,7 +119,7 @@ pub(crate) async fn list(
 
 /// A location.
 #[utoipa::path(
-    get, path = "/locations/{id}", tag = "locations", operation_id = "locations_get",
+    get, context_path = API_PREFIX, path = "/locations/{id}", tag = "locations", operation_id = "locations_get",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The location's id")),
     responses(
@@ -142,7 +142,7 @@ pub(crate) async fn get(
 
 /// Change a location. A missing field is kept, `null` clears it.
 #[utoipa::path(
-    patch, path = "/locations/{id}", tag = "locations", operation_id = "locations_update",
+    patch, context_path = API_PREFIX, path = "/locations/{id}", tag = "locations", operation_id = "locations_update",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The location's id")),
     request_body = LocationPatch,
@@ -168,7 +168,7 @@ pub(crate) async fn update(
 
 /// Deactivate (soft-delete) a location.
 #[utoipa::path(
-    delete, path = "/locations/{id}", tag = "locations", operation_id = "locations_deactivate",
+    delete, context_path = API_PREFIX, path = "/locations/{id}", tag = "locations", operation_id = "locations_deactivate",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The location's id")),
     responses(

@@ -405,7 +405,7 @@ fn openapi_router() -> OpenApiRouter<AppState> {
         .routes(routes!(system::health_v1))
         .routes(routes!(system::jwks_v1));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest(API_PREFIX, api)
+        .merge(api)
         .routes(routes!(system::health))
         .routes(routes!(system::live))
         .routes(routes!(system::ready))

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{page_request, ApiJson, ApiPath, ApiQuery, Auth, RateLimited};
 use super::lifecycle::TokenRequest;
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::{
     ActiveFilter, Invitation, InvitationId, Member, Membership, NewOrganization, Organization,
     OrganizationId, OrganizationPatch, OrganizationQuery, OrganizationRole, Page, UserId,
@@ -80,7 +80,7 @@ pub(crate) struct NewInvitation {
 /// Create an organization; the current user becomes its owner. Without a
 /// slug, one is derived from the name.
 #[utoipa::path(
-    post, path = "/organizations", tag = "organizations", operation_id = "organizations_create",
+    post, context_path = API_PREFIX, path = "/organizations", tag = "organizations", operation_id = "organizations_create",
     security(("bearer" = []), ("oauth2" = [])),
     request_body = NewOrganization,
     responses(
@@ -104,7 +104,7 @@ pub(crate) async fn create(
 /// The current user's organizations (every one, for a super admin),
 /// newest first.
 #[utoipa::path(
-    get, path = "/organizations", tag = "organizations", operation_id = "organizations_list",
+    get, context_path = API_PREFIX, path = "/organizations", tag = "organizations", operation_id = "organizations_list",
     security(("bearer" = []), ("oauth2" = [])),
     params(OrganizationListParams),
     responses(
@@ -133,7 +133,7 @@ pub(crate) async fn list(
 
 /// An organization the current user belongs to (any, for a super admin).
 #[utoipa::path(
-    get, path = "/organizations/{id}", tag = "organizations", operation_id = "organizations_get",
+    get, context_path = API_PREFIX, path = "/organizations/{id}", tag = "organizations", operation_id = "organizations_get",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The organization's id")),
     responses(
@@ -156,7 +156,7 @@ pub(crate) async fn get(
 
 /// Change an organization's name, slug or description (owners).
 #[utoipa::path(
-    patch, path = "/organizations/{id}", tag = "organizations", operation_id = "organizations_update",
+    patch, context_path = API_PREFIX, path = "/organizations/{id}", tag = "organizations", operation_id = "organizations_update",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The organization's id")),
     request_body = OrganizationPatch,
@@ -184,7 +184,7 @@ pub(crate) async fn update(
 /// Deactivate (soft-delete) an organization (owners): it disappears for
 /// everyone but super admins, who may restore it.
 #[utoipa::path(
-    delete, path = "/organizations/{id}", tag = "organizations",
+    delete, context_path = API_PREFIX, path = "/organizations/{id}", tag = "organizations",
     operation_id = "organizations_deactivate",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The organization's id")),
@@ -209,7 +209,7 @@ pub(crate) async fn deactivate(
 
 /// Restore a deactivated organization (super admins).
 #[utoipa::path(
-    post, path = "/organizations/{id}/restore", tag = "organizations",
+    post, context_path = API_PREFIX, path = "/organizations/{id}/restore", tag = "organizations",
     operation_id = "organizations_restore",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The organization's id")),
@@ -234,7 +234,7 @@ pub(crate) async fn restore(
 
 /// A page of the organization's members (active users), in joining order.
 #[utoipa::path(
-    get, path = "/organizations/{id}/members", tag = "organizations",
+    get, context_path = API_PREFIX, path = "/organizations/{id}/members", tag = "organizations",
     operation_id = "organizations_list_members",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The organization's id"), PageParams),
@@ -262,7 +262,7 @@ pub(crate) async fn list_members(
 /// Add an active user with a role (owners and admins; an admin grants at
 /// most admin).
 #[utoipa::path(
-    post, path = "/organizations/{id}/members", tag = "organizations",
+    post, context_path = API_PREFIX, path = "/organizations/{id}/members", tag = "organizations",
     operation_id = "organizations_add_member",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The organization's id")),
@@ -295,7 +295,7 @@ pub(crate) async fn add_member(
 /// Change a member's role. Owners change anyone's; admins change members'
 /// and admins', to at most admin.
 #[utoipa::path(
-    patch, path = "/organizations/{id}/members/{user_id}", tag = "organizations",
+    patch, context_path = API_PREFIX, path = "/organizations/{id}/members/{user_id}", tag = "organizations",
     operation_id = "organizations_change_role",
     security(("bearer" = []), ("oauth2" = [])),
     params(
@@ -331,7 +331,7 @@ pub(crate) async fn change_role(
 /// Remove a member (owners anyone; admins members and admins), or leave:
 /// any member may remove themself.
 #[utoipa::path(
-    delete, path = "/organizations/{id}/members/{user_id}", tag = "organizations",
+    delete, context_path = API_PREFIX, path = "/organizations/{id}/members/{user_id}", tag = "organizations",
     operation_id = "organizations_remove_member",
     security(("bearer" = []), ("oauth2" = [])),
     params(
@@ -366,7 +366,7 @@ pub(crate) async fn remove_member(
 
 /// Make a member an owner (owners); an owner handing over becomes an admin.
 #[utoipa::path(
-    post, path = "/organizations/{id}/transfer", tag = "organizations",
+    post, context_path = API_PREFIX, path = "/organizations/{id}/transfer", tag = "organizations",
     operation_id = "organizations_transfer_ownership",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The organization's id")),
@@ -402,7 +402,7 @@ pub(crate) async fn transfer_ownership(
 /// other routes that send mail: anyone may create an organization, and so
 /// make the server write to any address.
 #[utoipa::path(
-    post, path = "/organizations/{id}/invitations", tag = "organizations",
+    post, context_path = API_PREFIX, path = "/organizations/{id}/invitations", tag = "organizations",
     operation_id = "organizations_invite",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The organization's id")),
@@ -446,7 +446,7 @@ pub(crate) async fn invite(
 /// A page of the organization's invitations, newest first (owners and
 /// admins).
 #[utoipa::path(
-    get, path = "/organizations/{id}/invitations", tag = "organizations",
+    get, context_path = API_PREFIX, path = "/organizations/{id}/invitations", tag = "organizations",
     operation_id = "organizations_list_invitations",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The organization's id"), PageParams),
@@ -475,7 +475,7 @@ pub(crate) async fn list_invitations(
 /// Revoke an invitation (owners and admins, for roles up to theirs);
 /// revoking a revoked one changes nothing.
 #[utoipa::path(
-    delete, path = "/organizations/{id}/invitations/{invitation_id}", tag = "organizations",
+    delete, context_path = API_PREFIX, path = "/organizations/{id}/invitations/{invitation_id}", tag = "organizations",
     operation_id = "organizations_revoke_invitation",
     security(("bearer" = []), ("oauth2" = [])),
     params(
@@ -510,7 +510,7 @@ pub(crate) async fn revoke_invitation(
 /// user, whose email address must be the invited one, joins with the
 /// invitation's role.
 #[utoipa::path(
-    post, path = "/invitations/accept", tag = "organizations", operation_id = "invitations_accept",
+    post, context_path = API_PREFIX, path = "/invitations/accept", tag = "organizations", operation_id = "invitations_accept",
     security(("bearer" = []), ("oauth2" = [])),
     request_body = TokenRequest,
     responses(

@@ -8,7 +8,7 @@ use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{page_request, ApiJson, ApiPath, ApiQuery, Auth};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::{
     ActiveFilter, Error, NewProfile, Page, Profile, ProfileDetails, ProfileId, ProfilePatch,
     ProfileQuery,
@@ -41,7 +41,7 @@ pub(crate) struct ProfileParams {
 /// Create the current user's profile (or, for a super admin, anyone's via
 /// `user_id`), with an optional new location, contacts and jobs, at once.
 #[utoipa::path(
-    post, path = "/profiles", tag = "profiles", operation_id = "profiles_create",
+    post, context_path = API_PREFIX, path = "/profiles", tag = "profiles", operation_id = "profiles_create",
     security(("bearer" = []), ("oauth2" = [])),
     request_body = NewProfile,
     responses(
@@ -66,7 +66,7 @@ pub(crate) async fn create(
 /// Search profiles, newest first: public ones and one's own (all, for a
 /// super admin).
 #[utoipa::path(
-    get, path = "/profiles", tag = "profiles", operation_id = "profiles_search",
+    get, context_path = API_PREFIX, path = "/profiles", tag = "profiles", operation_id = "profiles_search",
     security(("bearer" = []), ("oauth2" = [])),
     params(ProfileParams),
     responses(
@@ -100,7 +100,7 @@ pub(crate) async fn search(
 
 /// The current user's profile.
 #[utoipa::path(
-    get, path = "/profiles/me", tag = "profiles", operation_id = "profiles_me",
+    get, context_path = API_PREFIX, path = "/profiles/me", tag = "profiles", operation_id = "profiles_me",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "Success", body = ProfileDetails),
@@ -125,7 +125,7 @@ pub(crate) async fn me(
 
 /// A profile with its location, contacts and jobs.
 #[utoipa::path(
-    get, path = "/profiles/{id}", tag = "profiles", operation_id = "profiles_get",
+    get, context_path = API_PREFIX, path = "/profiles/{id}", tag = "profiles", operation_id = "profiles_get",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id")),
     responses(
@@ -148,7 +148,7 @@ pub(crate) async fn get(
 
 /// Change a profile. A missing field is kept, `null` clears it.
 #[utoipa::path(
-    patch, path = "/profiles/{id}", tag = "profiles", operation_id = "profiles_update",
+    patch, context_path = API_PREFIX, path = "/profiles/{id}", tag = "profiles", operation_id = "profiles_update",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id")),
     request_body = ProfilePatch,
@@ -174,7 +174,7 @@ pub(crate) async fn update(
 
 /// Deactivate (soft-delete) a profile.
 #[utoipa::path(
-    delete, path = "/profiles/{id}", tag = "profiles", operation_id = "profiles_deactivate",
+    delete, context_path = API_PREFIX, path = "/profiles/{id}", tag = "profiles", operation_id = "profiles_deactivate",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The profile's id")),
     responses(

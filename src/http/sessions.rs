@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{page_request, ApiPath, ApiQuery, Auth};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::{Page, Session, SessionId, UserId};
 
 /// Whose sessions to list.
@@ -26,7 +26,7 @@ pub(crate) struct SessionParams {
 /// Active refresh sessions, newest first: one's own, or (super admins)
 /// another user's.
 #[utoipa::path(
-    get, path = "/sessions", tag = "sessions", operation_id = "sessions_list_sessions",
+    get, context_path = API_PREFIX, path = "/sessions", tag = "sessions", operation_id = "sessions_list_sessions",
     security(("bearer" = []), ("oauth2" = [])),
     params(SessionParams),
     responses(
@@ -56,7 +56,7 @@ pub(crate) async fn list(
 
 /// Revoke a session: its refresh token and access tokens stop working.
 #[utoipa::path(
-    delete, path = "/sessions/{id}", tag = "sessions", operation_id = "sessions_revoke_session",
+    delete, context_path = API_PREFIX, path = "/sessions/{id}", tag = "sessions", operation_id = "sessions_revoke_session",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The session's id")),
     responses(

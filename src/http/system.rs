@@ -9,7 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 
 /// The service answers and so does its database.
 #[derive(Serialize, ToSchema)]
@@ -69,7 +69,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<Health>
 
 /// Liveness and database check (under the API prefix).
 #[utoipa::path(
-    get, path = "/health", tag = "system", operation_id = "system_health_v1",
+    get, context_path = API_PREFIX, path = "/health", tag = "system", operation_id = "system_health_v1",
     responses(
         (status = 200, description = "Success", body = Health),
         (status = 503, description = "The database does not answer", body = ErrorBody),
@@ -90,7 +90,7 @@ pub(crate) async fn jwks(State(state): State<AppState>) -> Json<Value> {
 
 /// The public keys that verify access tokens (under the API prefix).
 #[utoipa::path(
-    get, path = "/.well-known/jwks.json", tag = "system", operation_id = "system_jwks_v1",
+    get, context_path = API_PREFIX, path = "/.well-known/jwks.json", tag = "system", operation_id = "system_jwks_v1",
     responses((status = 200, description = "Success", body = Jwks))
 )]
 pub(crate) async fn jwks_v1(State(state): State<AppState>) -> Json<Value> {

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::auth::NO_STORE;
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{ApiJson, Auth, RateLimited};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::TokenPair;
 
 /// A new, pending TOTP secret. It is shown once: store it in an
@@ -58,7 +58,7 @@ pub(crate) struct SecondFactorLogin {
 
 /// Begin a TOTP enrolment of the current user (replaces a pending one).
 #[utoipa::path(
-    post, path = "/auth/totp/begin", tag = "auth", operation_id = "auth_totp_begin",
+    post, context_path = API_PREFIX, path = "/auth/totp/begin", tag = "auth", operation_id = "auth_totp_begin",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "The pending secret and its otpauth URI; never cached", body = TotpEnrolmentBody,
@@ -86,7 +86,7 @@ pub(crate) async fn begin(
 /// Confirm the pending TOTP with a first code: logins need a second factor
 /// from now on.
 #[utoipa::path(
-    post, path = "/auth/totp/confirm", tag = "auth", operation_id = "auth_totp_confirm",
+    post, context_path = API_PREFIX, path = "/auth/totp/confirm", tag = "auth", operation_id = "auth_totp_confirm",
     security(("bearer" = []), ("oauth2" = [])),
     request_body = TotpCode,
     responses(
@@ -117,7 +117,7 @@ pub(crate) async fn confirm(
 /// Remove the current user's second factor, proven with the password, a
 /// TOTP code or a recovery code (a wrong proof counts as a failed login).
 #[utoipa::path(
-    post, path = "/auth/totp/disable", tag = "auth", operation_id = "auth_totp_disable",
+    post, context_path = API_PREFIX, path = "/auth/totp/disable", tag = "auth", operation_id = "auth_totp_disable",
     security(("bearer" = []), ("oauth2" = [])),
     request_body = TotpDisable,
     responses(
@@ -150,7 +150,7 @@ pub(crate) async fn disable(
 /// a wrong code counts as a failed login, and a challenge dies after
 /// three.
 #[utoipa::path(
-    post, path = "/auth/login/second-factor", tag = "auth", operation_id = "auth_login_second_factor",
+    post, context_path = API_PREFIX, path = "/auth/login/second-factor", tag = "auth", operation_id = "auth_login_second_factor",
     request_body = SecondFactorLogin,
     responses(
         (status = 200, description = "An OAuth2 token response with a device token; never cached", body = TokenPair,

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{page_request, ApiJson, ApiPath, ApiQuery, Auth, RateLimited};
-use super::AppState;
+use super::{AppState, API_PREFIX};
 use crate::{ActiveFilter, Page, Password, User, UserExport, UserId, UserPatch, UserQuery};
 
 /// Filters and page of the user list.
@@ -41,7 +41,7 @@ pub(crate) struct UserUpdate {
 
 /// The current user.
 #[utoipa::path(
-    get, path = "/users/me", tag = "users", operation_id = "users_me",
+    get, context_path = API_PREFIX, path = "/users/me", tag = "users", operation_id = "users_me",
     security(("bearer" = []), ("oauth2" = [])),
     responses(
         (status = 200, description = "Success", body = User),
@@ -60,7 +60,7 @@ pub(crate) async fn me(
 
 /// List users, newest first (super admins).
 #[utoipa::path(
-    get, path = "/users", tag = "users", operation_id = "users_list",
+    get, context_path = API_PREFIX, path = "/users", tag = "users", operation_id = "users_list",
     security(("bearer" = []), ("oauth2" = [])),
     params(UserListParams),
     responses(
@@ -89,7 +89,7 @@ pub(crate) async fn list(
 
 /// A user: oneself, or anyone for a super admin.
 #[utoipa::path(
-    get, path = "/users/{id}", tag = "users", operation_id = "users_get",
+    get, context_path = API_PREFIX, path = "/users/{id}", tag = "users", operation_id = "users_get",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     responses(
@@ -112,7 +112,7 @@ pub(crate) async fn get(
 
 /// Change a user's username, email or (super admins) role.
 #[utoipa::path(
-    patch, path = "/users/{id}", tag = "users", operation_id = "users_update",
+    patch, context_path = API_PREFIX, path = "/users/{id}", tag = "users", operation_id = "users_update",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     request_body = UserUpdate,
@@ -147,7 +147,7 @@ pub(crate) async fn update(
 /// Deactivate (soft-delete) a user: their profile is deactivated and every
 /// session ends.
 #[utoipa::path(
-    delete, path = "/users/{id}", tag = "users", operation_id = "users_deactivate",
+    delete, context_path = API_PREFIX, path = "/users/{id}", tag = "users", operation_id = "users_deactivate",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     responses(
@@ -170,7 +170,7 @@ pub(crate) async fn deactivate(
 
 /// Restore a deactivated user (super admins).
 #[utoipa::path(
-    post, path = "/users/{id}/restore", tag = "users", operation_id = "users_restore",
+    post, context_path = API_PREFIX, path = "/users/{id}/restore", tag = "users", operation_id = "users_restore",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     responses(
@@ -194,7 +194,7 @@ pub(crate) async fn restore(
 /// Lift a user's login locks (super admins): the account's and those of
 /// each of its devices. Recorded as `account_unlocked`.
 #[utoipa::path(
-    post, path = "/users/{id}/unlock", tag = "users", operation_id = "users_unlock_user",
+    post, context_path = API_PREFIX, path = "/users/{id}/unlock", tag = "users", operation_id = "users_unlock_user",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     responses(
@@ -231,7 +231,7 @@ pub(crate) struct EraseRequest {
 /// jobs (inactive ones too), locations, sessions' metadata and security
 /// events. Never a password hash or a token.
 #[utoipa::path(
-    get, path = "/users/{id}/export", tag = "users", operation_id = "users_export",
+    get, context_path = API_PREFIX, path = "/users/{id}/export", tag = "users", operation_id = "users_export",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     responses(
@@ -257,7 +257,7 @@ pub(crate) async fn export(
 /// events stay without their identity. Oneself with the current password,
 /// or anyone for a super admin.
 #[utoipa::path(
-    post, path = "/users/{id}/erase", tag = "users", operation_id = "users_erase",
+    post, context_path = API_PREFIX, path = "/users/{id}/erase", tag = "users", operation_id = "users_erase",
     security(("bearer" = []), ("oauth2" = [])),
     params(("id" = String, Path, format = Uuid, description = "The user's id")),
     request_body = EraseRequest,
