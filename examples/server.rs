@@ -361,6 +361,10 @@ async fn shutdown_signal() {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // SAFETY: nothing has touched SQLite yet (the runtime's threads are
+    // idle): SQLite takes mutexes that spin before they sleep, so that
+    // requests reading at the same time do not put each other to sleep.
+    unsafe { aai_accounts::store::SqliteStore::install_spinning_mutexes() };
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(

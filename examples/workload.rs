@@ -43,6 +43,11 @@ struct Args {
     /// alone: no file-locking system calls per transaction).
     #[arg(long)]
     exclusive: bool,
+    /// Keep SQLite's own mutexes instead of the spinning ones
+    /// (`SqliteStore::install_spinning_mutexes`, what the server example
+    /// uses): threads then put each other to sleep on every read.
+    #[arg(long)]
+    sqlite_mutexes: bool,
     /// Run on this database instead of a fresh SQLite file. A
     /// `postgres://` URL (feature `postgres`) gets a throwaway schema in
     /// that database, dropped at the end; any other URL must name an empty
@@ -208,6 +213,10 @@ fn throwaway(url: &str) -> Result<(String, Option<Box<dyn std::any::Any>>)> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if !args.sqlite_mutexes {
+        // SAFETY: no thread exists yet, let alone one using SQLite.
+        unsafe { aai_accounts::store::SqliteStore::install_spinning_mutexes() };
+    }
     if let Some(path) = &args.seed_to {
         return seed_file(path, args.users);
     }
@@ -415,6 +424,7 @@ fn main() -> Result<()> {
         }),
         "locking": if args.exclusive { "exclusive" } else { "normal" },
         "sqlite_options": sqlite_options(),
+        "sqlite_mutexes": if aai_accounts::store::SqliteStore::spinning_mutexes() { "spinning" } else { "sqlite's" },
         "users": args.users,
         "seed": {
             "profiles_per_s": (args.users as f64 / seed_secs).round(),

@@ -19,6 +19,7 @@ use super::sql_common::error::{self, Backend, BackendError, ViolatedKey};
 use super::{Store, Tx};
 use crate::error::{Error, Result, StorageError};
 
+mod mutex;
 mod organizations;
 mod second_factor;
 mod sql;
@@ -145,6 +146,46 @@ impl SqliteStore {
     /// another process has it open.
     pub fn open_path_exclusive(path: impl AsRef<Path>) -> Result<SqliteStore> {
         SqliteStore::open_file(path.as_ref(), true)
+    }
+
+    /// Gives SQLite mutexes that spin for a moment before they sleep
+    /// (parking_lot's), for every SQLite database of this process. Returns
+    /// whether they are in place: `false` when SQLite has already started
+    /// in this process, which then keeps its own.
+    ///
+    /// SQLite's own mutexes put a waiting thread to sleep at once. Each read
+    /// transaction on a shared file (not `?locking=exclusive`) takes the
+    /// database's shared-memory mutex twice, so threads reading at the
+    /// same time keep putting each other to sleep: on a 2-core machine two
+    /// threads read users no faster than one. With these mutexes they read
+    /// about twice as fast. Call it first thing in `main`, as the `server`
+    /// example does.
+    ///
+    /// # Safety
+    ///
+    /// No other thread may be using SQLite (through this crate, rusqlite
+    /// or anything else) while it runs: SQLite's `sqlite3_config`, which it
+    /// calls, is not thread-safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aai_accounts::store::SqliteStore;
+    ///
+    /// // SAFETY: the first thing this program does; no thread uses SQLite yet.
+    /// let spinning = unsafe { SqliteStore::install_spinning_mutexes() };
+    /// assert_eq!(spinning, SqliteStore::spinning_mutexes());
+    /// ```
+    #[allow(unsafe_code)]
+    pub unsafe fn install_spinning_mutexes() -> bool {
+        // SAFETY: the caller's guarantee is this function's.
+        unsafe { mutex::install() }
+    }
+
+    /// Whether [`SqliteStore::install_spinning_mutexes`] succeeded in this
+    /// process.
+    pub fn spinning_mutexes() -> bool {
+        mutex::installed()
     }
 
     fn open_file(path: &Path, exclusive: bool) -> Result<SqliteStore> {
