@@ -1,9 +1,9 @@
 //! `/auth`: register, login (JSON or the OAuth2 password form), refresh,
 //! logout, logout everywhere, change password.
 
+use super::json::Json;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, StatusCode};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;

@@ -1,8 +1,8 @@
 //! A profile's contacts: `/profiles/{id}/contacts`, `/contacts/{id}`.
 
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{ActiveParams, ApiJson, ApiPath, ApiQuery, Auth};

@@ -1,7 +1,7 @@
 //! `/events`: the security audit log.
 
+use super::json::Json;
 use axum::extract::State;
-use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 

@@ -1,8 +1,8 @@
 //! A profile's jobs: `/profiles/{id}/jobs`, `/jobs/{id}`.
 
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 
 use super::error::{ApiError, ErrorBody, ValidationBody};
 use super::extract::{ActiveParams, ApiJson, ApiPath, ApiQuery, Auth};

@@ -3,9 +3,9 @@
 //! travel by mail (see [`Mailer`](super::Mailer)); the confirming routes
 //! take them back.
 
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

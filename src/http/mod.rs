@@ -44,6 +44,7 @@ mod error;
 mod events;
 mod extract;
 mod jobs;
+mod json;
 mod lifecycle;
 mod locations;
 mod mail;

@@ -4,9 +4,9 @@
 //! everything of an organization. An invitation's token travels by mail
 //! (see [`Mailer`](super::Mailer)), never in a response.
 
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 

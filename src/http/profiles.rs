@@ -1,8 +1,8 @@
 //! `/profiles`: a profile with its location, contacts and jobs.
 
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 

@@ -1,7 +1,7 @@
 //! `/sessions`: a user's refresh sessions.
 
+use super::json::Json;
 use axum::extract::State;
-use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 

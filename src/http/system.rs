@@ -1,9 +1,9 @@
 //! `/health` and `/.well-known/jwks.json`, at the root and under
 //! `/api/v1`; the probes `/health/live` and `/health/ready` at the root.
 
+use super::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;

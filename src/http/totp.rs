@@ -2,9 +2,9 @@
 //! `/auth/login/second-factor`, which finishes a login that answered
 //! `second_factor_required`.
 
+use super::json::Json;
 use axum::extract::State;
 use axum::http::HeaderName;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

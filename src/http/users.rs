@@ -1,8 +1,8 @@
 //! `/users`.
 
+use super::json::Json;
 use axum::extract::State;
 use axum::http::{header, HeaderName, StatusCode};
-use axum::Json;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
