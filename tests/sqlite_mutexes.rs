@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 
 use aai_accounts::store::SqliteStore;
-use aai_accounts::{Accounts, ManualClock, NewProfile, NewUser, Patch, Principal, ProfilePatch};
+use aai_accounts::{ManualClock, NewProfile, Patch, Principal, ProfilePatch};
+use common::Harness;
 
 const WRITERS: usize = 2;
 const READERS: usize = 4;
@@ -26,23 +27,18 @@ fn readers_and_writers_on_spinning_mutexes_see_every_write_whole() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("accounts.db").display());
     let clock = Arc::new(ManualClock::new(common::start_time()));
-    let accounts: Accounts = common::builder(&url, clock).build().unwrap();
+    let harness = Harness::new(
+        "sqlite file",
+        common::builder(&url, clock.clone()).build().unwrap(),
+        clock,
+    );
+    let accounts = &harness.accounts;
 
     // One user and profile per writer; each writer rewrites its profile's
     // first and last name together, the readers check they always match.
     let mut owners = Vec::new();
     for writer in 0..WRITERS {
-        let name = format!("writer{writer}");
-        let registration = accounts
-            .register(NewUser {
-                username: name.clone(),
-                email: format!("{name}@example.com"),
-                password: common::PASSWORD.into(),
-            })
-            .unwrap();
-        let me = accounts
-            .authenticate(&registration.tokens.access_token)
-            .unwrap();
+        let me = harness.register(&format!("writer{writer}")).principal;
         let profile = accounts
             .profiles()
             .create(
@@ -65,7 +61,7 @@ fn readers_and_writers_on_spinning_mutexes_see_every_write_whole() {
     std::thread::scope(|scope| {
         let mut writers = Vec::new();
         for (me, profile) in &owners {
-            let (accounts, start) = (&accounts, &start);
+            let start = &start;
             writers.push(scope.spawn(move || {
                 start.wait();
                 for round in 1..=ROUNDS {
@@ -80,7 +76,7 @@ fn readers_and_writers_on_spinning_mutexes_see_every_write_whole() {
             }));
         }
         for reader in 0..READERS {
-            let (accounts, start, writing, owners) = (&accounts, &start, &writing, &owners);
+            let (start, writing, owners) = (&start, &writing, &owners);
             scope.spawn(move || {
                 let (me, _) = &owners[reader % WRITERS];
                 start.wait();
