@@ -321,13 +321,17 @@ pub fn router_with(accounts: Accounts, config: RouterConfig) -> Router {
     let router = router
         .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
         .fallback(|| async { ApiError::RouteNotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ));
-    observe::observed(router)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    observe::observed(
+        router,
+        (
+            DefaultBodyLimit::max(config.body_limit),
+            SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ),
+    )
 }
 
 /// The OpenAPI document of [`router`], as served at `/openapi.json`.
