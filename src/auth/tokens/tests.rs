@@ -396,6 +396,32 @@ fn tampered_payload_is_a_bad_signature() {
 }
 
 #[test]
+fn hs256_verification_with_the_prepared_key_agrees_with_jsonwebtoken() {
+    // The service verifies HS256 with an HMAC key prepared once, not
+    // through jsonwebtoken: tokens jsonwebtoken signs with our secret pass,
+    // those signed with another secret of the same length, or with one
+    // signature bit flipped, do not.
+    let service = service(hs256());
+    let kid = hs256().kid().to_owned();
+    let good = sign_hs256(&claims_json(), SECRET, &kid);
+    assert!(service.verify_access(&good, now()).is_ok());
+    let mut other = SECRET.to_vec();
+    other[0] ^= 1;
+    let wrong_secret = sign_hs256(&claims_json(), &other, &kid);
+    let (message, signature) = good.rsplit_once('.').unwrap();
+    let mut tag = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    tag[31] ^= 0x80;
+    let flipped = format!("{message}.{}", b64(tag));
+    for token in [wrong_secret, flipped] {
+        assert_eq!(
+            service.verify_access(&token, now()),
+            Err(TokenError::BadSignature),
+            "{token}"
+        );
+    }
+}
+
+#[test]
 fn tampered_signature_is_a_bad_signature() {
     let service = service(ed25519());
     let (token, _) = issue(&service);
