@@ -19,9 +19,8 @@ pub struct Contacts<'a> {
 /// A contact the actor may change (through its profile), or `NotFound` /
 /// `Forbidden`.
 fn writable_contact(tx: &mut dyn Tx, actor: &Actor, id: ContactId) -> Result<Contact> {
-    let contact = tx.get_contact(id)?.ok_or(Error::not_found("contact"))?;
-    let profile = tx
-        .get_profile(contact.profile_id)?
+    let (contact, profile) = tx
+        .get_contact_with_parent(id)?
         .ok_or(Error::not_found("contact"))?;
     actor.check_write(
         "contact",

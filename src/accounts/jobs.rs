@@ -16,10 +16,7 @@ pub struct Jobs<'a> {
 /// A job the actor may change (through its profile), or `NotFound` /
 /// `Forbidden`.
 fn writable_job(tx: &mut dyn Tx, actor: &Actor, id: JobId) -> Result<Job> {
-    let job = tx.get_job(id)?.ok_or(Error::not_found("job"))?;
-    let profile = tx
-        .get_profile(job.profile_id)?
-        .ok_or(Error::not_found("job"))?;
+    let (job, profile) = tx.get_job_with_parent(id)?.ok_or(Error::not_found("job"))?;
     actor.check_write("job", profile.user_id, profile.is_active && job.is_active)?;
     Ok(job)
 }

@@ -231,6 +231,25 @@ impl Actor {
     ) -> Result<Actor> {
         match &principal.kind {
             Kind::System => Ok(Actor::System),
+            Kind::User {
+                user_id,
+                unchecked_iat: None,
+                amr,
+                ..
+            } => {
+                // An authenticated principal: only the user's standing
+                // counts, so only it is read.
+                let standing = tx
+                    .get_user_standing(*user_id)?
+                    .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+                if !standing.is_active {
+                    return Err(Error::AccountInactive);
+                }
+                Ok(Actor::User {
+                    id: *user_id,
+                    is_admin: rule.admin_powers(standing.is_super_admin, amr),
+                })
+            }
             Kind::User { amr, .. } => {
                 let row = Actor::resolve_row(tx, principal)?;
                 Ok(Actor::User {

@@ -200,6 +200,48 @@ pub struct UserRow {
     pub tokens_valid_after: DateTime<Utc>,
 }
 
+/// What an operation's check of its acting user reads
+/// ([`Tx::get_user_standing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserStanding {
+    /// Whether the account is active.
+    pub is_active: bool,
+    /// Whether the user is a super admin.
+    pub is_super_admin: bool,
+}
+
+impl UserStanding {
+    /// The standing of `user`.
+    #[must_use]
+    pub fn of(user: &User) -> Self {
+        UserStanding {
+            is_active: user.is_active,
+            is_super_admin: user.is_super_admin,
+        }
+    }
+}
+
+/// The profile a contact or job belongs to, as far as a write to the child
+/// needs it: whose it is and whether it is active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParentProfile {
+    /// The profile's user.
+    pub user_id: UserId,
+    /// Whether the profile is active.
+    pub is_active: bool,
+}
+
+impl ParentProfile {
+    /// The parent standing of `profile`.
+    #[must_use]
+    pub fn of(profile: &Profile) -> Self {
+        ParentProfile {
+            user_id: profile.user_id,
+            is_active: profile.is_active,
+        }
+    }
+}
+
 /// A device token row: a device (a client that kept the token of an
 /// earlier successful login) with its own failed-login counter and lock.
 /// The token itself is never stored, only its SHA-256 digest.
@@ -298,6 +340,16 @@ pub trait Tx: OrganizationTx + SecondFactorTx {
     ///
     /// [`Error::Storage`] when the backend fails (as for every method).
     fn get_user(&mut self, id: UserId) -> Result<Option<UserRow>>;
+    /// Whether a user is active and a super admin, by id: all an
+    /// operation's check of its acting user reads. The default reads the
+    /// whole row; the bundled backends read the two columns.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_user_standing(&mut self, id: UserId) -> Result<Option<UserStanding>> {
+        Ok(self.get_user(id)?.map(|row| UserStanding::of(&row.user)))
+    }
     /// A user by username, ignoring ASCII case.
     ///
     /// # Errors
@@ -429,6 +481,25 @@ pub trait Tx: OrganizationTx + SecondFactorTx {
     ///
     /// [`Error::Storage`] when the backend fails.
     fn get_contact(&mut self, id: ContactId) -> Result<Option<Contact>>;
+    /// A contact by id with its profile's owner and standing: what a write
+    /// to it checks. `None` without the contact (or its profile). The
+    /// default reads one after the other; the bundled backends read both
+    /// in one statement.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_contact_with_parent(
+        &mut self,
+        id: ContactId,
+    ) -> Result<Option<(Contact, ParentProfile)>> {
+        let Some(contact) = self.get_contact(id)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .get_profile(contact.profile_id)?
+            .map(|profile| (contact, ParentProfile::of(&profile))))
+    }
     /// Writes every column of the contact.
     ///
     /// # Errors
@@ -471,6 +542,20 @@ pub trait Tx: OrganizationTx + SecondFactorTx {
     ///
     /// [`Error::Storage`] when the backend fails.
     fn get_job(&mut self, id: JobId) -> Result<Option<Job>>;
+    /// A job by id with its profile's owner and standing, as
+    /// [`Tx::get_contact_with_parent`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] when the backend fails.
+    fn get_job_with_parent(&mut self, id: JobId) -> Result<Option<(Job, ParentProfile)>> {
+        let Some(job) = self.get_job(id)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .get_profile(job.profile_id)?
+            .map(|profile| (job, ParentProfile::of(&profile))))
+    }
     /// Writes every column of the job.
     ///
     /// # Errors

@@ -1,8 +1,12 @@
 //! Contacts and jobs: round trips, primary contacts, list orders and profile details.
 
 use super::fixtures::*;
-use crate::model::{ActiveFilter, Contact, ContactKind, Job, Location, Profile, ProfileId};
-use crate::store::Store;
+use crate::model::{
+    ActiveFilter, Contact, ContactId, ContactKind, Job, JobId, Location, Profile, ProfileId, User,
+    UserId,
+};
+use crate::store::UserRow;
+use crate::store::{ParentProfile, Store, UserStanding};
 
 fn insert_profile(store: &dyn Store, tag: &str) -> Profile {
     let owner = user(tag);
@@ -56,6 +60,86 @@ pub fn contact_round_trip_and_update(store: &dyn Store) {
         read_ok(store, |tx| tx.get_contact(full.id)),
         Some(changed.clone())
     );
+}
+
+/// A contact or job read with its profile's owner and standing, and a
+/// user's standing, agree with the full rows, before and after the
+/// profile is deactivated; missing ids read `None`.
+pub fn children_with_their_parent_and_user_standing(store: &dyn Store) {
+    let profile = insert_profile(store, "parent");
+    let email = contact(profile.id, ContactKind::Email, "p@example.com", true);
+    let work = job(profile.id, "Engineer", "Analytical Engines");
+    write_ok(store, |tx| {
+        tx.insert_contact(&email)?;
+        tx.insert_job(&work)
+    });
+    for is_active in [true, false] {
+        let parent = ParentProfile {
+            user_id: profile.user_id,
+            is_active,
+        };
+        assert_eq!(
+            read_ok(store, |tx| tx.get_contact_with_parent(email.id)),
+            Some((email.clone(), parent))
+        );
+        assert_eq!(
+            read_ok(store, |tx| tx.get_job_with_parent(work.id)),
+            Some((work.clone(), parent))
+        );
+        let inactive = Profile {
+            is_active: false,
+            deactivated_at: Some(at(5)),
+            ..profile.clone()
+        };
+        assert!(write_ok(store, |tx| tx.update_profile(&inactive)));
+    }
+    assert_eq!(
+        read_ok(store, |tx| tx.get_contact_with_parent(ContactId::new())),
+        None
+    );
+    assert_eq!(
+        read_ok(store, |tx| tx.get_job_with_parent(JobId::new())),
+        None
+    );
+
+    let admin = UserRow {
+        user: User {
+            is_super_admin: true,
+            ..user("standing").user
+        },
+        ..user("standing")
+    };
+    write_ok(store, |tx| tx.insert_user(&admin));
+    let standing = |id| read_ok(store, |tx| tx.get_user_standing(id));
+    assert_eq!(
+        standing(admin.user.id),
+        Some(UserStanding {
+            is_active: true,
+            is_super_admin: true
+        })
+    );
+    let owner = read_ok(store, |tx| tx.get_user(profile.user_id)).map(|row| row.user);
+    assert_eq!(
+        standing(profile.user_id),
+        owner.as_ref().map(UserStanding::of)
+    );
+    assert_eq!(owner.map(|user| user.is_super_admin), Some(false));
+    let deactivated = UserRow {
+        user: User {
+            is_active: false,
+            ..admin.user.clone()
+        },
+        ..admin.clone()
+    };
+    assert!(write_ok(store, |tx| tx.update_user(&deactivated)));
+    assert_eq!(
+        standing(admin.user.id),
+        Some(UserStanding {
+            is_active: false,
+            is_super_admin: true
+        })
+    );
+    assert_eq!(standing(UserId::new()), None);
 }
 
 /// At most one active primary contact per profile and kind: a second one

@@ -91,6 +91,7 @@ macro_rules! __conformance_checks {
             list_contacts_order_and_active_filter,
             job_round_trip_and_update,
             list_jobs_order_and_active_filter,
+            children_with_their_parent_and_user_standing,
             profile_details_load_children_with_filter,
             session_round_trip_and_update,
             list_sessions_active_at,

@@ -20,7 +20,9 @@ use crate::model::{
 use crate::store::sql_common::lists::{self, limit_offset, List, Placeholders};
 use crate::store::sql_common::rows;
 use crate::store::sql_common::statements::*;
-use crate::store::{DeviceTokenRow, OneTimeTokenRow, RefreshTokenRow, Tx, UserRow};
+use crate::store::{
+    DeviceTokenRow, OneTimeTokenRow, ParentProfile, RefreshTokenRow, Tx, UserRow, UserStanding,
+};
 
 /// Prepared statements kept per connection: every static statement plus
 /// the variants of the dynamic list queries. Past this the cache is
@@ -284,6 +286,15 @@ impl Tx for PgTx<'_> {
         self.query_one(GET_USER, &[id.as_uuid()], rows::user, "get a user")
     }
 
+    fn get_user_standing(&mut self, id: UserId) -> Result<Option<UserStanding>> {
+        self.query_one(
+            GET_USER_STANDING,
+            &[id.as_uuid()],
+            rows::user_standing,
+            "get a user's standing",
+        )
+    }
+
     fn get_user_by_username(&mut self, username: &str) -> Result<Option<UserRow>> {
         self.query_one(
             GET_USER_BY_USERNAME,
@@ -523,6 +534,18 @@ impl Tx for PgTx<'_> {
         self.query_one(GET_CONTACT, &[id.as_uuid()], rows::contact, "get a contact")
     }
 
+    fn get_contact_with_parent(
+        &mut self,
+        id: ContactId,
+    ) -> Result<Option<(Contact, ParentProfile)>> {
+        self.query_one(
+            GET_CONTACT_WITH_PARENT,
+            &[id.as_uuid()],
+            rows::contact_with_parent,
+            "get a contact with its profile",
+        )
+    }
+
     fn update_contact(&mut self, contact: &Contact) -> Result<bool> {
         self.execute(
             UPDATE_CONTACT,
@@ -596,6 +619,15 @@ impl Tx for PgTx<'_> {
 
     fn get_job(&mut self, id: JobId) -> Result<Option<Job>> {
         self.query_one(GET_JOB, &[id.as_uuid()], rows::job, "get a job")
+    }
+
+    fn get_job_with_parent(&mut self, id: JobId) -> Result<Option<(Job, ParentProfile)>> {
+        self.query_one(
+            GET_JOB_WITH_PARENT,
+            &[id.as_uuid()],
+            rows::job_with_parent,
+            "get a job with its profile",
+        )
     }
 
     fn update_job(&mut self, job: &Job) -> Result<bool> {

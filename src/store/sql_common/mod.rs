@@ -18,5 +18,9 @@ pub(super) mod statements;
 
 /// How many columns `profile_columns!` selects.
 pub(super) const PROFILE_COLUMN_COUNT: usize = 15;
+/// How many columns `contact_columns!` selects.
+pub(super) const CONTACT_COLUMN_COUNT: usize = 9;
+/// How many columns `job_columns!` selects.
+pub(super) const JOB_COLUMN_COUNT: usize = 11;
 /// How many columns `user_columns!` selects.
 pub(super) const USER_COLUMN_COUNT: usize = 14;

@@ -9,7 +9,10 @@ use crate::model::{
     JobId, Location, LocationId, Profile, ProfileId, SecurityEvent, Session, SessionId,
     TokenPurpose, User, UserId, Username,
 };
-use crate::store::{DeviceTokenRow, OneTimeTokenRow, PasswordHash, RefreshTokenRow, UserRow};
+use crate::store::{
+    DeviceTokenRow, OneTimeTokenRow, ParentProfile, PasswordHash, RefreshTokenRow, UserRow,
+    UserStanding,
+};
 
 /// One result row, decoded column by column with the backend's storage
 /// conventions. `Error` is what the backend's row mapping fails with.
@@ -199,6 +202,34 @@ pub(in crate::store) fn contact<E>(row: &Row<'_, E>) -> Result<Contact, E> {
         updated_at: row.time(7)?,
         deactivated_at: row.opt_time(8)?,
     })
+}
+
+/// A user's standing (`GET_USER_STANDING`).
+pub(in crate::store) fn user_standing<E>(row: &Row<'_, E>) -> Result<UserStanding, E> {
+    Ok(UserStanding {
+        is_active: row.boolean(0)?,
+        is_super_admin: row.boolean(1)?,
+    })
+}
+
+/// The profile's user and activity in columns `at` and `at + 1`.
+fn parent<E>(row: &Row<'_, E>, at: usize) -> Result<ParentProfile, E> {
+    Ok(ParentProfile {
+        user_id: UserId::from_uuid(row.id(at)?),
+        is_active: row.boolean(at + 1)?,
+    })
+}
+
+/// A contact and its parent profile (`GET_CONTACT_WITH_PARENT`).
+pub(in crate::store) fn contact_with_parent<E>(
+    row: &Row<'_, E>,
+) -> Result<(Contact, ParentProfile), E> {
+    Ok((contact(row)?, parent(row, super::CONTACT_COLUMN_COUNT)?))
+}
+
+/// A job and its parent profile (`GET_JOB_WITH_PARENT`).
+pub(in crate::store) fn job_with_parent<E>(row: &Row<'_, E>) -> Result<(Job, ParentProfile), E> {
+    Ok((job(row)?, parent(row, super::JOB_COLUMN_COUNT)?))
 }
 
 /// A job (`job_columns!`).

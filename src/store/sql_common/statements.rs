@@ -14,6 +14,9 @@ pub(in crate::store) const INSERT_USER: &str = concat!(
 );
 pub(in crate::store) const GET_USER: &str =
     concat!("SELECT ", user_columns!(), " FROM users WHERE id = ?1");
+/// What `Tx::get_user_standing` reads.
+pub(in crate::store) const GET_USER_STANDING: &str =
+    "SELECT is_active, is_super_admin FROM users WHERE id = ?1";
 pub(in crate::store) const GET_USER_BY_EMAIL: &str =
     concat!("SELECT ", user_columns!(), " FROM users WHERE email = ?1");
 pub(in crate::store) const UPDATE_USER: &str =
@@ -57,9 +60,22 @@ pub(in crate::store) const GET_CONTACT: &str = concat!(
     contact_columns!(),
     " FROM contacts WHERE id = ?1"
 );
+/// A contact with its profile's user and activity
+/// (`Tx::get_contact_with_parent`).
+pub(in crate::store) const GET_CONTACT_WITH_PARENT: &str = concat!(
+    "SELECT c.*, p.user_id, p.is_active FROM (SELECT ",
+    contact_columns!(),
+    " FROM contacts WHERE id = ?1) c JOIN profiles p ON p.id = c.profile_id"
+);
+// SQLite writes a contact or job through its primary key instead
+// (`UPDATE_CONTACT_BY_KEY`, `UPDATE_JOB_BY_KEY`).
 pub(in crate::store) const UPDATE_CONTACT: &str =
     "UPDATE contacts SET kind = ?2, value = ?3, is_primary = ?4, \
      is_active = ?5, updated_at = ?6, deactivated_at = ?7 WHERE id = ?1";
+pub(in crate::store) const UPDATE_JOB: &str =
+    "UPDATE jobs SET title = ?2, company = ?3, industry = ?4, \
+     start_date = ?5, end_date = ?6, is_active = ?7, updated_at = ?8, deactivated_at = ?9 \
+     WHERE id = ?1";
 pub(in crate::store) const INSERT_JOB: &str = concat!(
     "INSERT INTO jobs (",
     job_columns!(),
@@ -67,10 +83,12 @@ pub(in crate::store) const INSERT_JOB: &str = concat!(
 );
 pub(in crate::store) const GET_JOB: &str =
     concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = ?1");
-pub(in crate::store) const UPDATE_JOB: &str =
-    "UPDATE jobs SET title = ?2, company = ?3, industry = ?4, \
-     start_date = ?5, end_date = ?6, is_active = ?7, updated_at = ?8, deactivated_at = ?9 \
-     WHERE id = ?1";
+/// A job with its profile's user and activity (`Tx::get_job_with_parent`).
+pub(in crate::store) const GET_JOB_WITH_PARENT: &str = concat!(
+    "SELECT j.*, p.user_id, p.is_active FROM (SELECT ",
+    job_columns!(),
+    " FROM jobs WHERE id = ?1) j JOIN profiles p ON p.id = j.profile_id"
+);
 /// A user, and one of their sessions when it exists and is theirs (NULL
 /// columns otherwise), in one statement: what a bearer token's check
 /// reads (`Tx::get_user_with_session`).
@@ -206,9 +224,10 @@ pub(in crate::store) fn numbered_to_dollar(sql: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL: [&str; 43] = [
+    const ALL: [&str; 46] = [
         INSERT_USER,
         GET_USER,
+        GET_USER_STANDING,
         GET_USER_BY_EMAIL,
         UPDATE_USER,
         DELETE_USER,
@@ -219,9 +238,11 @@ mod tests {
         UPDATE_LOCATION,
         INSERT_CONTACT,
         GET_CONTACT,
+        GET_CONTACT_WITH_PARENT,
         UPDATE_CONTACT,
         INSERT_JOB,
         GET_JOB,
+        GET_JOB_WITH_PARENT,
         UPDATE_JOB,
         INSERT_SESSION,
         GET_SESSION,

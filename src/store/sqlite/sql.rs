@@ -18,6 +18,20 @@ use crate::store::sql_common::PROFILE_COLUMN_COUNT;
 // ---------------------------------------------------------------------------
 // Statements (column lists come from `sql_common/columns.rs`).
 
+// A contact or job is written through its primary key, which leads with
+// its profile: matching on the id alone would seek the unique id index
+// first, then the table. The planner rates both ways alike, hence the
+// `INDEXED BY` (the primary key of a `WITHOUT ROWID` table is its first
+// automatic index); a plan test holds it.
+pub(super) const UPDATE_CONTACT_BY_KEY: &str =
+    "UPDATE contacts INDEXED BY sqlite_autoindex_contacts_1 SET kind = ?2, value = ?3, \
+     is_primary = ?4, is_active = ?5, updated_at = ?6, deactivated_at = ?7 \
+     WHERE profile_id = ?8 AND id = ?1";
+pub(super) const UPDATE_JOB_BY_KEY: &str =
+    "UPDATE jobs INDEXED BY sqlite_autoindex_jobs_1 SET title = ?2, company = ?3, \
+     industry = ?4, start_date = ?5, end_date = ?6, is_active = ?7, updated_at = ?8, \
+     deactivated_at = ?9 WHERE profile_id = ?10 AND id = ?1";
+
 // `username` collates NOCASE, so `=` ignores ASCII case and uses the index.
 pub(super) const GET_USER_BY_USERNAME: &str = concat!(
     "SELECT ",

@@ -581,6 +581,40 @@ fn hot_queries_are_served_by_indexes() {
 }
 
 #[test]
+fn a_contact_or_job_is_written_through_its_primary_key() {
+    let store = SqliteStore::open("sqlite::memory:").unwrap();
+    let conn = store.connection(false).unwrap();
+    for (sql, table) in [
+        (UPDATE_CONTACT_BY_KEY, "contacts"),
+        (UPDATE_JOB_BY_KEY, "jobs"),
+    ] {
+        let sql = (1..=10).rev().fold(sql.to_owned(), |sql, n| {
+            sql.replace(&format!("?{n}"), "NULL")
+        });
+        assert_eq!(
+            plan(&conn, &sql),
+            [format!(
+                "SEARCH {table} USING PRIMARY KEY (profile_id=? AND id=?)"
+            )],
+            "{sql}"
+        );
+    }
+    // The checks before such a write read the child and its profile by
+    // their unique keys.
+    for sql in [
+        GET_CONTACT_WITH_PARENT,
+        GET_JOB_WITH_PARENT,
+        GET_USER_STANDING,
+    ] {
+        let steps = plan(&conn, &sql.replace("?1", "x'00'"));
+        assert!(
+            steps.iter().all(|step| step.starts_with("SEARCH")),
+            "{sql}\n{steps:#?}"
+        );
+    }
+}
+
+#[test]
 fn a_database_of_the_previous_schema_upgrades_keeping_its_data() {
     upgrade_from(crate::store::conformance::upgrade::PREVIOUS_VERSION);
 }

@@ -19,7 +19,9 @@ use crate::store::sql_common::lists::{
 };
 use crate::store::sql_common::rows;
 use crate::store::sql_common::statements::*;
-use crate::store::{DeviceTokenRow, OneTimeTokenRow, RefreshTokenRow, Tx, UserRow};
+use crate::store::{
+    DeviceTokenRow, OneTimeTokenRow, ParentProfile, RefreshTokenRow, Tx, UserRow, UserStanding,
+};
 
 /// How a statement's result rows become values.
 pub(super) type Map<T> = fn(&rows::Row<'_, rusqlite::Error>) -> rusqlite::Result<T>;
@@ -152,6 +154,15 @@ impl Tx for SqliteTx<'_> {
 
     fn get_user(&mut self, id: UserId) -> Result<Option<UserRow>> {
         self.query_one(GET_USER, [id.as_bytes()], rows::user, "get a user")
+    }
+
+    fn get_user_standing(&mut self, id: UserId) -> Result<Option<UserStanding>> {
+        self.query_one(
+            GET_USER_STANDING,
+            [id.as_bytes()],
+            rows::user_standing,
+            "get a user's standing",
+        )
     }
 
     fn get_user_by_username(&mut self, username: &str) -> Result<Option<UserRow>> {
@@ -447,9 +458,21 @@ impl Tx for SqliteTx<'_> {
         self.query_one(GET_CONTACT, [id.as_bytes()], rows::contact, "get a contact")
     }
 
+    fn get_contact_with_parent(
+        &mut self,
+        id: ContactId,
+    ) -> Result<Option<(Contact, ParentProfile)>> {
+        self.query_one(
+            GET_CONTACT_WITH_PARENT,
+            [id.as_bytes()],
+            rows::contact_with_parent,
+            "get a contact with its profile",
+        )
+    }
+
     fn update_contact(&mut self, contact: &Contact) -> Result<bool> {
         self.execute(
-            UPDATE_CONTACT,
+            UPDATE_CONTACT_BY_KEY,
             params![
                 contact.id.as_bytes(),
                 contact.kind.as_str(),
@@ -458,6 +481,7 @@ impl Tx for SqliteTx<'_> {
                 contact.is_active,
                 micros(contact.updated_at),
                 opt_micros(contact.deactivated_at),
+                contact.profile_id.as_bytes(),
             ],
             "update a contact",
         )
@@ -520,9 +544,18 @@ impl Tx for SqliteTx<'_> {
         self.query_one(GET_JOB, [id.as_bytes()], rows::job, "get a job")
     }
 
+    fn get_job_with_parent(&mut self, id: JobId) -> Result<Option<(Job, ParentProfile)>> {
+        self.query_one(
+            GET_JOB_WITH_PARENT,
+            [id.as_bytes()],
+            rows::job_with_parent,
+            "get a job with its profile",
+        )
+    }
+
     fn update_job(&mut self, job: &Job) -> Result<bool> {
         self.execute(
-            UPDATE_JOB,
+            UPDATE_JOB_BY_KEY,
             params![
                 job.id.as_bytes(),
                 job.title,
@@ -533,6 +566,7 @@ impl Tx for SqliteTx<'_> {
                 job.is_active,
                 micros(job.updated_at),
                 opt_micros(job.deactivated_at),
+                job.profile_id.as_bytes(),
             ],
             "update a job",
         )
