@@ -43,6 +43,10 @@ struct Args {
     /// alone: no file-locking system calls per transaction).
     #[arg(long)]
     exclusive: bool,
+    /// Read the SQLite file through a memory map of this many bytes
+    /// (`?mmap_size=`; see `SqliteFileOptions::mmap_size` for the risk).
+    #[arg(long, default_value_t = 0)]
+    mmap_size: u64,
     /// Keep SQLite's own mutexes instead of the spinning ones
     /// (`SqliteStore::install_spinning_mutexes`, what the server example
     /// uses): threads then put each other to sleep on every read.
@@ -135,7 +139,8 @@ fn rate(threads: usize, op: &(dyn Fn(usize) -> Result<()> + Sync)) -> Result<f64
 }
 
 /// The compile options of the bundled SQLite that decide whether reads
-/// scale with threads (see `.cargo/config.toml`).
+/// scale with threads and how much of the file a memory map may cover (see
+/// `.cargo/config.toml`).
 fn sqlite_options() -> Vec<String> {
     let options = || -> rusqlite::Result<Vec<String>> {
         let conn = rusqlite::Connection::open_in_memory()?;
@@ -143,7 +148,7 @@ fn sqlite_options() -> Vec<String> {
         let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
         rows.filter(|option| {
             option.as_ref().map_or(true, |o| {
-                o.contains("MEMORY_MANAGEMENT") || o.contains("MEMSTATUS")
+                o.contains("MEMORY_MANAGEMENT") || o.contains("MEMSTATUS") || o.contains("MMAP")
             })
         })
         .collect()
@@ -227,11 +232,12 @@ fn main() -> Result<()> {
         None => {
             let path = dir.path().join("workload.db");
             let locking = if args.exclusive {
-                "?locking=exclusive"
+                "&locking=exclusive"
             } else {
                 ""
             };
-            (format!("sqlite://{}{locking}", path.display()), None)
+            let query = format!("mmap_size={}{locking}", args.mmap_size);
+            (format!("sqlite://{}?{query}", path.display()), None)
         }
     };
     let accounts = Accounts::builder()
@@ -423,6 +429,7 @@ fn main() -> Result<()> {
             None => "sqlite file (WAL)",
         }),
         "locking": if args.exclusive { "exclusive" } else { "normal" },
+        "mmap_size": args.mmap_size,
         "sqlite_options": sqlite_options(),
         "sqlite_mutexes": if aai_accounts::store::SqliteStore::spinning_mutexes() { "spinning" } else { "sqlite's" },
         "users": args.users,

@@ -26,7 +26,7 @@ pub use postgres::PostgresStore;
 #[doc(hidden)]
 pub use postgres::PostgresTestSchema;
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteFileOptions, SqliteStore};
 
 use chrono::{DateTime, Utc};
 

@@ -71,9 +71,67 @@ pub struct SqliteStore {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
     Memory,
-    File(PathBuf),
-    /// A file this process holds exclusively (`?locking=exclusive`).
-    ExclusiveFile(PathBuf),
+    File(PathBuf, SqliteFileOptions),
+}
+
+/// How [`SqliteStore::open_path_with`] opens a database file; the default
+/// is what [`SqliteStore::open_path`] does. In a URL, each option is a
+/// query parameter: `sqlite://accounts.db?locking=exclusive&mmap_size=8589934592`.
+///
+/// ```
+/// use aai_accounts::store::{SqliteFileOptions, SqliteStore};
+///
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("accounts.db");
+/// let options = SqliteFileOptions::new()
+///     .exclusive(true)
+///     .mmap_size(8 << 30);
+/// let store = SqliteStore::open_path_with(&path, options)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct SqliteFileOptions {
+    /// Held by this process alone while the store is open
+    /// (`locking=exclusive`); see [`SqliteStore::open_path_exclusive`].
+    pub exclusive: bool,
+    /// How many bytes of the file SQLite reads through a memory map
+    /// (`mmap_size=BYTES`; SQLite caps it at its compile-time maximum,
+    /// 2 GiB in the bundled build). 0, the default, reads with `pread`.
+    pub mmap_size: u64,
+}
+
+impl SqliteFileOptions {
+    /// The defaults: shared locking, no memory map.
+    #[must_use]
+    pub fn new() -> Self {
+        SqliteFileOptions::default()
+    }
+
+    /// Whether this process holds the file alone; see
+    /// [`SqliteStore::open_path_exclusive`].
+    #[must_use]
+    pub fn exclusive(mut self, exclusive: bool) -> Self {
+        self.exclusive = exclusive;
+        self
+    }
+
+    /// Reads the first `bytes` of the file through a memory map (SQLite's
+    /// `PRAGMA mmap_size`), 0 for none (the default).
+    ///
+    /// A page read from the map costs no system call and no copy, which
+    /// matters once the file outgrows the connections' page caches: at a
+    /// million users (a 3 GB file) a profile with its children reads about
+    /// seven pages that are not in them. The price is SQLite's: an I/O
+    /// error on a mapped page (a failing disk, a file truncated by another
+    /// process) is a `SIGBUS` that ends the process instead of an error
+    /// this crate could return. Off by default for that reason; for a
+    /// host whose database sits on a local disk it owns.
+    #[must_use]
+    pub fn mmap_size(mut self, bytes: u64) -> Self {
+        self.mmap_size = bytes;
+        self
+    }
 }
 
 impl fmt::Debug for SqliteStore {
@@ -95,24 +153,29 @@ impl SqliteStore {
     /// freed with the store), `sqlite://relative/path.db`,
     /// `sqlite:///absolute/path.db` and `sqlite:path.db`.
     ///
-    /// A file URL may end in `?locking=exclusive`: this process then holds
-    /// the file for as long as the store is open, and other processes
-    /// (a command-line tool, the `sqlite3` shell) cannot open it until it
-    /// closes. In return its transactions make no file-locking system
-    /// calls (SQLite's `unix-excl` VFS, with the WAL index in this
-    /// process's memory): every read and write is a few microseconds
-    /// faster, and reads from several threads no longer queue on the
-    /// kernel's lock of the file. See [`SqliteStore::open_path_exclusive`].
+    /// A file URL may end in a query of [`SqliteFileOptions`], each at most
+    /// once, joined by `&`:
+    ///
+    /// - `locking=exclusive`: this process then holds the file for as long
+    ///   as the store is open, and other processes (a command-line tool,
+    ///   the `sqlite3` shell) cannot open it until it closes. In return its
+    ///   transactions make no file-locking system calls (SQLite's
+    ///   `unix-excl` VFS, with the WAL index in this process's memory):
+    ///   every read and write is a few microseconds faster, and reads from
+    ///   several threads no longer queue on the kernel's lock of the file.
+    ///   See [`SqliteStore::open_path_exclusive`].
+    /// - `mmap_size=BYTES`: reads through a memory map; see
+    ///   [`SqliteFileOptions::mmap_size`] for what it costs.
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] when the URL is not one of the forms above, and
-    /// [`Error::Storage`] when the database cannot be opened or migrated.
+    /// [`Error::Config`] when the URL is not one of the forms above (naming
+    /// the query parameter at fault), and [`Error::Storage`] when the
+    /// database cannot be opened or migrated.
     pub fn open(url: &str) -> Result<SqliteStore> {
         match parse_url(url)? {
             Target::Memory => SqliteStore::open_memory(),
-            Target::File(path) => SqliteStore::open_path(path),
-            Target::ExclusiveFile(path) => SqliteStore::open_path_exclusive(path),
+            Target::File(path, options) => SqliteStore::open_path_with(path, options),
         }
     }
 
@@ -129,7 +192,7 @@ impl SqliteStore {
     ///
     /// [`Error::Storage`] when the file cannot be opened or migrated.
     pub fn open_path(path: impl AsRef<Path>) -> Result<SqliteStore> {
-        SqliteStore::open_file(path.as_ref(), false)
+        SqliteStore::open_path_with(path, SqliteFileOptions::new())
     }
 
     /// Opens the database file at `path` as [`SqliteStore::open_path`]
@@ -145,7 +208,22 @@ impl SqliteStore {
     /// [`Error::Storage`] when the file cannot be opened or migrated, or
     /// another process has it open.
     pub fn open_path_exclusive(path: impl AsRef<Path>) -> Result<SqliteStore> {
-        SqliteStore::open_file(path.as_ref(), true)
+        SqliteStore::open_path_with(path, SqliteFileOptions::new().exclusive(true))
+    }
+
+    /// Opens the database file at `path` as [`SqliteStore::open_path`]
+    /// does, with `options`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for an exclusive path that is not UTF-8;
+    /// [`Error::Storage`] when the file cannot be opened or migrated, or
+    /// (exclusive) another process has it open.
+    pub fn open_path_with(
+        path: impl AsRef<Path>,
+        options: SqliteFileOptions,
+    ) -> Result<SqliteStore> {
+        SqliteStore::open_file(path.as_ref(), options)
     }
 
     /// Gives SQLite mutexes that spin for a moment before they sleep
@@ -188,39 +266,36 @@ impl SqliteStore {
         mutex::installed()
     }
 
-    fn open_file(path: &Path, exclusive: bool) -> Result<SqliteStore> {
+    fn open_file(path: &Path, options: SqliteFileOptions) -> Result<SqliteStore> {
         let path = path.to_path_buf();
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         // Without SQLITE_OPEN_URI a file path is never read as a URI; the
         // exclusive form names its VFS in one, with the path escaped.
-        let (name, flags, target) = if exclusive {
+        let (name, flags) = if options.exclusive {
             let path_text = path
                 .to_str()
                 .ok_or_else(|| Error::config("an exclusive sqlite path must be valid UTF-8"))?;
             let uri = format!("file:{}?vfs=unix-excl", escape_uri_path(path_text));
-            let flags = flags | OpenFlags::SQLITE_OPEN_URI;
-            (
-                PathBuf::from(uri),
-                flags,
-                Target::ExclusiveFile(path.clone()),
-            )
+            (PathBuf::from(uri), flags | OpenFlags::SQLITE_OPEN_URI)
         } else {
-            (path.clone(), flags, Target::File(path.clone()))
+            (path.clone(), flags)
         };
+        let target = Target::File(path.clone(), options);
+        let init = move |conn: &mut Connection| init_file_connection(conn, options);
         create_private(&path)?;
         // Fail fast on an unusable path (the pool would retry until its
         // timeout) and switch the file to WAL once, before the pool opens
         // its connections.
         let mut probe =
             Connection::open_with_flags(&name, flags).map_err(storage("open the database"))?;
-        init_connection(&mut probe, true).map_err(storage("configure the database"))?;
+        init(&mut probe).map_err(storage("configure the database"))?;
         drop(probe);
         let manager = || {
             SqliteConnectionManager::file(&name)
                 .with_flags(flags)
-                .with_init(|conn| init_connection(conn, true))
+                .with_init(init)
         };
         SqliteStore::finish_open(manager, target, None)
     }
@@ -367,7 +442,7 @@ impl Store for SqliteStore {
         // A read of a file (WAL) never waits for a writer, and writes
         // have connections of their own. In memory (a rollback journal)
         // a read waits while a write commits.
-        matches!(self.target, Target::File(_) | Target::ExclusiveFile(_))
+        matches!(self.target, Target::File(..))
     }
 }
 
@@ -383,23 +458,49 @@ fn parse_url(url: &str) -> Result<Target> {
         return Ok(Target::Memory);
     }
     let rest = rest.strip_prefix("//").unwrap_or(rest);
-    // Query strings (but `?locking=exclusive`) and fragments would be read
-    // as part of the file name; refuse them rather than create a
+    // Fragments, and query parameters other than the options, would be
+    // read as part of the file name; refuse them rather than create a
     // surprising file.
-    let (path, exclusive) = match rest.split_once('?') {
-        None => (rest, false),
-        Some((path, "locking=exclusive")) => (path, true),
-        Some(_) => return Err(unsupported()),
-    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path.ends_with('/') || path.contains('#') || path.starts_with(':') {
         return Err(unsupported());
     }
-    let path = PathBuf::from(path);
-    Ok(if exclusive {
-        Target::ExclusiveFile(path)
-    } else {
-        Target::File(path)
-    })
+    Ok(Target::File(PathBuf::from(path), parse_options(query)?))
+}
+
+/// The [`SqliteFileOptions`] of a URL's query (without its `?`).
+fn parse_options(query: &str) -> Result<SqliteFileOptions> {
+    let mut options = SqliteFileOptions::new();
+    let mut seen = Vec::new();
+    for parameter in query.split('&').filter(|parameter| !parameter.is_empty()) {
+        let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+        let invalid = |expected: &str| {
+            Error::config(format!(
+                "sqlite url parameter {name}: expected {expected}, got {value:?}"
+            ))
+        };
+        if seen.contains(&name) {
+            return Err(Error::config(format!(
+                "sqlite url parameter {name}: given twice"
+            )));
+        }
+        seen.push(name);
+        match name {
+            "locking" if value == "exclusive" => options.exclusive = true,
+            "locking" => return Err(invalid("exclusive")),
+            "mmap_size" => {
+                options.mmap_size = value
+                    .parse()
+                    .map_err(|_| invalid("a number of bytes"))?;
+            }
+            _ => {
+                return Err(Error::config(format!(
+                    "unsupported sqlite url parameter {name}: expected locking=exclusive or mmap_size=BYTES"
+                )))
+            }
+        }
+    }
+    Ok(options)
 }
 
 /// A path escaped for an SQLite URI (`%`, `?` and `#` are special there).
@@ -415,6 +516,17 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 10_000;
 const CACHE_SIZE_KIB: i64 = 16 * 1024;
 /// The WAL file's size after a checkpoint.
 const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
+/// Sets a file connection's pragmas, `options`' included.
+fn init_file_connection(conn: &mut Connection, options: SqliteFileOptions) -> rusqlite::Result<()> {
+    init_connection(conn, true)?;
+    if options.mmap_size > 0 {
+        // SQLite takes a signed 64-bit count and caps it at its maximum.
+        let bytes = i64::try_from(options.mmap_size).unwrap_or(i64::MAX);
+        conn.pragma_update(None, "mmap_size", bytes)?;
+    }
+    Ok(())
+}
 
 /// Sets the per-connection pragmas (and WAL on a file).
 fn init_connection(conn: &mut Connection, file: bool) -> rusqlite::Result<()> {
@@ -439,7 +551,8 @@ fn init_connection(conn: &mut Connection, file: bool) -> rusqlite::Result<()> {
         conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         // Keep the upper levels of every index in each connection's page
         // cache as the file grows (SQLite's default is 2 MiB). No memory
-        // map: an I/O error there is a SIGBUS, not an error.
+        // map unless asked (`SqliteFileOptions::mmap_size`): an I/O error
+        // there is a SIGBUS, not an error.
         conn.pragma_update(None, "cache_size", -CACHE_SIZE_KIB)?;
         conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
     }

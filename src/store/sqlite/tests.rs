@@ -61,23 +61,50 @@ mod conformance_on_an_exclusive_file {
     crate::conformance_tests!(|check| check.run(&super::exclusive_file_store().1));
 }
 
+/// The conformance suite on a fresh file read through a memory map.
+mod conformance_on_a_memory_mapped_file {
+    crate::conformance_tests!(|check| {
+        let dir = tempfile::tempdir().unwrap();
+        let options = super::SqliteFileOptions::new().mmap_size(64 << 20);
+        let store = super::SqliteStore::open_path_with(dir.path().join("accounts.db"), options);
+        check.run(&store.unwrap());
+    });
+}
+
 #[test]
 fn accepted_urls_name_memory_or_a_path() {
+    let plain = SqliteFileOptions::new();
     let cases = [
         ("sqlite::memory:", Target::Memory),
         (
             "sqlite://data/accounts.db",
-            Target::File("data/accounts.db".into()),
+            Target::File("data/accounts.db".into(), plain),
         ),
         (
             "sqlite:///var/lib/a.db",
-            Target::File("/var/lib/a.db".into()),
+            Target::File("/var/lib/a.db".into(), plain),
         ),
-        ("sqlite:accounts.db", Target::File("accounts.db".into())),
+        (
+            "sqlite:accounts.db",
+            Target::File("accounts.db".into(), plain),
+        ),
         (
             "sqlite://data/accounts.db?locking=exclusive",
-            Target::ExclusiveFile("data/accounts.db".into()),
+            Target::File("data/accounts.db".into(), plain.exclusive(true)),
         ),
+        (
+            "sqlite:a.db?mmap_size=4096",
+            Target::File("a.db".into(), plain.mmap_size(4096)),
+        ),
+        (
+            "sqlite:a.db?mmap_size=0&locking=exclusive",
+            Target::File("a.db".into(), plain.exclusive(true)),
+        ),
+        (
+            "sqlite:a.db?locking=exclusive&mmap_size=8589934592",
+            Target::File("a.db".into(), plain.exclusive(true).mmap_size(8 << 30)),
+        ),
+        ("sqlite:a.db?", Target::File("a.db".into(), plain)),
     ];
     for (url, target) in cases {
         assert_eq!(parse_url(url).unwrap(), target, "{url}");
@@ -99,11 +126,64 @@ fn other_urls_are_config_errors() {
         "sqlite:?locking=exclusive",
         "sqlite::memory:?locking=exclusive",
         "sqlite://data/#fragment",
+        "sqlite:a.db?mmap_size=",
+        "sqlite:a.db?mmap_size=-1",
+        "sqlite:a.db?mmap_size=1GB",
+        "sqlite:a.db?locking=shared",
+        "sqlite:a.db?locking",
+        "sqlite:a.db?mmap_size=1&mmap_size=2",
         "SQLITE::memory:",
     ] {
         let error = SqliteStore::open(url).unwrap_err();
         assert!(matches!(error, Error::Config(_)), "{url}: {error:?}");
     }
+}
+
+#[test]
+fn a_bad_url_parameter_is_named() {
+    for (url, named) in [
+        ("sqlite:a.db?mmap_size=lots", "mmap_size"),
+        ("sqlite:a.db?locking=none", "locking"),
+        ("sqlite:a.db?mode=ro", "mode"),
+        ("sqlite:a.db?locking=exclusive&locking=exclusive", "locking"),
+    ] {
+        let Err(Error::Config(message)) = SqliteStore::open(url) else {
+            panic!("{url} opened");
+        };
+        assert!(message.contains(named), "{url}: {message}");
+    }
+}
+
+#[test]
+fn a_memory_mapped_file_reads_what_was_written_and_maps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.db");
+    let url = format!("sqlite://{}?mmap_size=1048576", path.display());
+    let store = SqliteStore::open(&url).unwrap();
+    assert_eq!(
+        store.target,
+        Target::File(path.clone(), SqliteFileOptions::new().mmap_size(1 << 20))
+    );
+    store
+        .write(&mut |tx| tx.insert_setting_if_absent("k", b"v"))
+        .unwrap();
+    let mut seen = None;
+    store
+        .read(&mut |tx| {
+            seen = tx.get_setting("k")?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(seen.as_deref(), Some(&b"v"[..]));
+    // Every connection maps the file; a plain one does not.
+    let mapped = |store: &SqliteStore| -> i64 {
+        let conn = store.connection(false).unwrap();
+        conn.pragma_query_value(None, "mmap_size", |row| row.get(0))
+            .unwrap()
+    };
+    assert_eq!(mapped(&store), 1 << 20);
+    drop(store);
+    assert_eq!(mapped(&SqliteStore::open_path(&path).unwrap()), 0);
 }
 
 #[test]
@@ -420,7 +500,13 @@ fn an_exclusive_file_is_shut_to_other_processes_until_closed() {
         SqliteStore::open_path_exclusive(&path).unwrap(),
         SqliteStore::open(&url).unwrap(),
     ] {
-        let Target::ExclusiveFile(file) = store.target.clone() else {
+        let Target::File(
+            file,
+            SqliteFileOptions {
+                exclusive: true, ..
+            },
+        ) = store.target.clone()
+        else {
             panic!("{:?}", store.target);
         };
         store
