@@ -184,6 +184,13 @@ fn a_memory_mapped_file_reads_what_was_written_and_maps_it() {
     assert_eq!(mapped(&store), 1 << 20);
     drop(store);
     assert_eq!(mapped(&SqliteStore::open_path(&path).unwrap()), 0);
+    // This repository's build lets a map cover more than SQLite's default
+    // cap of 2 GiB (`SQLITE_MAX_MMAP_SIZE` in `.cargo/config.toml`).
+    let large = SqliteFileOptions::new().mmap_size(16 << 30);
+    assert_eq!(
+        mapped(&SqliteStore::open_path_with(&path, large).unwrap()),
+        16 << 30
+    );
 }
 
 #[test]
