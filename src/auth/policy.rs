@@ -203,12 +203,10 @@ pub(crate) fn bearer(
     iat: i64,
 ) -> Result<(UserRow, Session)> {
     let revoked = || Error::Unauthenticated(TokenError::Revoked);
-    let (row, session) = tx
-        .get_user_with_session(user_id, session_id)?
-        .ok_or_else(revoked)?;
-    if !row.user.is_active {
-        return Err(Error::AccountInactive);
-    }
+    let (row, session) = present_and_active(
+        tx.get_user_with_session(user_id, session_id)?,
+        |(row, _)| row.user.is_active,
+    )?;
     if iat < row.tokens_valid_after.timestamp() {
         return Err(revoked());
     }
@@ -216,6 +214,18 @@ pub(crate) fn bearer(
         .filter(|session| session.revoked_at.is_none() && session.user_id == row.user.id)
         .ok_or_else(revoked)?;
     Ok((row, session))
+}
+
+/// A principal's user as every check of it wants it: present
+/// (`Unauthenticated(Revoked)` otherwise: the account is gone) and active
+/// (`AccountInactive` otherwise). `found` is whatever the check read of the
+/// user.
+fn present_and_active<T>(found: Option<T>, is_active: impl FnOnce(&T) -> bool) -> Result<T> {
+    let found = found.ok_or(Error::Unauthenticated(TokenError::Revoked))?;
+    if !is_active(&found) {
+        return Err(Error::AccountInactive);
+    }
+    Ok(found)
 }
 
 impl Actor {
@@ -239,12 +249,9 @@ impl Actor {
             } => {
                 // An authenticated principal: only the user's standing
                 // counts, so only it is read.
-                let standing = tx
-                    .get_user_standing(*user_id)?
-                    .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
-                if !standing.is_active {
-                    return Err(Error::AccountInactive);
-                }
+                let standing = present_and_active(tx.get_user_standing(*user_id)?, |standing| {
+                    standing.is_active
+                })?;
                 Ok(Actor::User {
                     id: *user_id,
                     is_admin: rule.admin_powers(standing.is_super_admin, amr),
@@ -276,12 +283,7 @@ impl Actor {
             // What `authenticate` checks, in the operation's transaction.
             return Ok(bearer(tx, user_id, session_id, iat)?.0);
         }
-        let row = tx
-            .get_user(user_id)?
-            .ok_or(Error::Unauthenticated(TokenError::Revoked))?;
-        if !row.user.is_active {
-            return Err(Error::AccountInactive);
-        }
+        let row = present_and_active(tx.get_user(user_id)?, |row| row.user.is_active)?;
         if unchecked_iat.is_some() {
             // A bearer without a session: nothing to check it against.
             return Err(Error::Unauthenticated(TokenError::Revoked));

@@ -5,8 +5,7 @@ use crate::model::{
     ActiveFilter, Contact, ContactId, ContactKind, Job, JobId, Location, Profile, ProfileId, User,
     UserId,
 };
-use crate::store::UserRow;
-use crate::store::{ParentProfile, Store, UserStanding};
+use crate::store::{ParentProfile, Store, UserRow, UserStanding};
 
 fn insert_profile(store: &dyn Store, tag: &str) -> Profile {
     let owner = user(tag);

@@ -72,10 +72,6 @@ pub(in crate::store) const GET_CONTACT_WITH_PARENT: &str = concat!(
 pub(in crate::store) const UPDATE_CONTACT: &str =
     "UPDATE contacts SET kind = ?2, value = ?3, is_primary = ?4, \
      is_active = ?5, updated_at = ?6, deactivated_at = ?7 WHERE id = ?1";
-pub(in crate::store) const UPDATE_JOB: &str =
-    "UPDATE jobs SET title = ?2, company = ?3, industry = ?4, \
-     start_date = ?5, end_date = ?6, is_active = ?7, updated_at = ?8, deactivated_at = ?9 \
-     WHERE id = ?1";
 pub(in crate::store) const INSERT_JOB: &str = concat!(
     "INSERT INTO jobs (",
     job_columns!(),
@@ -89,6 +85,10 @@ pub(in crate::store) const GET_JOB_WITH_PARENT: &str = concat!(
     job_columns!(),
     " FROM jobs WHERE id = ?1) j JOIN profiles p ON p.id = j.profile_id"
 );
+pub(in crate::store) const UPDATE_JOB: &str =
+    "UPDATE jobs SET title = ?2, company = ?3, industry = ?4, \
+     start_date = ?5, end_date = ?6, is_active = ?7, updated_at = ?8, deactivated_at = ?9 \
+     WHERE id = ?1";
 /// A user, and one of their sessions when it exists and is theirs (NULL
 /// columns otherwise), in one statement: what a bearer token's check
 /// reads (`Tx::get_user_with_session`).

@@ -96,8 +96,10 @@ pub struct SqliteFileOptions {
     /// (`locking=exclusive`); see [`SqliteStore::open_path_exclusive`].
     pub exclusive: bool,
     /// How many bytes of the file SQLite reads through a memory map
-    /// (`mmap_size=BYTES`; SQLite caps it at its compile-time maximum,
-    /// 2 GiB in the bundled build). 0, the default, reads with `pread`.
+    /// (`mmap_size=BYTES`; SQLite caps it at its compile-time
+    /// `SQLITE_MAX_MMAP_SIZE`: 2 GiB unless the build raises it, as this
+    /// repository's `.cargo/config.toml` does). 0, the default, reads with
+    /// `pread`.
     pub mmap_size: u64,
 }
 
