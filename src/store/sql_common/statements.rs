@@ -68,7 +68,9 @@ pub(in crate::store) const GET_CONTACT_WITH_PARENT: &str = concat!(
     " FROM contacts WHERE id = ?1) c JOIN profiles p ON p.id = c.profile_id"
 );
 // SQLite writes a contact or job through its primary key instead
-// (`UPDATE_CONTACT_BY_KEY`, `UPDATE_JOB_BY_KEY`).
+// (`UPDATE_CONTACT_BY_KEY`, `UPDATE_JOB_BY_KEY`), so only Postgres (and
+// the check of every statement below) uses these two.
+#[cfg(any(feature = "postgres", test))]
 pub(in crate::store) const UPDATE_CONTACT: &str =
     "UPDATE contacts SET kind = ?2, value = ?3, is_primary = ?4, \
      is_active = ?5, updated_at = ?6, deactivated_at = ?7 WHERE id = ?1";
@@ -85,6 +87,7 @@ pub(in crate::store) const GET_JOB_WITH_PARENT: &str = concat!(
     job_columns!(),
     " FROM jobs WHERE id = ?1) j JOIN profiles p ON p.id = j.profile_id"
 );
+#[cfg(any(feature = "postgres", test))]
 pub(in crate::store) const UPDATE_JOB: &str =
     "UPDATE jobs SET title = ?2, company = ?3, industry = ?4, \
      start_date = ?5, end_date = ?6, is_active = ?7, updated_at = ?8, deactivated_at = ?9 \
