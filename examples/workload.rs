@@ -47,6 +47,10 @@ struct Args {
     /// (`?mmap_size=`; see `SqliteFileOptions::mmap_size` for the risk).
     #[arg(long, default_value_t = 0)]
     mmap_size: u64,
+    /// Write WAL frames as SQLite does, two system calls each
+    /// (`?batch_wal_writes=false`), instead of a transaction's in a few.
+    #[arg(long)]
+    unbatched_wal: bool,
     /// Keep SQLite's own mutexes instead of the spinning ones
     /// (`SqliteStore::install_spinning_mutexes`, what the server example
     /// uses): threads then put each other to sleep on every read.
@@ -236,7 +240,12 @@ fn main() -> Result<()> {
             } else {
                 ""
             };
-            let query = format!("mmap_size={}{locking}", args.mmap_size);
+            let batched = if args.unbatched_wal {
+                "&batch_wal_writes=false"
+            } else {
+                ""
+            };
+            let query = format!("mmap_size={}{locking}{batched}", args.mmap_size);
             (format!("sqlite://{}?{query}", path.display()), None)
         }
     };
@@ -430,6 +439,7 @@ fn main() -> Result<()> {
         }),
         "locking": if args.exclusive { "exclusive" } else { "normal" },
         "mmap_size": args.mmap_size,
+        "wal_writes": if args.unbatched_wal { "sqlite's" } else { "batched" },
         "sqlite_options": sqlite_options(),
         "sqlite_mutexes": if aai_accounts::store::SqliteStore::spinning_mutexes() { "spinning" } else { "sqlite's" },
         "users": args.users,

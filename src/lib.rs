@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// One module holds unsafe code: SQLite's mutex methods (`store::sqlite::mutex`).
+// Two modules hold unsafe code, both SQLite's interfaces: its mutex
+// methods (`store::sqlite::mutex`) and a VFS (`store::sqlite::vfs`).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(

@@ -105,6 +105,14 @@ fn accepted_urls_name_memory_or_a_path() {
             Target::File("a.db".into(), plain.exclusive(true).mmap_size(8 << 30)),
         ),
         ("sqlite:a.db?", Target::File("a.db".into(), plain)),
+        (
+            "sqlite:a.db?batch_wal_writes=false",
+            Target::File("a.db".into(), plain.batch_wal_writes(false)),
+        ),
+        (
+            "sqlite:a.db?batch_wal_writes=true&locking=exclusive",
+            Target::File("a.db".into(), plain.exclusive(true)),
+        ),
     ];
     for (url, target) in cases {
         assert_eq!(parse_url(url).unwrap(), target, "{url}");
@@ -146,6 +154,7 @@ fn a_bad_url_parameter_is_named() {
         ("sqlite:a.db?locking=none", "locking"),
         ("sqlite:a.db?mode=ro", "mode"),
         ("sqlite:a.db?locking=exclusive&locking=exclusive", "locking"),
+        ("sqlite:a.db?batch_wal_writes=no", "batch_wal_writes"),
     ] {
         let Err(Error::Config(message)) = SqliteStore::open(url) else {
             panic!("{url} opened");
@@ -538,6 +547,157 @@ fn an_exclusive_file_is_shut_to_other_processes_until_closed() {
                 >= 1
         );
     }
+}
+
+/// A write transaction that changes about `pages` pages of settings.
+fn write_pages(store: &SqliteStore, prefix: &str, pages: usize) {
+    store
+        .write(&mut |tx| {
+            for i in 0..pages {
+                tx.insert_setting_if_absent(&format!("{prefix}.{i}"), &[7; 3000])?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_transaction_reaches_the_wal_in_a_few_long_writes() {
+    for exclusive in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.db");
+        let options = SqliteFileOptions::new().exclusive(exclusive);
+        let store = SqliteStore::open_path_with(&path, options).unwrap();
+        let wal = dir.path().join("accounts.db-wal");
+        let before = std::fs::metadata(&wal).map_or(0, |meta| meta.len());
+        let writes = vfs::WAL_WRITES.with(std::cell::Cell::get);
+        write_pages(&store, "big", 40);
+        let frames = (std::fs::metadata(&wal).unwrap().len() - before) / (24 + 4096);
+        assert!(frames >= 40, "{frames} frames");
+        // SQLite makes two writes per frame; gathered, they pass on in
+        // pieces of up to 31 pages, and the commit frame's page alone.
+        let writes = vfs::WAL_WRITES.with(std::cell::Cell::get) - writes;
+        let pieces = usize::try_from(frames).unwrap().div_ceil(30);
+        assert!(
+            (2..=pieces + 2).contains(&writes),
+            "{writes} writes for {frames} frames"
+        );
+    }
+}
+
+#[test]
+fn committed_transactions_are_in_the_files_before_the_store_closes() {
+    for options in [
+        SqliteFileOptions::new(),
+        SqliteFileOptions::new().batch_wal_writes(false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_path_with(dir.path().join("accounts.db"), options).unwrap();
+        for round in 0..5 {
+            write_pages(&store, &format!("round{round}"), 10 + round);
+        }
+        // What a crash would leave: the database and its WAL as they are
+        // now (no checkpoint, no close), opened by SQLite's own VFS.
+        let copy = tempfile::tempdir().unwrap();
+        for file in ["accounts.db", "accounts.db-wal"] {
+            std::fs::copy(dir.path().join(file), copy.path().join(file)).unwrap();
+        }
+        let conn = Connection::open(copy.path().join("accounts.db")).unwrap();
+        assert_eq!(pragma(&conn, "integrity_check"), "ok");
+        let written: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM settings WHERE key GLOB 'round*'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(written, (10..15).sum::<i64>(), "{options:?}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn frames_of_a_rolled_back_transaction_never_overwrite_a_later_commit() {
+    for exclusive in [false, true] {
+        rolled_back_frames_stay_out(exclusive);
+    }
+}
+
+#[cfg(unix)]
+fn rolled_back_frames_stay_out(exclusive: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.db");
+    drop(SqliteStore::open_path(&path).unwrap());
+    let uri = file_uri(&path, vfs::name(exclusive).unwrap());
+    let open = || {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(&uri, flags).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        conn
+    };
+    let (spiller, other) = (open(), open());
+    // A page cache of ten pages: a transaction that writes a hundred
+    // (the overflow pages of one long value) spills most of them to the
+    // WAL before it ends, here in a rollback.
+    spiller.pragma_update(None, "cache_size", 10).unwrap();
+    let insert = |conn: &Connection, key: &str| {
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, zeroblob(3000))",
+            [key],
+        )
+        .unwrap();
+    };
+    spiller.execute_batch("BEGIN IMMEDIATE").unwrap();
+    spiller
+        .execute(
+            "INSERT INTO settings (key, value) VALUES ('spilled', randomblob(400000))",
+            [],
+        )
+        .unwrap();
+    spiller.execute_batch("ROLLBACK").unwrap();
+    // Another connection commits over the same part of the WAL, then the
+    // first commits after it.
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    for i in 0..50 {
+        insert(&other, &format!("other.{i}"));
+    }
+    other.execute_batch("COMMIT").unwrap();
+    insert(&spiller, "last");
+    for conn in [&spiller, &other, &open()] {
+        assert_eq!(pragma(conn, "integrity_check"), "ok");
+        let count = |pattern: &str| -> i64 {
+            conn.query_row(
+                "SELECT COUNT(*) FROM settings WHERE key GLOB ?1",
+                [pattern],
+                |row| row.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            (count("other.*"), count("last"), count("spilled")),
+            (50, 1, 0)
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_path_that_is_not_utf8_opens_in_every_mode() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"odd \xff %?# name.db");
+    for options in [
+        SqliteFileOptions::new(),
+        SqliteFileOptions::new().exclusive(true),
+        SqliteFileOptions::new().batch_wal_writes(false),
+    ] {
+        let store = SqliteStore::open_path_with(dir.path().join(name), options).unwrap();
+        store
+            .write(&mut |tx| tx.insert_setting_if_absent("k", b"v"))
+            .unwrap();
+    }
+    assert!(dir.path().join(name).exists());
 }
 
 #[test]
