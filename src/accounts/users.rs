@@ -316,15 +316,15 @@ impl<'a> Users<'a> {
     }
 
     /// Writes one validated import in its own transaction; a taken id,
-    /// username or email is a conflict naming it.
+    /// username or email is a conflict naming it. Alone in its
+    /// transaction, the user's row needs no check before it is written:
+    /// the store's unique keys refuse a taken one as that conflict, and
+    /// the failed transaction leaves nothing behind.
     fn import_prepared(&self, principal: &Principal, prepared: &PreparedImport) -> Result<User> {
         self.accounts
             .write_as("users.import", principal, |tx, actor, now| {
                 actor.require_admin()?;
-                match TakenInBatch::default().check(tx, &prepared.row.user)? {
-                    Some(field) => Err(Error::Conflict { field }),
-                    None => write_import(tx, &actor, prepared, now),
-                }
+                write_import(tx, &actor, prepared, now)
             })
     }
 
