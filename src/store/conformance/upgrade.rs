@@ -22,6 +22,10 @@ const PASSWORD: &str = "correct horse battery staple";
 /// with it.
 pub(crate) const BEFORE_SECOND_FACTOR: i32 = 5;
 
+/// The version before the partial indexes (V7): the world is also written
+/// with it.
+pub(crate) const BEFORE_PARTIAL_INDEXES: i32 = 6;
+
 /// The columns migrations after `version` add to V1's tables, as SQLite
 /// statements that add them (for today's statements to write the world)
 /// and drop them again (so that the database is `version`'s when it is
@@ -72,6 +76,9 @@ fn later_columns<const N: usize>(
 pub(crate) struct PreviousWorld {
     user: UserRow,
     refresh_token: String,
+    /// Who acted on another account in the world's one event with an
+    /// actor.
+    actor: crate::UserId,
 }
 
 /// Writes the world through `tx`, using only tables of V1.
@@ -115,9 +122,18 @@ pub(crate) fn write_previous_world(tx: &mut dyn Tx) -> PreviousWorld {
         ..event(EventKind::LoginSucceeded, Some(user.user.id), created)
     })
     .unwrap();
+    // An administrator (deleted since) acted on the user: the one event
+    // with an actor, which V7's partial index keeps.
+    let actor = crate::UserId::new();
+    tx.insert_event(&SecurityEvent {
+        actor_id: Some(actor),
+        ..event(EventKind::RoleChanged, Some(user.user.id), created)
+    })
+    .unwrap();
     PreviousWorld {
         user,
         refresh_token,
+        actor,
     }
 }
 
@@ -181,4 +197,16 @@ pub(crate) fn check_upgraded(url: &str, world: &PreviousWorld) {
         )
         .unwrap();
     assert_eq!(events.total, 2);
+    // The event an actor wrote before the upgrade is found by its actor
+    // (the index of actors was rebuilt by V7).
+    let tombstone = crate::UserId::new();
+    let mut anonymized = 0;
+    accounts
+        .store()
+        .write(&mut |tx| {
+            anonymized = tx.anonymize_events(world.actor, tombstone)?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(anonymized, 1);
 }

@@ -724,7 +724,23 @@ fn hot_queries_are_served_by_indexes() {
             &["memberships_role", "memberships_pkey"],
         ),
     ];
-    for (sql, params, indexes) in cases {
+    // The partial indexes of V7 serve what looks for their rows: an
+    // actor's events, the active jobs of an industry.
+    let industry = "software".to_owned();
+    let partial: [(String, Vec<&(dyn ToSql + Sync)>, &[&str]); 2] = [
+        (
+            numbered_to_dollar(ANONYMIZE_EVENTS),
+            vec![&id, &id],
+            &["security_events_actor"],
+        ),
+        (
+            "SELECT profile_id FROM jobs WHERE is_active AND lower(industry) = lower($1)"
+                .to_owned(),
+            vec![&industry],
+            &["jobs_industry"],
+        ),
+    ];
+    for (sql, params, indexes) in cases.into_iter().chain(partial) {
         let plan = plan(&store, &sql, &params);
         // `Index Scan using {index} on ...` or `Bitmap Index Scan on {index}`.
         let uses_index = indexes.iter().any(|index| {
@@ -748,6 +764,14 @@ fn a_database_of_v5_upgrades_to_the_second_factor_keeping_its_data() {
     upgrade_from(
         "a_database_of_v5_upgrades_to_the_second_factor_keeping_its_data",
         crate::store::conformance::upgrade::BEFORE_SECOND_FACTOR,
+    );
+}
+
+#[test]
+fn a_database_of_v6_upgrades_to_partial_indexes_keeping_its_data() {
+    upgrade_from(
+        "a_database_of_v6_upgrades_to_partial_indexes_keeping_its_data",
+        crate::store::conformance::upgrade::BEFORE_PARTIAL_INDEXES,
     );
 }
 

@@ -816,6 +816,27 @@ fn hot_queries_are_served_by_indexes() {
             "{sql}\n{steps:#?}"
         );
     }
+    // The partial indexes of V7 serve what looks for their rows: an
+    // actor's events, the active jobs of an industry.
+    for (sql, index) in [
+        (
+            ANONYMIZE_EVENTS
+                .replace("?1", "x'00'")
+                .replace("?2", "x'01'"),
+            "security_events_actor",
+        ),
+        (
+            "SELECT profile_id FROM jobs WHERE is_active = 1 AND industry = 'software'".to_owned(),
+            "jobs_industry",
+        ),
+    ] {
+        let steps = plan(&conn, &sql);
+        assert!(
+            steps.iter().any(|step| step.contains(index))
+                && !steps.iter().any(|step| step.starts_with("SCAN")),
+            "{sql}\n{steps:#?}"
+        );
+    }
     // A user's search of a place reads the public profiles in list order
     // from an index range and sorts only a page's depth of them.
     let query = ProfileQuery {
@@ -875,6 +896,11 @@ fn a_database_of_the_previous_schema_upgrades_keeping_its_data() {
 #[test]
 fn a_database_of_v5_upgrades_to_the_second_factor_keeping_its_data() {
     upgrade_from(crate::store::conformance::upgrade::BEFORE_SECOND_FACTOR);
+}
+
+#[test]
+fn a_database_of_v6_upgrades_to_partial_indexes_keeping_its_data() {
+    upgrade_from(crate::store::conformance::upgrade::BEFORE_PARTIAL_INDEXES);
 }
 
 /// Writes the upgrade world on a database of schema `version`, then
