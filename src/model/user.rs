@@ -122,7 +122,12 @@ impl Email {
         if !domain.contains('.') || domain.split('.').any(str::is_empty) {
             return Err(malformed());
         }
-        Ok(value.to_lowercase())
+        // The same result; ASCII's is one pass without case tables.
+        Ok(if value.is_ascii() {
+            value.to_ascii_lowercase()
+        } else {
+            value.to_lowercase()
+        })
     }
 
     /// Wraps a value already known to be valid (read back from storage).

@@ -192,6 +192,11 @@ pub(crate) fn is_invisible(c: char) -> bool {
 /// reads (CVE-2021-42574, "Trojan Source"). Every free-text field of the
 /// model passes through here, so no such character reaches storage.
 pub(crate) fn visible(value: &str) -> Result<(), Invalid> {
+    // No ASCII character is in category Cf (pinned by a test), and most
+    // values are ASCII: skip the per-character table lookups.
+    if value.is_ascii() {
+        return Ok(());
+    }
     match value.chars().find(|c| is_invisible(*c)) {
         Some(c) => Err(Invalid::new(
             "invisible_character",
@@ -336,6 +341,12 @@ mod tests {
                 "invisible_character"
             );
         }
+    }
+
+    #[test]
+    fn no_ascii_character_is_invisible() {
+        assert!((0..=0x7F_u8).all(|byte| !is_invisible(char::from(byte))));
+        assert!(is_invisible('\u{AD}'), "the first one past ASCII");
     }
 
     #[test]
