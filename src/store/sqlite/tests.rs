@@ -681,6 +681,141 @@ fn rolled_back_frames_stay_out(exclusive: bool) {
     }
 }
 
+/// The database file the killed writer child writes to.
+const KILLED_WRITER_DB: &str = "AAI_KILLED_WRITER_DB";
+
+/// The child of [`a_killed_writer_loses_no_acknowledged_commit`]: writes
+/// transactions of 1 to 20 pages for ever, printing each one's number
+/// once it committed.
+#[test]
+#[ignore = "the child process of a_killed_writer_loses_no_acknowledged_commit"]
+fn killed_writer_child() {
+    use std::io::Write as _;
+    let Ok(url) = std::env::var(KILLED_WRITER_DB) else {
+        return;
+    };
+    let store = SqliteStore::open(&url).unwrap();
+    let mut out = std::io::stdout().lock();
+    for i in 0_usize.. {
+        write_pages(&store, &format!("k{i}"), 1 + i % 20);
+        writeln!(out, "committed {i}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_writer_loses_no_acknowledged_commit() {
+    use std::io::BufRead as _;
+    for query in ["", "?locking=exclusive"] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.db");
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "store::sqlite::tests::killed_writer_child"])
+            .args(["--ignored", "--nocapture", "--test-threads=1"])
+            .env(
+                KILLED_WRITER_DB,
+                format!("sqlite://{}{query}", path.display()),
+            )
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Kill it (SIGKILL: no destructor, no flush of anything it holds)
+        // in the middle of its writes.
+        let mut acknowledged = None;
+        for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            if let Some(number) = line.strip_prefix("committed ") {
+                acknowledged = Some(number.parse::<usize>().unwrap());
+                if acknowledged == Some(150) {
+                    break;
+                }
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let acknowledged = acknowledged.expect("the child committed");
+        // SQLite's own VFS recovers the WAL the killed process left.
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(pragma(&conn, "integrity_check"), "ok", "{query}");
+        let pages = |i: usize| -> usize {
+            let count: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM settings WHERE key GLOB ?1",
+                    [format!("k{i}.*")],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            usize::try_from(count).unwrap()
+        };
+        for i in 0..=acknowledged {
+            assert_eq!(pages(i), 1 + i % 20, "transaction {i} {query}");
+        }
+        // The transaction it was in when killed is whole or absent.
+        let next = acknowledged + 1;
+        assert!([0, 1 + next % 20].contains(&pages(next)), "{query}");
+    }
+}
+
+/// What the other process of
+/// [`another_process_writes_and_reads_beside_batched_writes`] runs
+/// (Python's `sqlite3`, SQLite's own VFS): 200 transactions of its own,
+/// each followed by a read that no transaction of ours is seen in part,
+/// and a line that lets ours write one more.
+const OTHER_PROCESS: &str = r#"
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+torn_sql = """SELECT substr(key, 1, instr(key, '.') - 1) AS txn, count(*) FROM settings
+              WHERE key GLOB 'rs*' GROUP BY txn HAVING count(*) != 5"""
+for i in range(200):
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("INSERT INTO settings (key, value) VALUES (?, randomblob(3000))", (f"py.{i}",))
+    conn.execute("COMMIT")
+    torn = conn.execute(torn_sql).fetchall()
+    assert not torn, f"torn transactions: {torn}"
+    print("wrote", i, flush=True)
+print("integrity", conn.execute("PRAGMA integrity_check").fetchone()[0], flush=True)
+"#;
+
+#[cfg(unix)]
+#[test]
+fn another_process_writes_and_reads_beside_batched_writes() {
+    use std::io::BufRead as _;
+    let (dir, store) = file_store();
+    let path = dir.path().join("accounts.db");
+    let mut other = std::process::Command::new("python3")
+        .args(["-c", OTHER_PROCESS])
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    // One transaction of ours (five pages) for each of theirs, at the
+    // same time as their next.
+    let (mut rounds, mut integrity) = (0, String::new());
+    for line in std::io::BufReader::new(other.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.starts_with("wrote ") {
+            write_pages(&store, &format!("rs{rounds}"), 5);
+            rounds += 1;
+        } else {
+            integrity = line;
+        }
+    }
+    assert!(other.wait().unwrap().success());
+    assert_eq!((rounds, integrity.as_str()), (200, "integrity ok"));
+    let conn = store.connection(false).unwrap();
+    assert_eq!(pragma(&conn, "integrity_check"), "ok");
+    let count = |pattern: &str| -> i64 {
+        conn.query_row(
+            "SELECT COUNT(*) FROM settings WHERE key GLOB ?1",
+            [pattern],
+            |row| row.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!((count("py.*"), count("rs*")), (200, 1000));
+}
+
 #[cfg(unix)]
 #[test]
 fn a_path_that_is_not_utf8_opens_in_every_mode() {
