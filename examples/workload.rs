@@ -47,6 +47,10 @@ struct Args {
     /// (`?mmap_size=`; see `SqliteFileOptions::mmap_size` for the risk).
     #[arg(long, default_value_t = 0)]
     mmap_size: u64,
+    /// Each connection's page cache at most, in bytes (`?cache_size=`;
+    /// the library's default, 16 MiB, when not given).
+    #[arg(long)]
+    cache_size: Option<u64>,
     /// Write WAL frames as SQLite does, two system calls each
     /// (`?batch_wal_writes=false`), instead of a transaction's in a few.
     #[arg(long)]
@@ -245,7 +249,11 @@ fn main() -> Result<()> {
             } else {
                 ""
             };
-            let query = format!("mmap_size={}{locking}{batched}", args.mmap_size);
+            let cache = args
+                .cache_size
+                .map(|bytes| format!("&cache_size={bytes}"))
+                .unwrap_or_default();
+            let query = format!("mmap_size={}{locking}{batched}{cache}", args.mmap_size);
             (format!("sqlite://{}?{query}", path.display()), None)
         }
     };
@@ -440,6 +448,7 @@ fn main() -> Result<()> {
         "locking": if args.exclusive { "exclusive" } else { "normal" },
         "mmap_size": args.mmap_size,
         "wal_writes": if args.unbatched_wal { "sqlite's" } else { "batched" },
+        "cache_size": args.cache_size,
         "sqlite_options": sqlite_options(),
         "sqlite_mutexes": if aai_accounts::store::SqliteStore::spinning_mutexes() { "spinning" } else { "sqlite's" },
         "users": args.users,

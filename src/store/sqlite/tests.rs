@@ -106,6 +106,10 @@ fn accepted_urls_name_memory_or_a_path() {
         ),
         ("sqlite:a.db?", Target::File("a.db".into(), plain)),
         (
+            "sqlite:a.db?cache_size=1048576",
+            Target::File("a.db".into(), plain.cache_size(1 << 20)),
+        ),
+        (
             "sqlite:a.db?batch_wal_writes=false",
             Target::File("a.db".into(), plain.batch_wal_writes(false)),
         ),
@@ -155,6 +159,7 @@ fn a_bad_url_parameter_is_named() {
         ("sqlite:a.db?mode=ro", "mode"),
         ("sqlite:a.db?locking=exclusive&locking=exclusive", "locking"),
         ("sqlite:a.db?batch_wal_writes=no", "batch_wal_writes"),
+        ("sqlite:a.db?cache_size=big", "cache_size"),
     ] {
         let Err(Error::Config(message)) = SqliteStore::open(url) else {
             panic!("{url} opened");
@@ -199,6 +204,30 @@ fn a_memory_mapped_file_reads_what_was_written_and_maps_it() {
     assert_eq!(
         mapped(&SqliteStore::open_path_with(&path, large).unwrap()),
         16 << 30
+    );
+}
+
+#[test]
+fn each_file_connection_caches_up_to_the_option_s_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("accounts.db");
+    let cache_kib = |store: &SqliteStore, write: bool| -> i64 {
+        let conn = store.connection(write).unwrap();
+        conn.pragma_query_value(None, "cache_size", |row| row.get(0))
+            .unwrap()
+    };
+    let store = SqliteStore::open_path(&path).unwrap();
+    let default = -i64::try_from(DEFAULT_CACHE_SIZE / 1024).unwrap();
+    assert_eq!(
+        (cache_kib(&store, false), cache_kib(&store, true)),
+        (default, default)
+    );
+    drop(store);
+    let url = format!("sqlite://{}?cache_size=8388608", path.display());
+    let store = SqliteStore::open(&url).unwrap();
+    assert_eq!(
+        (cache_kib(&store, false), cache_kib(&store, true)),
+        (-8192, -8192)
     );
 }
 
@@ -549,6 +578,16 @@ fn an_exclusive_file_is_shut_to_other_processes_until_closed() {
     }
 }
 
+/// How many settings have a key matching the GLOB `pattern`.
+fn settings_matching(conn: &Connection, pattern: &str) -> i64 {
+    conn.query_row(
+        "SELECT COUNT(*) FROM settings WHERE key GLOB ?1",
+        [pattern],
+        |row| row.get(0),
+    )
+    .unwrap()
+}
+
 /// A write transaction that changes about `pages` pages of settings.
 fn write_pages(store: &SqliteStore, prefix: &str, pages: usize) {
     store
@@ -605,13 +644,7 @@ fn committed_transactions_are_in_the_files_before_the_store_closes() {
         }
         let conn = Connection::open(copy.path().join("accounts.db")).unwrap();
         assert_eq!(pragma(&conn, "integrity_check"), "ok");
-        let written: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM settings WHERE key GLOB 'round*'",
-                [],
-                |row| row.get(0),
-            )
-            .unwrap();
+        let written = settings_matching(&conn, "round*");
         assert_eq!(written, (10..15).sum::<i64>(), "{options:?}");
     }
 }
@@ -666,14 +699,7 @@ fn rolled_back_frames_stay_out(exclusive: bool) {
     insert(&spiller, "last");
     for conn in [&spiller, &other, &open()] {
         assert_eq!(pragma(conn, "integrity_check"), "ok");
-        let count = |pattern: &str| -> i64 {
-            conn.query_row(
-                "SELECT COUNT(*) FROM settings WHERE key GLOB ?1",
-                [pattern],
-                |row| row.get(0),
-            )
-            .unwrap()
-        };
+        let count = |pattern| settings_matching(conn, pattern);
         assert_eq!(
             (count("other.*"), count("last"), count("spilled")),
             (50, 1, 0)
@@ -738,16 +764,8 @@ fn a_killed_writer_loses_no_acknowledged_commit() {
         // SQLite's own VFS recovers the WAL the killed process left.
         let conn = Connection::open(&path).unwrap();
         assert_eq!(pragma(&conn, "integrity_check"), "ok", "{query}");
-        let pages = |i: usize| -> usize {
-            let count: i64 = conn
-                .query_row(
-                    "SELECT COUNT(*) FROM settings WHERE key GLOB ?1",
-                    [format!("k{i}.*")],
-                    |row| row.get(0),
-                )
-                .unwrap();
-            usize::try_from(count).unwrap()
-        };
+        let pages =
+            |i: usize| usize::try_from(settings_matching(&conn, &format!("k{i}.*"))).unwrap();
         for i in 0..=acknowledged {
             assert_eq!(pages(i), 1 + i % 20, "transaction {i} {query}");
         }
@@ -805,14 +823,7 @@ fn another_process_writes_and_reads_beside_batched_writes() {
     assert_eq!((rounds, integrity.as_str()), (200, "integrity ok"));
     let conn = store.connection(false).unwrap();
     assert_eq!(pragma(&conn, "integrity_check"), "ok");
-    let count = |pattern: &str| -> i64 {
-        conn.query_row(
-            "SELECT COUNT(*) FROM settings WHERE key GLOB ?1",
-            [pattern],
-            |row| row.get(0),
-        )
-        .unwrap()
-    };
+    let count = |pattern| settings_matching(&conn, pattern);
     assert_eq!((count("py.*"), count("rs*")), (200, 1000));
 }
 

@@ -458,25 +458,6 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     }
 }
 
-unsafe extern "C" fn read(
-    file: *mut ffi::sqlite3_file,
-    buf: *mut c_void,
-    amount: c_int,
-    offset: i64,
-) -> c_int {
-    // SAFETY: SQLite's arguments, for a file `open` wrapped.
-    unsafe {
-        let rc = pass_on(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        let (this, methods) = parts(file);
-        methods.xRead.map_or(ffi::SQLITE_IOERR_READ, |read| {
-            read(this.inner, buf, amount, offset)
-        })
-    }
-}
-
 unsafe extern "C" fn write(
     file: *mut ffi::sqlite3_file,
     buf: *const c_void,
@@ -534,6 +515,7 @@ macro_rules! forward {
     };
 }
 
+after_pass_on!(read, xRead, ffi::SQLITE_IOERR_READ, (buf: *mut c_void, amount: c_int, offset: i64));
 after_pass_on!(truncate, xTruncate, ffi::SQLITE_IOERR_TRUNCATE, (size: i64));
 after_pass_on!(sync, xSync, ffi::SQLITE_IOERR_FSYNC, (flags: c_int));
 after_pass_on!(file_size, xFileSize, ffi::SQLITE_IOERR_FSTAT, (size: *mut i64));
