@@ -428,7 +428,9 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     // uses it meanwhile.
     unsafe {
         let (this, methods) = parts(file);
-        // Unlink the pair; what a WAL still gathers belongs to no commit.
+        let this_file = file.cast::<File>();
+        // Unlink the pair (if it is still this file's); what a WAL still
+        // gathers belongs to no commit.
         match this.role {
             Role::Wal { database, .. } => {
                 if let Some(File {
@@ -436,7 +438,9 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
                     ..
                 }) = database.as_mut()
                 {
-                    *wal = ptr::null_mut();
+                    if *wal == this_file {
+                        *wal = ptr::null_mut();
+                    }
                 }
             }
             Role::Database { wal } => {
@@ -445,14 +449,16 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
                     ..
                 }) = wal.as_mut()
                 {
-                    *database = ptr::null_mut();
+                    if *database == this_file {
+                        *database = ptr::null_mut();
+                    }
                 }
             }
         }
         let rc = methods
             .xClose
             .map_or(ffi::SQLITE_OK, |close| close(this.inner));
-        ptr::drop_in_place(file.cast::<File>());
+        ptr::drop_in_place(this_file);
         (*file).pMethods = ptr::null();
         rc
     }
