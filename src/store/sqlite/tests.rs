@@ -36,6 +36,14 @@ fn pragma(conn: &Connection, name: &str) -> String {
     .unwrap()
 }
 
+/// An integer pragma as a pooled connection of `store` (a writer's when
+/// `write`) reports it.
+fn pooled_pragma(store: &SqliteStore, write: bool, name: &str) -> i64 {
+    let conn = store.connection(write).unwrap();
+    conn.pragma_query_value(None, name, |row| row.get(0))
+        .unwrap()
+}
+
 /// The conformance suite, one test per check, each on a fresh in-memory
 /// database.
 mod conformance_in_memory {
@@ -190,11 +198,7 @@ fn a_memory_mapped_file_reads_what_was_written_and_maps_it() {
         .unwrap();
     assert_eq!(seen.as_deref(), Some(&b"v"[..]));
     // Every connection maps the file; a plain one does not.
-    let mapped = |store: &SqliteStore| -> i64 {
-        let conn = store.connection(false).unwrap();
-        conn.pragma_query_value(None, "mmap_size", |row| row.get(0))
-            .unwrap()
-    };
+    let mapped = |store: &SqliteStore| pooled_pragma(store, false, "mmap_size");
     assert_eq!(mapped(&store), 1 << 20);
     drop(store);
     assert_eq!(mapped(&SqliteStore::open_path(&path).unwrap()), 0);
@@ -211,11 +215,7 @@ fn a_memory_mapped_file_reads_what_was_written_and_maps_it() {
 fn each_file_connection_caches_up_to_the_option_s_size() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("accounts.db");
-    let cache_kib = |store: &SqliteStore, write: bool| -> i64 {
-        let conn = store.connection(write).unwrap();
-        conn.pragma_query_value(None, "cache_size", |row| row.get(0))
-            .unwrap()
-    };
+    let cache_kib = |store: &SqliteStore, write: bool| pooled_pragma(store, write, "cache_size");
     let store = SqliteStore::open_path(&path).unwrap();
     let default = -i64::try_from(DEFAULT_CACHE_SIZE / 1024).unwrap();
     assert_eq!(
