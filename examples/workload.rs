@@ -51,6 +51,10 @@ struct Args {
     /// the library's default, 16 MiB, when not given).
     #[arg(long)]
     cache_size: Option<u64>,
+    /// The page size of the SQLite file this run creates, in bytes
+    /// (`?page_size=`; the library's default, 2048, when not given).
+    #[arg(long)]
+    page_size: Option<u32>,
     /// Write WAL frames as SQLite does, two system calls each
     /// (`?batch_wal_writes=false`), instead of a transaction's in a few.
     #[arg(long)]
@@ -253,7 +257,14 @@ fn main() -> Result<()> {
                 .cache_size
                 .map(|bytes| format!("&cache_size={bytes}"))
                 .unwrap_or_default();
-            let query = format!("mmap_size={}{locking}{batched}{cache}", args.mmap_size);
+            let pages = args
+                .page_size
+                .map(|bytes| format!("&page_size={bytes}"))
+                .unwrap_or_default();
+            let query = format!(
+                "mmap_size={}{locking}{batched}{cache}{pages}",
+                args.mmap_size
+            );
             (format!("sqlite://{}?{query}", path.display()), None)
         }
     };
@@ -449,6 +460,7 @@ fn main() -> Result<()> {
         "mmap_size": args.mmap_size,
         "wal_writes": if args.unbatched_wal { "sqlite's" } else { "batched" },
         "cache_size": args.cache_size,
+        "page_size": args.page_size,
         "sqlite_options": sqlite_options(),
         "sqlite_mutexes": if aai_accounts::store::SqliteStore::spinning_mutexes() { "spinning" } else { "sqlite's" },
         "users": args.users,

@@ -111,10 +111,18 @@ pub struct SqliteFileOptions {
     /// The most each connection keeps in its page cache, in bytes
     /// (`cache_size=BYTES`); see [`SqliteFileOptions::cache_size`].
     pub cache_size: u64,
+    /// The size of a page of a file the store creates
+    /// (`page_size=BYTES`); see [`SqliteFileOptions::page_size`].
+    pub page_size: u32,
 }
 
 /// Each file connection's page cache at most, by default.
 const DEFAULT_CACHE_SIZE: u64 = 16 << 20;
+/// The page size of a file the store creates, by default (SQLite's own is
+/// 4096; see [`SqliteFileOptions::page_size`]).
+const DEFAULT_PAGE_SIZE: u32 = 2048;
+/// The page sizes SQLite accepts: the powers of two in this range.
+const PAGE_SIZES: std::ops::RangeInclusive<u32> = 512..=65536;
 
 impl Default for SqliteFileOptions {
     fn default() -> Self {
@@ -123,13 +131,15 @@ impl Default for SqliteFileOptions {
             mmap_size: 0,
             batch_wal_writes: true,
             cache_size: DEFAULT_CACHE_SIZE,
+            page_size: DEFAULT_PAGE_SIZE,
         }
     }
 }
 
 impl SqliteFileOptions {
     /// The defaults: shared locking, no memory map, batched WAL writes,
-    /// a page cache of up to 16 MiB per connection.
+    /// a page cache of up to 16 MiB per connection, pages of 2 KiB in a
+    /// new file.
     #[must_use]
     pub fn new() -> Self {
         SqliteFileOptions::default()
@@ -197,6 +207,42 @@ impl SqliteFileOptions {
         self.cache_size = bytes;
         self
     }
+
+    /// The size of a page of the file, if the store creates it (SQLite's
+    /// `PRAGMA page_size`): a power of two from 512 to 65536, 2048 by
+    /// default (SQLite's own is 4096). A file that exists keeps the page
+    /// size it was created with: SQLite changes it only by rewriting the
+    /// whole file (`VACUUM`) out of WAL mode.
+    ///
+    /// A transaction writes each page it changes to the WAL whole, however
+    /// little of it changed, and SQLite checksums every byte it writes
+    /// there. A user created with a full profile changes one page in each
+    /// of about 30 B-trees: about 65 pages of 2 KiB (133 KB) instead of 50
+    /// of 4 KiB (205 KB). On this project's 2-core machine that took the
+    /// median create from 107 to 117 µs down to 90 to 95 µs and imports
+    /// from 13 300 to 17 900 users/s, while reads ran the same instructions
+    /// (79.1k against 78.5k for a profile with its children, callgrind)
+    /// and served the same HTTP rates. Larger pages suit rows of several
+    /// kilobytes, which this schema does not have.
+    ///
+    /// Opening fails with [`Error::Config`] naming `page_size` unless
+    /// `bytes` is a power of two from 512 to 65536.
+    #[must_use]
+    pub fn page_size(mut self, bytes: u32) -> Self {
+        self.page_size = bytes;
+        self
+    }
+}
+
+/// `bytes` unless SQLite would refuse it as a page size.
+fn valid_page_size(bytes: u32) -> Result<u32> {
+    if bytes.is_power_of_two() && PAGE_SIZES.contains(&bytes) {
+        Ok(bytes)
+    } else {
+        Err(Error::config(format!(
+            "sqlite page_size: expected a power of two from 512 to 65536, got {bytes}"
+        )))
+    }
 }
 
 impl fmt::Debug for SqliteStore {
@@ -233,6 +279,8 @@ impl SqliteStore {
     ///   [`SqliteFileOptions::mmap_size`] for what it costs.
     /// - `cache_size=BYTES`: each connection's page cache at most; see
     ///   [`SqliteFileOptions::cache_size`].
+    /// - `page_size=BYTES`: the page size of a file the store creates
+    ///   (2048 by default); see [`SqliteFileOptions::page_size`].
     /// - `batch_wal_writes=false`: writes each WAL frame as SQLite does,
     ///   in two system calls; see [`SqliteFileOptions::batch_wal_writes`].
     ///
@@ -285,8 +333,9 @@ impl SqliteStore {
     ///
     /// # Errors
     ///
-    /// [`Error::Storage`] when the file cannot be opened or migrated, or
-    /// (exclusive) another process has it open.
+    /// [`Error::Config`] naming `page_size` when the options' page size
+    /// is not one SQLite accepts; [`Error::Storage`] when the file cannot
+    /// be opened or migrated, or (exclusive) another process has it open.
     pub fn open_path_with(
         path: impl AsRef<Path>,
         options: SqliteFileOptions,
@@ -335,6 +384,7 @@ impl SqliteStore {
     }
 
     fn open_file(path: &Path, options: SqliteFileOptions) -> Result<SqliteStore> {
+        valid_page_size(options.page_size)?;
         let path = path.to_path_buf();
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -564,9 +614,17 @@ fn parse_options(query: &str) -> Result<SqliteFileOptions> {
             "batch_wal_writes" => {
                 options.batch_wal_writes = value.parse().map_err(|_| invalid("true or false"))?;
             }
+            "page_size" => {
+                let expected = "a power of two from 512 to 65536";
+                options.page_size = value
+                    .parse()
+                    .ok()
+                    .and_then(|bytes| valid_page_size(bytes).ok())
+                    .ok_or_else(|| invalid(expected))?;
+            }
             _ => {
                 return Err(Error::config(format!(
-                    "unsupported sqlite url parameter {name}: expected locking=exclusive, mmap_size=BYTES, cache_size=BYTES or batch_wal_writes=false"
+                    "unsupported sqlite url parameter {name}: expected locking=exclusive, mmap_size=BYTES, cache_size=BYTES, page_size=BYTES or batch_wal_writes=false"
                 )))
             }
         }
@@ -620,6 +678,10 @@ const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
 /// Sets a file connection's pragmas, `options`' included.
 fn init_file_connection(conn: &mut Connection, options: SqliteFileOptions) -> rusqlite::Result<()> {
+    // Before anything writes the file's header (switching to WAL does):
+    // SQLite takes a page size only while the database is empty, and
+    // ignores it for a file that has one.
+    conn.pragma_update(None, "page_size", options.page_size)?;
     init_connection(conn, true)?;
     // Keep the upper levels of every index in each connection's page
     // cache as the file grows. SQLite takes a negative size in KiB.

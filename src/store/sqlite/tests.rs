@@ -122,6 +122,10 @@ fn accepted_urls_name_memory_or_a_path() {
             Target::File("a.db".into(), plain.batch_wal_writes(false)),
         ),
         (
+            "sqlite:a.db?page_size=4096&cache_size=1048576",
+            Target::File("a.db".into(), plain.page_size(4096).cache_size(1 << 20)),
+        ),
+        (
             "sqlite:a.db?batch_wal_writes=true&locking=exclusive",
             Target::File("a.db".into(), plain.exclusive(true)),
         ),
@@ -168,6 +172,10 @@ fn a_bad_url_parameter_is_named() {
         ("sqlite:a.db?locking=exclusive&locking=exclusive", "locking"),
         ("sqlite:a.db?batch_wal_writes=no", "batch_wal_writes"),
         ("sqlite:a.db?cache_size=big", "cache_size"),
+        ("sqlite:a.db?page_size=3000", "page_size"),
+        ("sqlite:a.db?page_size=256", "page_size"),
+        ("sqlite:a.db?page_size=131072", "page_size"),
+        ("sqlite:a.db?page_size=", "page_size"),
     ] {
         let Err(Error::Config(message)) = SqliteStore::open(url) else {
             panic!("{url} opened");
@@ -229,6 +237,68 @@ fn each_file_connection_caches_up_to_the_option_s_size() {
         (cache_kib(&store, false), cache_kib(&store, true)),
         (-8192, -8192)
     );
+}
+
+#[test]
+fn a_new_file_gets_the_option_s_page_size_and_an_existing_one_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let page_size = |store: &SqliteStore| pooled_pragma(store, false, "page_size");
+    let setting = |store: &SqliteStore, key: &str| {
+        let mut value = None;
+        store
+            .read(&mut |tx| {
+                value = tx.get_setting(key)?;
+                Ok(())
+            })
+            .unwrap();
+        value
+    };
+    for (created_with, then_opened_with) in [
+        (
+            SqliteFileOptions::new(),
+            SqliteFileOptions::new().page_size(4096),
+        ),
+        (
+            SqliteFileOptions::new().page_size(4096),
+            SqliteFileOptions::new(),
+        ),
+        (
+            SqliteFileOptions::new().page_size(1024).exclusive(true),
+            SqliteFileOptions::new().page_size(8192),
+        ),
+    ] {
+        let path = dir.path().join(format!("{}.db", created_with.page_size));
+        let store = SqliteStore::open_path_with(&path, created_with).unwrap();
+        assert_eq!(page_size(&store), i64::from(created_with.page_size));
+        store
+            .write(&mut |tx| tx.insert_setting_if_absent("before", &[1; 5000]))
+            .unwrap();
+        drop(store);
+        let store = SqliteStore::open_path_with(&path, then_opened_with).unwrap();
+        assert_eq!(page_size(&store), i64::from(created_with.page_size));
+        store
+            .write(&mut |tx| tx.insert_setting_if_absent("after", &[2; 5000]))
+            .unwrap();
+        assert_eq!(setting(&store, "before"), Some(vec![1; 5000]));
+        assert_eq!(setting(&store, "after"), Some(vec![2; 5000]));
+    }
+    assert_eq!(SqliteFileOptions::new().page_size, DEFAULT_PAGE_SIZE);
+    assert_eq!(DEFAULT_PAGE_SIZE, 2048);
+}
+
+#[test]
+fn a_page_size_sqlite_would_refuse_is_a_config_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for bytes in [0, 256, 3000, 4095, 131_072] {
+        let path = dir.path().join(format!("{bytes}.db"));
+        let options = SqliteFileOptions::new().page_size(bytes);
+        let Err(Error::Config(message)) = SqliteStore::open_path_with(&path, options) else {
+            panic!("page size {bytes} opened");
+        };
+        assert!(message.contains("page_size"), "{message}");
+        // Nothing was created.
+        assert!(!path.exists(), "{bytes}");
+    }
 }
 
 #[test]
@@ -612,12 +682,14 @@ fn a_transaction_reaches_the_wal_in_a_few_long_writes() {
         let before = std::fs::metadata(&wal).map_or(0, |meta| meta.len());
         let writes = vfs::WAL_WRITES.with(std::cell::Cell::get);
         write_pages(&store, "big", 40);
-        let frames = (std::fs::metadata(&wal).unwrap().len() - before) / (24 + 4096);
+        let frame = 24 + u64::try_from(pooled_pragma(&store, true, "page_size")).unwrap();
+        let frames = (std::fs::metadata(&wal).unwrap().len() - before) / frame;
         assert!(frames >= 40, "{frames} frames");
         // SQLite makes two writes per frame; gathered, they pass on in
-        // pieces of up to 31 pages, and the commit frame's page alone.
+        // pieces of up to 124 KiB, and the commit frame's page alone.
         let writes = vfs::WAL_WRITES.with(std::cell::Cell::get) - writes;
-        let pieces = usize::try_from(frames).unwrap().div_ceil(30);
+        let per_piece = vfs::MAX_WRITE as u64 / frame;
+        let pieces = usize::try_from(frames.div_ceil(per_piece)).unwrap();
         assert!(
             (2..=pieces + 2).contains(&writes),
             "{writes} writes for {frames} frames"

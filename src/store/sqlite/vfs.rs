@@ -125,7 +125,7 @@ const GATHER_LIMIT: usize = 1 << 20;
 /// The longest write passed on: SQLite's unix VFS writes at most 0x1ffff
 /// bytes per call (it never needs more than one 64 KiB page), so longer
 /// runs pass on in pieces of 31 pages' worth.
-const MAX_WRITE: usize = 31 * 4096;
+pub(super) const MAX_WRITE: usize = 31 * 4096;
 
 /// Writes on their way to a WAL file: gathered while contiguous, passed
 /// on at the commit frame's header (see the module docs).
