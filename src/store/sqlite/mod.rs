@@ -219,11 +219,13 @@ impl SqliteFileOptions {
     /// there. A user created with a full profile changes one page in each
     /// of about 30 B-trees: about 65 pages of 2 KiB (133 KB) instead of 50
     /// of 4 KiB (205 KB). On this project's 2-core machine that took the
-    /// median create from 107 to 117 µs down to 90 to 95 µs and imports
-    /// from 13 300 to 17 900 users/s, while reads ran the same instructions
-    /// (79.1k against 78.5k for a profile with its children, callgrind)
-    /// and served the same HTTP rates. Larger pages suit rows of several
-    /// kilobytes, which this schema does not have.
+    /// median create from 107 to 117 µs down to 89 to 99 µs in quiet runs
+    /// and imports from about 13 000 to 16 000 to 18 000 users/s, while
+    /// reads ran the same instructions (79.1k against 78.5k for a profile
+    /// with its children, callgrind) and served the same HTTP rates; range
+    /// scans visit twice the pages (a page of organization members took
+    /// about 5% longer). Larger pages suit rows of several kilobytes, which
+    /// this schema does not have.
     ///
     /// Opening fails with [`Error::Config`] naming `page_size` unless
     /// `bytes` is a power of two from 512 to 65536.
