@@ -256,13 +256,7 @@ fn reads_are_read_only() {
         .read(&mut |tx| tx.insert_setting_if_absent("k", b"v"))
         .unwrap_err();
     assert!(matches!(error, Error::Storage(_)), "{error:?}");
-    let mut value = Some(Vec::new());
-    store
-        .read(&mut |tx| {
-            value = tx.get_setting("k")?;
-            Ok(())
-        })
-        .unwrap();
+    let value = crate::store::read(&store, |tx| tx.get_setting("k")).unwrap();
     assert_eq!(value, None);
 }
 
@@ -348,13 +342,7 @@ fn a_swallowed_statement_error_does_not_commit_silently() {
         })
         .unwrap_err();
     assert!(matches!(error, Error::Storage(_)), "{error:?}");
-    let mut value = Some(Vec::new());
-    store
-        .read(&mut |tx| {
-            value = tx.get_setting("kept")?;
-            Ok(())
-        })
-        .unwrap();
+    let value = crate::store::read(&store, |tx| tx.get_setting("kept")).unwrap();
     assert_eq!(value, None);
 }
 
@@ -378,13 +366,7 @@ fn migrations_are_applied_once_and_data_survives_reopening() {
         second.schema_version().unwrap(),
         crate::store::SCHEMA_VERSION
     );
-    let mut value = None;
-    second
-        .read(&mut |tx| {
-            value = tx.get_setting("kept")?;
-            Ok(())
-        })
-        .unwrap();
+    let value = crate::store::read(&second, |tx| tx.get_setting("kept")).unwrap();
     assert_eq!(value, Some(b"yes".to_vec()));
 }
 

@@ -197,13 +197,7 @@ fn a_memory_mapped_file_reads_what_was_written_and_maps_it() {
     store
         .write(&mut |tx| tx.insert_setting_if_absent("k", b"v"))
         .unwrap();
-    let mut seen = None;
-    store
-        .read(&mut |tx| {
-            seen = tx.get_setting("k")?;
-            Ok(())
-        })
-        .unwrap();
+    let seen = crate::store::read(&store, |tx| tx.get_setting("k")).unwrap();
     assert_eq!(seen.as_deref(), Some(&b"v"[..]));
     // Every connection maps the file; a plain one does not.
     let mapped = |store: &SqliteStore| pooled_pragma(store, false, "mmap_size");
@@ -244,14 +238,7 @@ fn a_new_file_gets_the_option_s_page_size_and_an_existing_one_keeps_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let page_size = |store: &SqliteStore| pooled_pragma(store, false, "page_size");
     let setting = |store: &SqliteStore, key: &str| {
-        let mut value = None;
-        store
-            .read(&mut |tx| {
-                value = tx.get_setting(key)?;
-                Ok(())
-            })
-            .unwrap();
-        value
+        crate::store::read(store, |tx| tx.get_setting(key)).unwrap()
     };
     for (created_with, then_opened_with) in [
         (
@@ -411,13 +398,7 @@ fn migrations_are_applied_once_and_data_survives_reopening() {
         second.schema_version().unwrap(),
         crate::store::SCHEMA_VERSION
     );
-    let mut value = None;
-    second
-        .read(&mut |tx| {
-            value = tx.get_setting("kept")?;
-            Ok(())
-        })
-        .unwrap();
+    let value = crate::store::read(&second, |tx| tx.get_setting("kept")).unwrap();
     assert_eq!(value, Some(b"yes".to_vec()));
 }
 
