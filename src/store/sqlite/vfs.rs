@@ -3,9 +3,9 @@
 //!
 //! SQLite writes each page of a commit to the WAL as a frame: a 24-byte
 //! header, then the page, each its own `pwrite`. Creating a user with a
-//! full profile changes about 45 pages (a leaf in each of its 31 B-trees,
-//! and the splits), so its commit made about 90 system calls, which took
-//! half of its 200 µs. This VFS wraps SQLite's own (`unix`, or `unix-excl`
+//! full profile changed about 45 pages of 4 KiB (a leaf in each of its 31
+//! B-trees, and the splits), so its commit made about 90 system calls,
+//! which took half of its 200 µs. This VFS wraps SQLite's own (`unix`, or `unix-excl`
 //! for `locking=exclusive`) and gathers the frames of a transaction in
 //! memory, in file order, until its commit frame: the gathered frames and
 //! the commit frame's header then go out in writes of up to 124 KiB, and
@@ -124,7 +124,8 @@ const FRAME_HEADER: usize = 24;
 const GATHER_LIMIT: usize = 1 << 20;
 /// The longest write passed on: SQLite's unix VFS writes at most 0x1ffff
 /// bytes per call (it never needs more than one 64 KiB page), so longer
-/// runs pass on in pieces of 31 pages' worth.
+/// runs pass on in pieces of 124 KiB (31 pages of 4 KiB, 61 frames of
+/// 2 KiB).
 pub(super) const MAX_WRITE: usize = 31 * 4096;
 
 /// Writes on their way to a WAL file: gathered while contiguous, passed
