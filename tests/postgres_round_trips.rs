@@ -4,9 +4,10 @@
 //! with `pg_stat_statements` (which `scripts/with-postgres.sh` loads),
 //! BEGIN and COMMIT included (`track_utility` is on by default).
 //!
-//! Each test runs on a database of its own, so that the statements of
-//! the tests running in parallel (each in a schema of the shared test
-//! database) are not counted. Skipped with a note when
+//! Each test runs on a database of its own, and counts and resets the
+//! statements of that database only, so that the statements of the tests
+//! running in parallel (these, and the others in schemas of the shared
+//! test database) are not counted. Skipped with a note when
 //! `ACCOUNTS_TEST_POSTGRES_URL` is not set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -111,21 +112,29 @@ mod round_trips {
         /// and the pool has opened the connections it keeps. The pool may
         /// still open one in the background meanwhile: its setup (`SET
         /// default_transaction_read_only`, once per connection) is no cost
-        /// of the operation and is not counted.
+        /// of the operation and is not counted, nor are the queries on
+        /// `pg_stat_*` views that read the counts.
         fn statements<T>(&mut self, mut op: impl FnMut(&World) -> T) -> Statements {
             for _ in 0..3 {
                 op(self);
             }
+            // The counts of this database only: the tests running
+            // alongside reset theirs at any moment, and a reset of the
+            // whole cluster would wipe what this one is counting.
             self.stats
-                .batch_execute("SELECT pg_stat_statements_reset()")
+                .batch_execute(
+                    "SELECT pg_stat_statements_reset(0, \
+                     (SELECT oid FROM pg_database WHERE datname = current_database()), 0)",
+                )
                 .unwrap();
             op(self);
+            self.wait_for_the_accounts_to_settle();
             let rows = self
                 .stats
                 .query(
                     "SELECT query, calls FROM pg_stat_statements \
                      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                     AND query NOT LIKE '%pg_stat_statements%' \
+                     AND query NOT LIKE '%pg\\_stat\\_%' \
                      AND query NOT LIKE 'SET default_transaction_read_only%' \
                      ORDER BY query",
                     &[],
@@ -136,6 +145,38 @@ mod round_trips {
                     .map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1)))
                     .collect(),
             )
+        }
+
+        /// Waits until every other client of this database is idle, so
+        /// that what they ran is counted. A read's rows reach the client
+        /// with its CommandComplete, before the server handles the Sync
+        /// that follows; only then does it drop the portal, which ends the
+        /// executor and records the statement in `pg_stat_statements`. A
+        /// backend reports itself idle after that, just before it says it
+        /// is ready for the next query.
+        fn wait_for_the_accounts_to_settle(&mut self) {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                let busy: i64 = self
+                    .stats
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity \
+                         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                         AND backend_type = 'client backend' \
+                         AND state IS DISTINCT FROM 'idle'",
+                        &[],
+                    )
+                    .unwrap()
+                    .get(0);
+                if busy == 0 {
+                    return;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{busy} connections still busy after 10 s"
+                );
+                std::thread::yield_now();
+            }
         }
 
         /// A user with a public profile: a location, 3 contacts, 2 jobs.
