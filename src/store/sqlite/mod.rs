@@ -182,8 +182,18 @@ impl SqliteFileOptions {
     /// (three writes for those 45 pages, or for the 65 of 2 KiB a create
     /// now changes); what is on disk, and
     /// when, is what SQLite would have written (a commit is in the file
-    /// before it returns, and `synchronous` syncs as before). Turn it off
-    /// to rule it out when chasing a storage problem.
+    /// before it returns, and `synchronous` syncs as before).
+    ///
+    /// The same VFS keeps a read transaction's lock on its WAL read mark
+    /// for the connection's next read, instead of releasing it and taking
+    /// it again with two `fcntl` calls (without `locking=exclusive`): it
+    /// gives kept marks up whenever one of the process's connections needs
+    /// them exclusively (a checkpoint, a restart of the WAL), and a
+    /// background thread gives them all up every 5 ms, so another process
+    /// waits for one no longer than it would for a short read.
+    ///
+    /// Turn it off (SQLite's own VFS, for both) to rule it out when chasing
+    /// a storage problem.
     #[must_use]
     pub fn batch_wal_writes(mut self, batch: bool) -> Self {
         self.batch_wal_writes = batch;

@@ -880,6 +880,104 @@ fn another_process_writes_and_reads_beside_batched_writes() {
     assert_eq!((count("py.*"), count("rs*")), (200, 1000));
 }
 
+/// A read of `store` (a setting that is not there).
+fn read_once(store: &SqliteStore) {
+    crate::store::read(store, |tx| tx.get_setting("nothing")).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn reads_hand_their_read_mark_on_instead_of_locking_it_each_time() {
+    let (_dir, store) = file_store();
+    write_pages(&store, "w", 3);
+    let _paused = vfs::SweeperPaused::new();
+    let taken = vfs::READ_MARKS_TAKEN.with(std::cell::Cell::get);
+    for _ in 0..100 {
+        read_once(&store);
+    }
+    // The first read takes its mark from SQLite's VFS; the others get it
+    // back kept. (A test of another file may release every kept mark once,
+    // as the sweeper would.)
+    let taken = vfs::READ_MARKS_TAKEN.with(std::cell::Cell::get) - taken;
+    assert!((1..=2).contains(&taken), "{taken} read marks taken");
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)` on `conn`: whether it was refused
+/// (busy), and the WAL's frames.
+fn truncate_wal(conn: &Connection) -> (i64, i64) {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })
+    .unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn kept_read_marks_never_hold_back_a_checkpoint_of_the_process() {
+    let (dir, store) = file_store();
+    let _paused = vfs::SweeperPaused::new();
+    write_pages(&store, "w", 20);
+    // Reads on two connections at once, so that each keeps a mark.
+    let barrier = std::sync::Barrier::new(2);
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                crate::store::read(&store, |tx| {
+                    barrier.wait();
+                    tx.get_setting("nothing")
+                })
+                .unwrap()
+            });
+        }
+    });
+    // A truncation takes every read mark exclusively: kept ones are given
+    // up for it, and the WAL empties.
+    let conn = store.connection(true).unwrap();
+    assert_eq!(truncate_wal(&conn), (0, 0));
+    let wal = dir.path().join("accounts.db-wal");
+    assert_eq!(std::fs::metadata(wal).unwrap().len(), 0);
+    // Reads go on from the emptied WAL.
+    read_once(&store);
+    write_pages(&store, "after", 2);
+    assert_eq!(settings_matching(&conn, "after.*"), 2);
+}
+
+/// What [`another_process_checkpoints_once_kept_read_marks_are_released`]
+/// runs (Python's `sqlite3`, another process): a truncating checkpoint that
+/// does not wait, printing whether it was refused (busy).
+const OTHER_PROCESS_CHECKPOINT: &str = r#"
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)
+print(conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0], flush=True)
+"#;
+
+#[cfg(unix)]
+#[test]
+fn another_process_checkpoints_once_kept_read_marks_are_released() {
+    let (dir, store) = file_store();
+    let _paused = vfs::SweeperPaused::new();
+    let path = dir.path().join("accounts.db");
+    let busy = || {
+        let out = std::process::Command::new("python3")
+            .args(["-c", OTHER_PROCESS_CHECKPOINT])
+            .arg(&path)
+            .output()
+            .expect("python3 runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    write_pages(&store, "w", 20);
+    read_once(&store);
+    // A kept mark is a read to another process: it cannot take the marks.
+    assert_eq!(busy(), "1");
+    // What the sweeper does every few milliseconds.
+    vfs::release_kept_read_marks();
+    assert_eq!(busy(), "0");
+    let wal = dir.path().join("accounts.db-wal");
+    assert_eq!(std::fs::metadata(wal).unwrap().len(), 0);
+    read_once(&store);
+}
+
 #[cfg(unix)]
 #[test]
 fn a_path_that_is_not_utf8_opens_in_every_mode() {

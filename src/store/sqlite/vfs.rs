@@ -32,8 +32,14 @@
 //!   the commit returns, and `PRAGMA synchronous` syncs them as before
 //!   (a sync passes the gathered frames on first).
 //!
+//! It also keeps a read transaction's lock on its WAL read mark for the
+//! connection's next read (over `unix`; see "Read marks kept between read
+//! transactions" below): one read then makes no system call where SQLite
+//! made two, with its WAL index mutex held across each.
+//!
 //! Other files (journals, temporary files) are SQLite's own, untouched;
-//! the database file is wrapped only to see its WAL write lock released.
+//! the database file is wrapped to see its WAL write lock released and to
+//! keep its read marks.
 
 #![allow(unsafe_code)]
 
@@ -59,8 +65,18 @@ pub(super) fn name(exclusive: bool) -> Option<&'static str> {
     // (`sqlite3_vfs_find` and `sqlite3_vfs_register` take its mutex), and
     // the `OnceLock` runs it once per name.
     registered
-        .get_or_init(|| unsafe { register(c_name, inner) })
+        .get_or_init(|| unsafe { register(c_name, inner, !exclusive) })
         .then_some(name)
+}
+
+/// What a VFS of this module keeps in its `pAppData`.
+struct App {
+    /// SQLite's VFS it wraps.
+    inner: *mut ffi::sqlite3_vfs,
+    /// Whether its database files keep their read marks (see
+    /// [`keep_read_mark`]): over `unix`, not over `unix-excl`, whose locks
+    /// are the process's own memory.
+    keep_read_marks: bool,
 }
 
 /// Registers this VFS as `name` over SQLite's VFS `inner`, not as the
@@ -70,7 +86,7 @@ pub(super) fn name(exclusive: bool) -> Option<&'static str> {
 /// # Safety
 ///
 /// Called once per `name`.
-unsafe fn register(name: &'static CStr, inner: &'static CStr) -> bool {
+unsafe fn register(name: &'static CStr, inner: &'static CStr, keep_read_marks: bool) -> bool {
     // SAFETY: a NUL-terminated name; SQLite initializes itself if needed.
     let inner = unsafe { ffi::sqlite3_vfs_find(inner.as_ptr()) };
     if inner.is_null() {
@@ -85,13 +101,17 @@ unsafe fn register(name: &'static CStr, inner: &'static CStr) -> bool {
     let Some(size) = size else {
         return false;
     };
+    let app = Box::into_raw(Box::new(App {
+        inner,
+        keep_read_marks,
+    }));
     let vfs = Box::new(ffi::sqlite3_vfs {
         iVersion: 2,
         szOsFile: size,
         mxPathname: max_pathname,
         pNext: ptr::null_mut(),
         zName: name.as_ptr(),
-        pAppData: inner.cast(),
+        pAppData: app.cast(),
         xOpen: Some(open),
         xDelete: Some(delete),
         xAccess: Some(access),
@@ -232,6 +252,11 @@ struct File {
     /// The inner VFS's file, `HEADER` bytes after this.
     inner: *mut ffi::sqlite3_file,
     role: Role,
+    /// A database file whose read marks this VFS keeps ([`keep_read_mark`]).
+    keeps_read_marks: bool,
+    /// The first region of its WAL index as mapped (null before): the
+    /// same for every connection of the process to the file.
+    wal_index: *mut c_void,
 }
 
 enum Role {
@@ -277,8 +302,18 @@ static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
 ///
 /// `vfs` is one [`register`] made.
 unsafe fn inner_vfs(vfs: *mut ffi::sqlite3_vfs) -> *mut ffi::sqlite3_vfs {
-    // SAFETY: per the caller, `pAppData` is the inner VFS.
-    unsafe { (*vfs).pAppData.cast() }
+    // SAFETY: per the caller, `pAppData` is an `App`, never freed.
+    unsafe { (*app(vfs)).inner }
+}
+
+/// What [`register`] put in `vfs`.
+///
+/// # Safety
+///
+/// `vfs` is one [`register`] made.
+unsafe fn app(vfs: *mut ffi::sqlite3_vfs) -> *const App {
+    // SAFETY: per the caller.
+    unsafe { (*vfs).pAppData.cast::<App>().cast_const() }
 }
 
 unsafe extern "C" fn open(
@@ -334,6 +369,8 @@ unsafe extern "C" fn open(
             base: ffi::sqlite3_file { pMethods: &METHODS },
             inner,
             role,
+            keeps_read_marks: !wal && (*app(vfs)).keep_read_marks,
+            wal_index: ptr::null_mut(),
         });
         if let Role::Wal { database, .. } = (*this).role {
             if let Some(File {
@@ -428,6 +465,7 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: SQLite closes each file it opened once, and nothing else
     // uses it meanwhile.
     unsafe {
+        release_kept_read_mark(file.cast());
         let (this, methods) = parts(file);
         let this_file = file.cast::<File>();
         // Unlink the pair (if it is still this file's); what a WAL still
@@ -532,11 +570,42 @@ forward!(unlock, xUnlock, c_int, ffi::SQLITE_IOERR_UNLOCK, (level: c_int));
 forward!(check_reserved_lock, xCheckReservedLock, c_int, ffi::SQLITE_IOERR_CHECKRESERVEDLOCK, (out: *mut c_int));
 forward!(sector_size, xSectorSize, c_int, 4096, ());
 forward!(device_characteristics, xDeviceCharacteristics, c_int, 0, ());
-forward!(shm_map, xShmMap, c_int, ffi::SQLITE_IOERR_SHMMAP, (region: c_int, size: c_int, extend: c_int, out: *mut *mut c_void));
 forward!(shm_barrier, xShmBarrier, (), (), ());
-forward!(shm_unmap, xShmUnmap, c_int, ffi::SQLITE_OK, (delete: c_int));
 forward!(fetch, xFetch, c_int, ffi::SQLITE_OK, (offset: i64, amount: c_int, out: *mut *mut c_void));
 forward!(unfetch, xUnfetch, c_int, ffi::SQLITE_OK, (offset: i64, page: *mut c_void));
+
+unsafe extern "C" fn shm_map(
+    file: *mut ffi::sqlite3_file,
+    region: c_int,
+    size: c_int,
+    extend: c_int,
+    out: *mut *mut c_void,
+) -> c_int {
+    // SAFETY: SQLite's arguments, for a file `open` wrapped.
+    unsafe {
+        let (this, methods) = parts(file);
+        let rc = methods.xShmMap.map_or(ffi::SQLITE_IOERR_SHMMAP, |map| {
+            map(this.inner, region, size, extend, out)
+        });
+        if region == 0 && rc == ffi::SQLITE_OK {
+            this.wal_index = *out;
+        }
+        rc
+    }
+}
+
+unsafe extern "C" fn shm_unmap(file: *mut ffi::sqlite3_file, delete: c_int) -> c_int {
+    // SAFETY: SQLite's arguments, for a file `open` wrapped. The read mark
+    // it keeps goes first: SQLite counts it as this file's lock.
+    unsafe {
+        release_kept_read_mark(file.cast());
+        let (this, methods) = parts(file);
+        this.wal_index = ptr::null_mut();
+        methods
+            .xShmUnmap
+            .map_or(ffi::SQLITE_OK, |unmap| unmap(this.inner, delete))
+    }
+}
 
 unsafe extern "C" fn shm_lock(
     file: *mut ffi::sqlite3_file,
@@ -547,6 +616,11 @@ unsafe extern "C" fn shm_lock(
     // SAFETY: SQLite's arguments, for a file `open` wrapped; its WAL, when
     // linked, is open (closing either unlinks them).
     unsafe {
+        if (*file.cast::<File>()).keeps_read_marks {
+            if let Some(rc) = keep_read_mark(file.cast(), offset, n, flags) {
+                return rc;
+            }
+        }
         let (this, methods) = parts(file);
         let releases_write_lock = flags & ffi::SQLITE_SHM_UNLOCK != 0
             && offset <= WAL_WRITE_LOCK
@@ -565,6 +639,280 @@ unsafe extern "C" fn shm_lock(
         methods.xShmLock.map_or(ffi::SQLITE_IOERR_SHMLOCK, |lock| {
             lock(this.inner, offset, n, flags)
         })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Read marks kept between read transactions.
+//
+// A read transaction on a WAL file holds a shared lock on one of the WAL
+// index's read marks, so that no checkpoint overwrites the pages its
+// snapshot reads. SQLite's unix VFS counts the holders in the process and
+// takes the lock from the kernel (`fcntl`) only when the count leaves 0,
+// releasing it when the count returns there, with the WAL index's mutex
+// held across each call. One read at a time, as a server's workers take
+// turns, so made two system calls a read, and the other worker waited for
+// the mutex meanwhile: a tenth of a `users/me` request's CPU time.
+//
+// So when one of this VFS's database connections releases a read mark,
+// the VFS keeps the lock instead, and hands it back when the connection
+// next asks for the same mark: no system call, no mutex of SQLite's.
+// SQLite still counts a kept mark as held, which decides everything else:
+//
+// - Before any of this VFS's connections asks for a read mark exclusively
+//   (to move it, to checkpoint past it, to restart the WAL), every kept
+//   mark in the range is released, so the process's own writers and
+//   checkpoints see only the reads really running. `KEPT`'s mutex orders
+//   that release against a hand-back: a connection gets its kept mark
+//   back only if it is still kept, and takes the lock anew otherwise.
+// - Another process sees the process hold a read mark, as it would
+//   during a read. It cannot ask for it back, so a sweeper thread
+//   releases every kept mark each `SWEEP_INTERVAL`: an idle process holds
+//   none for longer than that, and one under load gives them up as often.
+// - Unmapping the WAL index or closing the file releases its kept mark.
+//
+// Only the connections of this VFS keep marks. Another connection of the
+// process to the same file (opened without this VFS) waits or gets
+// SQLITE_BUSY for an exclusive read mark while one is kept, as it would
+// during a read.
+
+/// The WAL index's first read mark (SQLite's `WAL_READ_LOCK(0)`).
+const WAL_READ_LOCK_0: c_int = 3;
+/// How many read marks there are (SQLite's `WAL_NREADER`).
+const WAL_NREADER: c_int = 5;
+/// How long a kept read mark may stay kept at most.
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// A read mark a database file keeps: SQLite counts it as that file's.
+struct Kept {
+    file: *mut File,
+    mark: c_int,
+}
+
+// SAFETY: a `Kept` names a file that stays open while it is in `KEPT`
+// (closing and unmapping remove it first), and is used only under `KEPT`'s
+// mutex, through the inner file's `xShmLock`, which takes SQLite's own.
+unsafe impl Send for Kept {}
+
+/// The read marks kept, and whether the sweeper waits for one.
+struct Marks {
+    /// At most one per file.
+    kept: Vec<Kept>,
+    /// The sweeper found none kept and parked until one is.
+    sweeper_parked: bool,
+}
+
+static KEPT: std::sync::Mutex<Marks> = std::sync::Mutex::new(Marks {
+    kept: Vec::new(),
+    sweeper_parked: false,
+});
+
+fn marks() -> std::sync::MutexGuard<'static, Marks> {
+    // A panic under this lock leaves the list consistent (every change to
+    // it is one push or one removal).
+    KEPT.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The read marks this thread's connections took from SQLite's VFS
+    /// (kept ones handed back are not counted).
+    pub(super) static READ_MARKS_TAKEN: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+static SWEEPER_PAUSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The sweeper keeps every read mark kept while one of these lives.
+#[cfg(test)]
+pub(super) struct SweeperPaused(());
+
+#[cfg(test)]
+impl SweeperPaused {
+    pub(super) fn new() -> Self {
+        SWEEPER_PAUSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        SweeperPaused(())
+    }
+}
+
+#[cfg(test)]
+impl Drop for SweeperPaused {
+    fn drop(&mut self) {
+        SWEEPER_PAUSES.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Calls the inner file's `xShmLock`.
+///
+/// # Safety
+///
+/// `file` is open (through [`open`]), and its inner file's shared memory
+/// is mapped when a lock is asked for.
+unsafe fn inner_shm_lock(file: *mut File, offset: c_int, n: c_int, flags: c_int) -> c_int {
+    // SAFETY: per the caller. No reference to the `File` is made: its
+    // owner's thread may hold one meanwhile, and `inner` never changes.
+    unsafe {
+        let inner = (*file).inner;
+        (*(*inner).pMethods)
+            .xShmLock
+            .map_or(ffi::SQLITE_IOERR_SHMLOCK, |lock| {
+                lock(inner, offset, n, flags)
+            })
+    }
+}
+
+/// Releases `kept` through SQLite's VFS. A failed release stays kept.
+///
+/// # Safety
+///
+/// Under `KEPT`'s mutex, for an entry of it.
+unsafe fn release(kept: &Kept) -> c_int {
+    // SAFETY: per the caller, the file is open and holds the mark.
+    unsafe {
+        inner_shm_lock(
+            kept.file,
+            kept.mark,
+            1,
+            ffi::SQLITE_SHM_UNLOCK | ffi::SQLITE_SHM_SHARED,
+        )
+    }
+}
+
+/// Releases the kept marks `keep` refuses, keeping those that fail to
+/// release.
+///
+/// # Safety
+///
+/// `kept` is `KEPT`'s, locked.
+unsafe fn release_where(kept: &mut Vec<Kept>, release_it: impl Fn(&Kept) -> bool) {
+    // SAFETY: per the caller.
+    kept.retain(|entry| !release_it(entry) || unsafe { release(entry) } != ffi::SQLITE_OK);
+}
+
+/// Releases the read mark `file` keeps, if any.
+///
+/// # Safety
+///
+/// `file` is open, through [`open`].
+unsafe fn release_kept_read_mark(file: *mut File) {
+    let kept = &mut marks().kept;
+    // SAFETY: under the lock; a failed release of a closing file's mark is
+    // dropped from the list all the same (the file is going).
+    unsafe {
+        release_where(kept, |entry| ptr::eq(entry.file, file));
+    }
+    kept.retain(|entry| !ptr::eq(entry.file, file));
+}
+
+/// Releases every kept read mark (but those whose release fails): what
+/// the sweeper does each `SWEEP_INTERVAL`. Returns whether none is kept.
+fn release_all(marks: &mut Marks) -> bool {
+    // SAFETY: `marks` is `KEPT`'s, locked (no other `Marks` exists).
+    unsafe { release_where(&mut marks.kept, |_| true) };
+    marks.kept.is_empty()
+}
+
+/// What the sweeper does, at once.
+#[cfg(test)]
+pub(super) fn release_kept_read_marks() {
+    release_all(&mut marks());
+}
+
+/// The sweeper, started with the first mark kept; `None` if no thread
+/// could be started (marks are then never kept).
+fn sweeper() -> Option<&'static std::thread::Thread> {
+    static SWEEPER: OnceLock<Option<std::thread::Thread>> = OnceLock::new();
+    SWEEPER
+        .get_or_init(|| {
+            std::thread::Builder::new()
+                .name("aai-accounts-read-marks".into())
+                .spawn(|| loop {
+                    std::thread::park_timeout(SWEEP_INTERVAL);
+                    #[cfg(test)]
+                    if SWEEPER_PAUSES.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+                        continue;
+                    }
+                    let parks = {
+                        let mut marks = marks();
+                        marks.sweeper_parked = release_all(&mut marks);
+                        marks.sweeper_parked
+                    };
+                    if parks {
+                        // Until the next mark kept unparks it (an unpark
+                        // before this park makes it return at once).
+                        std::thread::park();
+                    }
+                })
+                .ok()
+                .map(|handle| handle.thread().clone())
+        })
+        .as_ref()
+}
+
+/// What this VFS does with a read-mark lock of `file` instead of passing
+/// it on as it is; `None` to pass it on.
+///
+/// # Safety
+///
+/// As [`inner_shm_lock`], with SQLite's arguments.
+unsafe fn keep_read_mark(file: *mut File, offset: c_int, n: c_int, flags: c_int) -> Option<c_int> {
+    let read_marks = WAL_READ_LOCK_0..WAL_READ_LOCK_0 + WAL_NREADER;
+    let overlaps_marks = offset < read_marks.end && read_marks.start < offset + n;
+    if !overlaps_marks {
+        return None;
+    }
+    const LOCK_SHARED: c_int = ffi::SQLITE_SHM_LOCK | ffi::SQLITE_SHM_SHARED;
+    const UNLOCK_SHARED: c_int = ffi::SQLITE_SHM_UNLOCK | ffi::SQLITE_SHM_SHARED;
+    const LOCK_EXCLUSIVE: c_int = ffi::SQLITE_SHM_LOCK | ffi::SQLITE_SHM_EXCLUSIVE;
+    let mut marks = marks();
+    let marks = &mut *marks;
+    let kept = &mut marks.kept;
+    // SAFETY: under the lock; per the caller, `file` is open and mapped.
+    unsafe {
+        match flags {
+            LOCK_SHARED => {
+                // A shared lock is one mark (SQLite asserts `n == 1`).
+                if let Some(at) = kept.iter().position(|entry| ptr::eq(entry.file, file)) {
+                    if kept[at].mark == offset {
+                        kept.swap_remove(at);
+                        return Some(ffi::SQLITE_OK);
+                    }
+                    // Another mark: this file reads at a new one now.
+                    release_where(kept, |entry| ptr::eq(entry.file, file));
+                }
+                #[cfg(test)]
+                READ_MARKS_TAKEN.with(|taken| taken.set(taken.get() + 1));
+                Some(inner_shm_lock(file, offset, n, flags))
+            }
+            UNLOCK_SHARED => {
+                let keeps_one = kept.iter().any(|entry| ptr::eq(entry.file, file));
+                match sweeper() {
+                    Some(sweeper) if !keeps_one => {
+                        if marks.sweeper_parked {
+                            marks.sweeper_parked = false;
+                            sweeper.unpark();
+                        }
+                        kept.push(Kept { file, mark: offset });
+                        Some(ffi::SQLITE_OK)
+                    }
+                    _ => Some(inner_shm_lock(file, offset, n, flags)),
+                }
+            }
+            LOCK_EXCLUSIVE => {
+                // Kept marks of this WAL index would refuse it: released
+                // first, and the lock taken before any could be kept again.
+                let wal_index = (*file).wal_index;
+                release_where(kept, |entry| {
+                    ptr::eq((*entry.file).wal_index, wal_index)
+                        && offset <= entry.mark
+                        && entry.mark < offset + n
+                });
+                Some(inner_shm_lock(file, offset, n, flags))
+            }
+            // An exclusive lock released: never kept.
+            _ => None,
+        }
     }
 }
 
