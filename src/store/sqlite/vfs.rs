@@ -257,6 +257,8 @@ struct File {
     /// The first region of its WAL index as mapped (null before): the
     /// same for every connection of the process to the file.
     wal_index: *mut c_void,
+    /// The read mark it keeps, if it keeps one ([`keep_read_mark`]).
+    read_mark: std::sync::Mutex<c_int>,
 }
 
 enum Role {
@@ -371,7 +373,11 @@ unsafe extern "C" fn open(
             role,
             keeps_read_marks: !wal && (*app(vfs)).keep_read_marks,
             wal_index: ptr::null_mut(),
+            read_mark: std::sync::Mutex::new(NO_MARK),
         });
+        if (*this).keeps_read_marks {
+            add_keeper(this);
+        }
         if let Role::Wal { database, .. } = (*this).role {
             if let Some(File {
                 role: Role::Database { wal },
@@ -465,7 +471,7 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: SQLite closes each file it opened once, and nothing else
     // uses it meanwhile.
     unsafe {
-        release_kept_read_mark(file.cast());
+        release_kept_read_mark(file.cast(), true);
         let (this, methods) = parts(file);
         let this_file = file.cast::<File>();
         // Unlink the pair (if it is still this file's); what a WAL still
@@ -588,6 +594,8 @@ unsafe extern "C" fn shm_map(
             map(this.inner, region, size, extend, out)
         });
         if region == 0 && rc == ffi::SQLITE_OK {
+            // Under the list's lock, where other threads read it.
+            let _keepers = keepers();
             this.wal_index = *out;
         }
         rc
@@ -598,9 +606,12 @@ unsafe extern "C" fn shm_unmap(file: *mut ffi::sqlite3_file, delete: c_int) -> c
     // SAFETY: SQLite's arguments, for a file `open` wrapped. The read mark
     // it keeps goes first: SQLite counts it as this file's lock.
     unsafe {
-        release_kept_read_mark(file.cast());
+        release_kept_read_mark(file.cast(), false);
         let (this, methods) = parts(file);
-        this.wal_index = ptr::null_mut();
+        {
+            let _keepers = keepers();
+            this.wal_index = ptr::null_mut();
+        }
         methods
             .xShmUnmap
             .map_or(ffi::SQLITE_OK, |unmap| unmap(this.inner, delete))
@@ -661,14 +672,17 @@ unsafe extern "C" fn shm_lock(
 //
 // - Before any of this VFS's connections asks for a read mark exclusively
 //   (to move it, to checkpoint past it, to restart the WAL), every kept
-//   mark in the range is released, so the process's own writers and
-//   checkpoints see only the reads really running. `KEPT`'s mutex orders
-//   that release against a hand-back: a connection gets its kept mark
-//   back only if it is still kept, and takes the lock anew otherwise.
+//   mark of that WAL index in the range is released, so the process's own
+//   writers and checkpoints see only the reads really running. Each
+//   file's `read_mark` mutex orders a release against a hand-back: a
+//   connection gets its kept mark back only if it is still kept, and
+//   takes the lock anew otherwise. That mutex is the connection's own, so
+//   readers on several threads share nothing here.
 // - Another process sees the process hold a read mark, as it would
 //   during a read. It cannot ask for it back, so a sweeper thread
 //   releases every kept mark each `SWEEP_INTERVAL`: an idle process holds
 //   none for longer than that, and one under load gives them up as often.
+//   With nothing kept, the sweeper sleeps until a mark is.
 // - Unmapping the WAL index or closing the file releases its kept mark.
 //
 // Only the connections of this VFS keep marks. Another connection of the
@@ -680,38 +694,48 @@ unsafe extern "C" fn shm_lock(
 const WAL_READ_LOCK_0: c_int = 3;
 /// How many read marks there are (SQLite's `WAL_NREADER`).
 const WAL_NREADER: c_int = 5;
+/// What a file's `read_mark` holds when it keeps none.
+const NO_MARK: c_int = -1;
 /// How long a kept read mark may stay kept at most.
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// A read mark a database file keeps: SQLite counts it as that file's.
-struct Kept {
-    file: *mut File,
-    mark: c_int,
-}
+/// A database file that may keep a read mark.
+struct Keeper(*mut File);
 
-// SAFETY: a `Kept` names a file that stays open while it is in `KEPT`
-// (closing and unmapping remove it first), and is used only under `KEPT`'s
-// mutex, through the inner file's `xShmLock`, which takes SQLite's own.
-unsafe impl Send for Kept {}
+// SAFETY: a `Keeper` is in `KEEPERS` only while its file is open (closing
+// removes it first, under the same lock), and is used only through the
+// file's `read_mark` mutex and the inner file's `xShmLock`, which takes
+// SQLite's own mutex.
+unsafe impl Send for Keeper {}
 
-/// The read marks kept, and whether the sweeper waits for one.
-struct Marks {
-    /// At most one per file.
-    kept: Vec<Kept>,
-    /// The sweeper found none kept and parked until one is.
-    sweeper_parked: bool,
-}
+/// The files that may keep a read mark.
+static KEEPERS: std::sync::Mutex<Vec<Keeper>> = std::sync::Mutex::new(Vec::new());
 
-static KEPT: std::sync::Mutex<Marks> = std::sync::Mutex::new(Marks {
-    kept: Vec::new(),
-    sweeper_parked: false,
-});
+/// The sweeper found no mark kept and sleeps until one is.
+static SWEEPER_PARKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-fn marks() -> std::sync::MutexGuard<'static, Marks> {
-    // A panic under this lock leaves the list consistent (every change to
-    // it is one push or one removal).
-    KEPT.lock()
+fn keepers() -> std::sync::MutexGuard<'static, Vec<Keeper>> {
+    // Every change to the list is one push or one removal: a panic under
+    // the lock leaves it consistent.
+    KEEPERS
+        .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The read mark `file` keeps ([`NO_MARK`] for none), locked.
+///
+/// # Safety
+///
+/// `file` is open, through [`open`].
+unsafe fn read_mark<'f>(file: *mut File) -> std::sync::MutexGuard<'f, c_int> {
+    // SAFETY: per the caller. Only this field is borrowed: the file's
+    // owner may use the rest meanwhile. A panic under the lock leaves a
+    // plain integer.
+    unsafe {
+        (*ptr::addr_of!((*file).read_mark))
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 #[cfg(test)]
@@ -724,7 +748,7 @@ thread_local! {
 #[cfg(test)]
 static SWEEPER_PAUSES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// The sweeper keeps every read mark kept while one of these lives.
+/// The sweeper leaves every read mark kept while one of these lives.
 #[cfg(test)]
 pub(super) struct SweeperPaused(());
 
@@ -762,66 +786,75 @@ unsafe fn inner_shm_lock(file: *mut File, offset: c_int, n: c_int, flags: c_int)
     }
 }
 
-/// Releases `kept` through SQLite's VFS. A failed release stays kept.
+/// Releases the mark `file` keeps in `kept` (its `read_mark`, locked), if
+/// any, through SQLite's VFS; a failed release stays kept.
 ///
 /// # Safety
 ///
-/// Under `KEPT`'s mutex, for an entry of it.
-unsafe fn release(kept: &Kept) -> c_int {
-    // SAFETY: per the caller, the file is open and holds the mark.
-    unsafe {
-        inner_shm_lock(
-            kept.file,
-            kept.mark,
-            1,
-            ffi::SQLITE_SHM_UNLOCK | ffi::SQLITE_SHM_SHARED,
-        )
+/// As [`inner_shm_lock`].
+unsafe fn give_up(file: *mut File, kept: &mut c_int) {
+    if *kept == NO_MARK {
+        return;
+    }
+    let unlock = ffi::SQLITE_SHM_UNLOCK | ffi::SQLITE_SHM_SHARED;
+    // SAFETY: per the caller; SQLite counts the kept mark as the file's.
+    if unsafe { inner_shm_lock(file, *kept, 1, unlock) } == ffi::SQLITE_OK {
+        *kept = NO_MARK;
     }
 }
 
-/// Releases the kept marks `keep` refuses, keeping those that fail to
-/// release.
-///
-/// # Safety
-///
-/// `kept` is `KEPT`'s, locked.
-unsafe fn release_where(kept: &mut Vec<Kept>, release_it: impl Fn(&Kept) -> bool) {
-    // SAFETY: per the caller.
-    kept.retain(|entry| !release_it(entry) || unsafe { release(entry) } != ffi::SQLITE_OK);
+/// Lets `file` keep read marks: from its opening on.
+fn add_keeper(file: *mut File) {
+    keepers().push(Keeper(file));
 }
 
-/// Releases the read mark `file` keeps, if any.
+/// Releases the read mark `file` keeps, and with `closing`, forgets it.
 ///
 /// # Safety
 ///
 /// `file` is open, through [`open`].
-unsafe fn release_kept_read_mark(file: *mut File) {
-    let kept = &mut marks().kept;
-    // SAFETY: under the lock; a failed release of a closing file's mark is
-    // dropped from the list all the same (the file is going).
-    unsafe {
-        release_where(kept, |entry| ptr::eq(entry.file, file));
+unsafe fn release_kept_read_mark(file: *mut File, closing: bool) {
+    if closing {
+        keepers().retain(|keeper| !ptr::eq(keeper.0, file));
     }
-    kept.retain(|entry| !ptr::eq(entry.file, file));
+    // SAFETY: per the caller.
+    unsafe { give_up(file, &mut read_mark(file)) };
 }
 
-/// Releases every kept read mark (but those whose release fails): what
-/// the sweeper does each `SWEEP_INTERVAL`. Returns whether none is kept.
-fn release_all(marks: &mut Marks) -> bool {
-    // SAFETY: `marks` is `KEPT`'s, locked (no other `Marks` exists).
-    unsafe { release_where(&mut marks.kept, |_| true) };
-    marks.kept.is_empty()
+/// Releases every kept read mark: what the sweeper does each
+/// `SWEEP_INTERVAL`. Returns whether none is kept (a failed release stays).
+fn sweep() -> bool {
+    let keepers = keepers();
+    let mut none = true;
+    for keeper in keepers.iter() {
+        // SAFETY: a listed file is open (see `Keeper`).
+        unsafe {
+            let mut kept = read_mark(keeper.0);
+            give_up(keeper.0, &mut kept);
+            none &= *kept == NO_MARK;
+        }
+    }
+    none
 }
 
 /// What the sweeper does, at once.
 #[cfg(test)]
 pub(super) fn release_kept_read_marks() {
-    release_all(&mut marks());
+    sweep();
+}
+
+/// Whether any file keeps a mark.
+fn any_kept() -> bool {
+    // SAFETY: a listed file is open (see `Keeper`).
+    keepers()
+        .iter()
+        .any(|keeper| unsafe { *read_mark(keeper.0) } != NO_MARK)
 }
 
 /// The sweeper, started with the first mark kept; `None` if no thread
 /// could be started (marks are then never kept).
 fn sweeper() -> Option<&'static std::thread::Thread> {
+    use std::sync::atomic::Ordering::SeqCst;
     static SWEEPER: OnceLock<Option<std::thread::Thread>> = OnceLock::new();
     SWEEPER
         .get_or_init(|| {
@@ -833,15 +866,17 @@ fn sweeper() -> Option<&'static std::thread::Thread> {
                     if SWEEPER_PAUSES.load(std::sync::atomic::Ordering::Relaxed) > 0 {
                         continue;
                     }
-                    let parks = {
-                        let mut marks = marks();
-                        marks.sweeper_parked = release_all(&mut marks);
-                        marks.sweeper_parked
-                    };
-                    if parks {
-                        // Until the next mark kept unparks it (an unpark
-                        // before this park makes it return at once).
-                        std::thread::park();
+                    if sweep() {
+                        // Parked, then a last look: a mark kept before the
+                        // flag was set is seen here, one kept after it
+                        // finds the flag and unparks (an unpark before
+                        // the park makes it return at once).
+                        SWEEPER_PARKED.store(true, SeqCst);
+                        if any_kept() {
+                            SWEEPER_PARKED.store(false, SeqCst);
+                        } else {
+                            std::thread::park();
+                        }
                     }
                 })
                 .ok()
@@ -855,59 +890,58 @@ fn sweeper() -> Option<&'static std::thread::Thread> {
 ///
 /// # Safety
 ///
-/// As [`inner_shm_lock`], with SQLite's arguments.
+/// As [`inner_shm_lock`], with SQLite's arguments, from the thread using
+/// `file`'s connection.
 unsafe fn keep_read_mark(file: *mut File, offset: c_int, n: c_int, flags: c_int) -> Option<c_int> {
-    let read_marks = WAL_READ_LOCK_0..WAL_READ_LOCK_0 + WAL_NREADER;
-    let overlaps_marks = offset < read_marks.end && read_marks.start < offset + n;
-    if !overlaps_marks {
-        return None;
-    }
     const LOCK_SHARED: c_int = ffi::SQLITE_SHM_LOCK | ffi::SQLITE_SHM_SHARED;
     const UNLOCK_SHARED: c_int = ffi::SQLITE_SHM_UNLOCK | ffi::SQLITE_SHM_SHARED;
     const LOCK_EXCLUSIVE: c_int = ffi::SQLITE_SHM_LOCK | ffi::SQLITE_SHM_EXCLUSIVE;
-    let mut marks = marks();
-    let marks = &mut *marks;
-    let kept = &mut marks.kept;
-    // SAFETY: under the lock; per the caller, `file` is open and mapped.
+    let read_marks = WAL_READ_LOCK_0..WAL_READ_LOCK_0 + WAL_NREADER;
+    if !(offset < read_marks.end && read_marks.start < offset + n) {
+        return None;
+    }
+    // SAFETY: per the caller, `file` is open and mapped; listed files are
+    // open (see `Keeper`).
     unsafe {
         match flags {
             LOCK_SHARED => {
                 // A shared lock is one mark (SQLite asserts `n == 1`).
-                if let Some(at) = kept.iter().position(|entry| ptr::eq(entry.file, file)) {
-                    if kept[at].mark == offset {
-                        kept.swap_remove(at);
-                        return Some(ffi::SQLITE_OK);
-                    }
-                    // Another mark: this file reads at a new one now.
-                    release_where(kept, |entry| ptr::eq(entry.file, file));
+                let mut kept = read_mark(file);
+                if *kept == offset {
+                    *kept = NO_MARK;
+                    return Some(ffi::SQLITE_OK);
                 }
+                // Another mark, or none: this file reads at a new one.
+                give_up(file, &mut kept);
                 #[cfg(test)]
                 READ_MARKS_TAKEN.with(|taken| taken.set(taken.get() + 1));
                 Some(inner_shm_lock(file, offset, n, flags))
             }
             UNLOCK_SHARED => {
-                let keeps_one = kept.iter().any(|entry| ptr::eq(entry.file, file));
-                match sweeper() {
-                    Some(sweeper) if !keeps_one => {
-                        if marks.sweeper_parked {
-                            marks.sweeper_parked = false;
-                            sweeper.unpark();
-                        }
-                        kept.push(Kept { file, mark: offset });
-                        Some(ffi::SQLITE_OK)
-                    }
-                    _ => Some(inner_shm_lock(file, offset, n, flags)),
+                let mut kept = read_mark(file);
+                let sweeper = sweeper().filter(|_| *kept == NO_MARK)?;
+                *kept = offset;
+                drop(kept);
+                if SWEEPER_PARKED.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    sweeper.unpark();
                 }
+                Some(ffi::SQLITE_OK)
             }
             LOCK_EXCLUSIVE => {
                 // Kept marks of this WAL index would refuse it: released
-                // first, and the lock taken before any could be kept again.
+                // first, and the lock taken before the list lets another
+                // such release run.
+                let keepers = keepers();
                 let wal_index = (*file).wal_index;
-                release_where(kept, |entry| {
-                    ptr::eq((*entry.file).wal_index, wal_index)
-                        && offset <= entry.mark
-                        && entry.mark < offset + n
-                });
+                for keeper in keepers.iter() {
+                    if !ptr::eq((*keeper.0).wal_index, wal_index) {
+                        continue;
+                    }
+                    let mut kept = read_mark(keeper.0);
+                    if offset <= *kept && *kept < offset + n {
+                        give_up(keeper.0, &mut kept);
+                    }
+                }
                 Some(inner_shm_lock(file, offset, n, flags))
             }
             // An exclusive lock released: never kept.
