@@ -971,7 +971,7 @@ fn another_process_checkpoints_once_kept_read_marks_are_released() {
     // A kept mark is a read to another process: it cannot take the marks.
     assert_eq!(busy(), "1");
     // What the sweeper does every few milliseconds.
-    vfs::release_kept_read_marks();
+    vfs::sweep();
     assert_eq!(busy(), "0");
     let wal = dir.path().join("accounts.db-wal");
     assert_eq!(std::fs::metadata(wal).unwrap().len(), 0);

@@ -376,7 +376,7 @@ unsafe extern "C" fn open(
             read_mark: std::sync::Mutex::new(NO_MARK),
         });
         if (*this).keeps_read_marks {
-            add_keeper(this);
+            keepers().push(Keeper(this));
         }
         if let Role::Wal { database, .. } = (*this).role {
             if let Some(File {
@@ -803,11 +803,6 @@ unsafe fn give_up(file: *mut File, kept: &mut c_int) {
     }
 }
 
-/// Lets `file` keep read marks: from its opening on.
-fn add_keeper(file: *mut File) {
-    keepers().push(Keeper(file));
-}
-
 /// Releases the read mark `file` keeps, and with `closing`, forgets it.
 ///
 /// # Safety
@@ -821,26 +816,13 @@ unsafe fn release_kept_read_mark(file: *mut File, closing: bool) {
     unsafe { give_up(file, &mut read_mark(file)) };
 }
 
-/// Releases every kept read mark: what the sweeper does each
-/// `SWEEP_INTERVAL`. Returns whether none is kept (a failed release stays).
-fn sweep() -> bool {
-    let keepers = keepers();
-    let mut none = true;
-    for keeper in keepers.iter() {
+/// Releases every kept read mark (a failed release stays kept): what the
+/// sweeper does each `SWEEP_INTERVAL`.
+pub(super) fn sweep() {
+    for keeper in keepers().iter() {
         // SAFETY: a listed file is open (see `Keeper`).
-        unsafe {
-            let mut kept = read_mark(keeper.0);
-            give_up(keeper.0, &mut kept);
-            none &= *kept == NO_MARK;
-        }
+        unsafe { give_up(keeper.0, &mut read_mark(keeper.0)) };
     }
-    none
-}
-
-/// What the sweeper does, at once.
-#[cfg(test)]
-pub(super) fn release_kept_read_marks() {
-    sweep();
 }
 
 /// Whether any file keeps a mark.
@@ -866,17 +848,16 @@ fn sweeper() -> Option<&'static std::thread::Thread> {
                     if SWEEPER_PAUSES.load(std::sync::atomic::Ordering::Relaxed) > 0 {
                         continue;
                     }
-                    if sweep() {
-                        // Parked, then a last look: a mark kept before the
-                        // flag was set is seen here, one kept after it
-                        // finds the flag and unparks (an unpark before
-                        // the park makes it return at once).
-                        SWEEPER_PARKED.store(true, SeqCst);
-                        if any_kept() {
-                            SWEEPER_PARKED.store(false, SeqCst);
-                        } else {
-                            std::thread::park();
-                        }
+                    sweep();
+                    // Parked, then a last look: a mark kept (or failed to
+                    // release) before the flag was set is seen here, one
+                    // kept after it finds the flag and unparks (an unpark
+                    // before the park makes it return at once).
+                    SWEEPER_PARKED.store(true, SeqCst);
+                    if any_kept() {
+                        SWEEPER_PARKED.store(false, SeqCst);
+                    } else {
+                        std::thread::park();
                     }
                 })
                 .ok()
