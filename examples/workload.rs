@@ -327,6 +327,22 @@ fn main() -> Result<()> {
         black_box(accounts.verify_access_token(&member(i).access_token)?);
         Ok(())
     })?;
+    if wanted(&args.only, "token_verify_new") {
+        // Tokens never verified before, one per call (warm-up included):
+        // what `token_verify` costs a token's first use, before the
+        // service keeps it.
+        let fresh = (0..iterations + (iterations / 10).max(10))
+            .map(|i| accounts.reissue_access_token(&member(i).principal))
+            .collect::<aai_accounts::Result<Vec<_>>>()?;
+        // `time` calls the op `fresh.len()` times in all: each token once.
+        let mut fresh = fresh.iter().cycle();
+        timed(&mut ops, &None, "token_verify_new", iterations, |_| {
+            if let Some(token) = fresh.next() {
+                black_box(accounts.verify_access_token(token)?);
+            }
+            Ok(())
+        })?;
+    }
     timed(&mut ops, &args.only, "user_get", iterations, |i| {
         let m = member(i);
         black_box(accounts.users().get(&m.principal, m.user_id)?);

@@ -679,6 +679,13 @@ fn a_bearer_principal_is_refused_once_its_session_or_user_ends() {
             .logout(&ada.registration.tokens.refresh_token)
             .unwrap();
         assert!(matches!(me(&bearer), Err(Error::Unauthenticated(_))));
+        // Presented again, the token is recognized (the token service kept
+        // it) and its new principal is refused all the same.
+        let again = h
+            .accounts
+            .verify_bearer(&ada.registration.tokens.access_token)
+            .unwrap();
+        assert!(matches!(me(&again), Err(Error::Unauthenticated(_))));
         // Logging out everywhere from another session.
         let bob = h.register("bob");
         let bearer = h
@@ -707,6 +714,10 @@ fn a_bearer_principal_is_refused_once_its_session_or_user_ends() {
             Err(Error::Unauthenticated(_))
         ));
         let dee = h.register("dee");
+        // Kept once verified, a token still expires on time.
+        h.accounts
+            .verify_bearer(&dee.registration.tokens.access_token)
+            .unwrap();
         h.clock.advance(Duration::hours(1));
         assert!(matches!(
             h.accounts

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -468,6 +469,13 @@ impl Accounts {
     ///
     /// [`Error::Unauthenticated`] with the reason.
     pub fn verify_access_token(&self, access_token: &str) -> Result<Claims> {
+        self.verified_claims(access_token)
+            .map(|claims| Claims::clone(&claims))
+    }
+
+    /// [`verify_access_token`](Self::verify_access_token) without copying
+    /// the claims out of the service's memo of verified tokens.
+    fn verified_claims(&self, access_token: &str) -> Result<Arc<Claims>> {
         self.inner
             .tokens
             .verify_access(access_token, self.inner.clock.now())
@@ -553,9 +561,13 @@ impl Accounts {
     /// [`Error::Unauthenticated`] for a malformed, forged, expired or
     /// foreign token.
     pub fn verify_bearer(&self, access_token: &str) -> Result<Principal> {
-        let claims = self.verify_access_token(access_token)?;
+        let claims = self.verified_claims(access_token)?;
         Ok(Principal::from_bearer(
-            claims.sub, claims.sid, claims.adm, claims.iat, claims.amr,
+            claims.sub,
+            claims.sid,
+            claims.adm,
+            claims.iat,
+            claims.amr.clone(),
         ))
     }
 
@@ -573,7 +585,7 @@ impl Accounts {
     /// [`Error::AccountInactive`] for a deactivated user.
     pub fn authenticate(&self, access_token: &str) -> Result<Principal> {
         telemetry::observed("authenticate", || {
-            let claims = self.verify_access_token(access_token)?;
+            let claims = self.verified_claims(access_token)?;
             let now = self.now();
             self.read(|tx| {
                 let (row, session) = bearer(tx, claims.sub, claims.sid, claims.iat)?;

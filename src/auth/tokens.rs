@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use aws_lc_rs::hmac;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -491,6 +492,8 @@ pub(crate) struct TokenService {
     keys: Vec<KeyEntry>,
     issuer: String,
     audience: String,
+    /// The tokens verified lately (never shown by `Debug`).
+    verified: Verified,
 }
 
 impl fmt::Debug for TokenService {
@@ -543,6 +546,7 @@ impl TokenService {
             keys,
             issuer,
             audience,
+            verified: Verified::new(),
         })
     }
 
@@ -593,7 +597,9 @@ impl TokenService {
     }
 
     /// Verifies an access token at time `now` (not the system clock) and
-    /// returns its claims.
+    /// returns its claims. A token that verified lately is recognized
+    /// instead (byte for byte, in constant time) and only its lifetime is
+    /// checked again.
     ///
     /// # Errors
     ///
@@ -610,7 +616,22 @@ impl TokenService {
         &self,
         token: &str,
         now: DateTime<Utc>,
-    ) -> std::result::Result<Claims, TokenError> {
+    ) -> std::result::Result<Arc<Claims>, TokenError> {
+        // A token verified lately is not verified again (see `verified`):
+        // only its lifetime can have changed since.
+        if let Some(claims) = self.verified.get(token) {
+            check_lifetime(&claims, now)?;
+            return Ok(claims);
+        }
+        let claims = Arc::new(self.verify_signed(token)?);
+        check_lifetime(&claims, now)?;
+        self.verified.keep(token, Arc::clone(&claims));
+        Ok(claims)
+    }
+
+    /// Everything [`verify_access`](Self::verify_access) checks but the
+    /// lifetime, from scratch.
+    fn verify_signed(&self, token: &str) -> std::result::Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed);
         }
@@ -644,13 +665,6 @@ impl TokenService {
         if claims.typ != ACCESS_TOKEN_TYPE {
             return Err(TokenError::WrongType);
         }
-        let now = now.timestamp();
-        if claims.exp <= now {
-            return Err(TokenError::Expired);
-        }
-        if claims.nbf > now {
-            return Err(TokenError::NotYetValid);
-        }
         Ok(claims)
     }
 
@@ -665,6 +679,18 @@ impl TokenService {
             .collect();
         serde_json::json!({ "keys": keys })
     }
+}
+
+/// `Expired` when `exp <= now`, `NotYetValid` when `nbf > now`.
+fn check_lifetime(claims: &Claims, now: DateTime<Utc>) -> std::result::Result<(), TokenError> {
+    let now = now.timestamp();
+    if claims.exp <= now {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf > now {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
 }
 
 /// The parts of a compact JWS.
@@ -756,6 +782,9 @@ pub(crate) fn random_secret() -> Result<[u8; 32]> {
         .map_err(|e| Error::config(format!("system random number generator failed: {e}")))?;
     Ok(bytes)
 }
+
+mod verified;
+use verified::Verified;
 
 #[cfg(test)]
 mod tests;

@@ -206,21 +206,21 @@ fn keys_and_service_are_send_and_sync() {
 fn hs256_token_round_trips() {
     let service = service(hs256());
     let (token, claims) = issue(&service);
-    assert_eq!(service.verify_access(&token, now()), Ok(claims));
+    assert_eq!(service.verify_access(&token, now()), Ok(Arc::new(claims)));
 }
 
 #[test]
 fn eddsa_token_round_trips() {
     let service = service(ed25519());
     let (token, claims) = issue(&service);
-    assert_eq!(service.verify_access(&token, now()), Ok(claims));
+    assert_eq!(service.verify_access(&token, now()), Ok(Arc::new(claims)));
 }
 
 #[test]
 fn rs256_token_round_trips() {
     let service = service(rs256());
     let (token, claims) = issue(&service);
-    assert_eq!(service.verify_access(&token, now()), Ok(claims));
+    assert_eq!(service.verify_access(&token, now()), Ok(Arc::new(claims)));
 }
 
 #[test]
@@ -228,7 +228,10 @@ fn rs256_pkcs1_and_pkcs8_pems_load_the_same_key() {
     let pkcs1 = SigningKey::rs256_pem(RSA_PRIVATE_PKCS1).unwrap();
     assert_eq!(pkcs1.kid(), rs256().kid());
     let (token, claims) = issue(&service(pkcs1));
-    assert_eq!(service(rs256()).verify_access(&token, now()), Ok(claims));
+    assert_eq!(
+        service(rs256()).verify_access(&token, now()),
+        Ok(Arc::new(claims))
+    );
 }
 
 #[test]
@@ -453,7 +456,7 @@ fn token_is_valid_until_its_last_second() {
     let service = service(hs256());
     let (token, claims) = issue(&service);
     let last = now() + ttl() - Duration::milliseconds(1);
-    assert_eq!(service.verify_access(&token, last), Ok(claims));
+    assert_eq!(service.verify_access(&token, last), Ok(Arc::new(claims)));
 }
 
 #[test]
@@ -580,7 +583,7 @@ fn token_of_the_old_key_verifies_while_the_old_key_is_kept() {
     let old = SigningKey::ed25519_pem(ED25519_OLD_PRIVATE).unwrap();
     let (token, claims) = issue(&service(old.clone()));
     let rotated = service_with(ed25519(), vec![VerificationKey::from(old)]);
-    assert_eq!(rotated.verify_access(&token, now()), Ok(claims));
+    assert_eq!(rotated.verify_access(&token, now()), Ok(Arc::new(claims)));
 }
 
 #[test]
@@ -589,7 +592,7 @@ fn token_of_the_old_key_verifies_with_its_public_pem() {
     let (token, claims) = issue(&service(old.clone()));
     let public = VerificationKey::ed25519_public_pem(ED25519_OLD_PUBLIC, old.kid()).unwrap();
     let rotated = service_with(rs256(), vec![public]);
-    assert_eq!(rotated.verify_access(&token, now()), Ok(claims));
+    assert_eq!(rotated.verify_access(&token, now()), Ok(Arc::new(claims)));
 }
 
 #[test]
@@ -598,7 +601,7 @@ fn rs256_token_verifies_with_the_public_pem() {
     let (token, claims) = issue(&service(key));
     let public = VerificationKey::rs256_public_pem(RSA_PUBLIC, "rsa-2026").unwrap();
     let rotated = service_with(hs256(), vec![public]);
-    assert_eq!(rotated.verify_access(&token, now()), Ok(claims));
+    assert_eq!(rotated.verify_access(&token, now()), Ok(Arc::new(claims)));
 }
 
 #[test]
@@ -812,4 +815,90 @@ fn refresh_token_hash_rejects_anything_but_a_refresh_token() {
 #[test]
 fn random_secrets_differ() {
     assert_ne!(random_secret().unwrap(), random_secret().unwrap());
+}
+
+#[test]
+fn a_token_that_verified_is_kept_and_one_that_failed_is_not() {
+    let service = service(hs256());
+    let (token, claims) = issue(&service);
+    assert!(service.verified.get(&token).is_none());
+    service.verify_access(&token, now()).unwrap();
+    assert_eq!(service.verified.get(&token), Some(Arc::new(claims)));
+
+    // Signed by us but expired: refused, and not kept.
+    let (expired, _) = issue(&service);
+    assert_eq!(
+        service.verify_access(&expired, now() + ttl()),
+        Err(TokenError::Expired)
+    );
+    assert!(service.verified.get(&expired).is_none());
+}
+
+#[test]
+fn a_kept_token_has_its_lifetime_checked_again_on_every_use() {
+    let service = service(hs256());
+    let (token, _) = issue(&service);
+    service.verify_access(&token, now()).unwrap();
+    assert!(service.verified.get(&token).is_some());
+    assert_eq!(
+        service.verify_access(&token, now() + ttl()),
+        Err(TokenError::Expired)
+    );
+    // A clock set back (the host's clock is injectable).
+    assert_eq!(
+        service.verify_access(&token, now() - Duration::seconds(1)),
+        Err(TokenError::NotYetValid)
+    );
+    assert!(service.verify_access(&token, now()).is_ok());
+}
+
+#[test]
+fn a_kept_token_vouches_for_no_other_with_its_signature() {
+    let service = service(hs256());
+    let (token, _) = issue(&service);
+    service.verify_access(&token, now()).unwrap();
+    // The same signature (so the same slot) over another payload: each
+    // payload character changed in turn, the signature kept.
+    let (message, signature) = token.rsplit_once('.').unwrap();
+    let (header, payload) = message.split_once('.').unwrap();
+    for i in 0..payload.len() {
+        let mut forged = payload.as_bytes().to_vec();
+        forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+        let forged = format!(
+            "{header}.{}.{signature}",
+            String::from_utf8(forged).unwrap()
+        );
+        assert!(
+            service.verify_access(&forged, now()).is_err(),
+            "payload byte {i} changed"
+        );
+    }
+    // Nor does a kept token of one service count for another service.
+    let other = TokenService::new(hs256(), Vec::new(), ISSUER.into(), "other-api".into()).unwrap();
+    assert_eq!(
+        other.verify_access(&token, now()),
+        Err(TokenError::WrongIssuer)
+    );
+}
+
+#[test]
+fn a_new_token_takes_the_place_of_the_one_its_slot_held() {
+    let service = service(hs256());
+    let tokens: Vec<(String, Claims)> = (0..=verified::SLOTS).map(|_| issue(&service)).collect();
+    for (token, _) in &tokens {
+        service.verify_access(token, now()).unwrap();
+    }
+    // More tokens than slots: the memo stays within its slots, and every
+    // token still verifies.
+    let kept = tokens
+        .iter()
+        .filter(|(token, _)| service.verified.get(token).is_some())
+        .count();
+    assert!(kept < tokens.len(), "all {kept} kept");
+    for (token, claims) in &tokens {
+        assert_eq!(
+            service.verify_access(token, now()),
+            Ok(Arc::new(claims.clone()))
+        );
+    }
 }
