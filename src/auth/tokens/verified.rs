@@ -18,7 +18,7 @@
 //!   one (compared in constant time), so a kept token proves nothing about
 //!   any other.
 //! - **How much.** A fixed table of [`SLOTS`] slots, each holding one
-//!   token and its claims (about 0.5 MB when full); a new token replaces
+//!   token and its claims (under 1 MB when full); a new token replaces
 //!   whatever its slot held. The slot comes from a keyed hash of the
 //!   token's signature, so a client cannot aim its own tokens at another
 //!   client's slot.
