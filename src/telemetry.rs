@@ -12,7 +12,7 @@
 //! | `accounts_refresh_token_reuse_total` | counter | | spent refresh tokens presented again (each revokes a session) |
 //! | `accounts_password_hash_waiting` | gauge | | callers waiting for a hashing slot |
 //! | `accounts_password_hash_wait_seconds` | histogram | | how long a caller waited for its slot |
-//! | `accounts_db_connections_in_use` | gauge | `backend` | pooled connections checked out |
+//! | `accounts_db_connections_in_use` | gauge | `backend` | connections a transaction is using (SQLite: not counting the read connections kept idle for their threads) |
 //! | `accounts_db_connection_wait_seconds` | histogram | `backend` | how long a checkout waited |
 //!
 //! The `http` router adds `http_requests_total` (counter) and

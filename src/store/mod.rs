@@ -154,7 +154,7 @@ pub trait Store: Send + Sync + fmt::Debug {
 
 /// Connections of `pool` checked out now (reading the state takes the
 /// pool's lock).
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "postgres", all(test, feature = "sqlite")))]
 pub(crate) fn pool_in_use<M: r2d2::ManageConnection>(pool: &r2d2::Pool<M>) -> u32 {
     let state = pool.state();
     state.connections.saturating_sub(state.idle_connections)

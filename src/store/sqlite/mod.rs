@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use super::sql_common::error::{self, Backend, BackendError, ViolatedKey};
 use super::{Store, Tx};
 use crate::error::{Error, Result, StorageError};
 
+mod affinity;
 mod mutex;
 mod organizations;
 mod second_factor;
@@ -59,6 +61,10 @@ const WRITER_POOL_SIZE: u32 = 2;
 /// # Ok::<(), aai_accounts::Error>(())
 /// ```
 pub struct SqliteStore {
+    /// Read connections kept for the threads that read (see `affinity`).
+    kept: affinity::Kept,
+    /// Connections a transaction is using now.
+    active: AtomicU32,
     /// Connections for reads: a burst of writes never holds them.
     pool: Pool<SqliteConnectionManager>,
     /// Connections for writes, which wait here for their turn.
@@ -475,6 +481,8 @@ impl SqliteStore {
             .map_err(storage("apply migrations"))?;
         drop(conn);
         Ok(SqliteStore {
+            kept: affinity::Kept::default(),
+            active: AtomicU32::new(0),
             pool,
             writers,
             target,
@@ -482,13 +490,22 @@ impl SqliteStore {
         })
     }
 
-    /// A connection for a write or a read, from that kind's pool.
-    fn connection(&self, write: bool) -> Result<r2d2::PooledConnection<SqliteConnectionManager>> {
+    /// A connection for a write, from the writers' pool, or for a read:
+    /// the one kept for this thread, else one from the read pool.
+    fn connection(&self, write: bool) -> Result<affinity::Conn<'_>> {
         let started = std::time::Instant::now();
-        let pool = if write { &self.writers } else { &self.pool };
-        let connection = pool.get().map_err(storage("get a connection"))?;
+        let connection = if write {
+            let conn = self.writers.get().map_err(storage("get a connection"))?;
+            affinity::Conn::new(conn, false, &self.active)
+        } else {
+            let conn = match self.kept.take() {
+                Some(conn) => conn,
+                None => self.pool.get().map_err(storage("get a connection"))?,
+            };
+            affinity::Conn::new(conn, true, &self.active)
+        };
         crate::telemetry::connection_checkout("sqlite", started.elapsed(), || {
-            super::pool_in_use(&self.pool) + super::pool_in_use(&self.writers)
+            self.active.load(Ordering::Relaxed)
         });
         Ok(connection)
     }
@@ -519,6 +536,7 @@ impl SqliteStore {
             // connection rolls back before it begins (above).
             let _ = run(&conn, ROLLBACK);
         }
+        self.kept.put_back(conn);
         end
     }
 }
@@ -553,6 +571,7 @@ impl Store for SqliteStore {
         let last = embedded::migrations::runner()
             .get_last_applied_migration(&mut *conn)
             .map_err(storage("read the schema version"))?;
+        self.kept.put_back(conn);
         match last {
             None => Ok(0),
             Some(migration) => u32::try_from(migration.version())

@@ -1313,3 +1313,57 @@ fn migration_v3_repairs_soft_delete_holes() {
     .unwrap();
     assert_eq!(profile_country(&conn, "Here").as_deref(), Some("TV"));
 }
+
+/// Connections in the read pool that a transaction or a slot holds.
+fn read_pool_out(store: &SqliteStore) -> u32 {
+    pool_in_use(&store.pool)
+}
+
+#[test]
+fn a_thread_reads_through_the_connection_kept_for_it() {
+    let (_dir, store) = file_store();
+    for _ in 0..100 {
+        read_once(&store);
+    }
+    // One connection out of the pool, kept between the reads; none in use.
+    assert_eq!(store.kept.count(), 1);
+    assert_eq!(read_pool_out(&store), 1);
+    assert_eq!(store.active.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn threads_beyond_the_slots_read_from_the_pool_and_nothing_leaks() {
+    let (_dir, store) = file_store();
+    let threads = affinity::SLOTS * 2 + 1;
+    let barrier = std::sync::Barrier::new(threads);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                barrier.wait();
+                for _ in 0..200 {
+                    read_once(&store);
+                }
+            });
+        }
+    });
+    // Every connection went back: to a slot (at most one each) or to the
+    // pool, and none counts as in use.
+    assert!(store.kept.count() <= affinity::SLOTS);
+    assert_eq!(read_pool_out(&store), store.kept.count() as u32);
+    assert_eq!(store.active.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn a_read_that_fails_leaves_its_kept_connection_usable() {
+    let (_dir, store) = file_store();
+    for _ in 0..3 {
+        let failed = store.read(&mut |tx| {
+            tx.get_setting("x")?;
+            Err(Error::Forbidden)
+        });
+        assert!(matches!(failed, Err(Error::Forbidden)));
+    }
+    read_once(&store);
+    assert_eq!(store.kept.count(), 1);
+    assert_eq!(store.active.load(Ordering::Relaxed), 0);
+}
