@@ -59,6 +59,14 @@ impl Kept {
         lock(self.slot()).take()
     }
 
+    /// Ends a transaction's use of `conn`: a read connection is kept for
+    /// the calling thread, a write connection goes back to its pool.
+    pub(super) fn put_back(&self, conn: Conn<'_>) {
+        if conn.read {
+            self.keep(conn.conn);
+        }
+    }
+
     /// Keeps `conn` in the calling thread's slot, unless the slot holds
     /// one already (`conn` then goes back to the pool).
     fn keep(&self, conn: Pooled) {
@@ -78,9 +86,9 @@ impl Kept {
     }
 }
 
-/// A slot's contents. A panic while a slot is locked leaves at worst a
-/// connection with a transaction open, which `transaction` rolls back
-/// before it begins: the contents are still good.
+/// A slot's contents. A slot is locked only to take or put back a
+/// connection, never across a transaction: poisoned or not, what it holds
+/// is a whole connection or none.
 fn lock(slot: &Slot) -> std::sync::MutexGuard<'_, Option<Pooled>> {
     slot.0.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -111,16 +119,6 @@ impl<'a> Conn<'a> {
             conn,
             read,
             _active: Active(active),
-        }
-    }
-}
-
-impl Kept {
-    /// Ends a transaction's use of `conn`: a read connection is kept for
-    /// the calling thread, a write connection goes back to its pool.
-    pub(super) fn put_back(&self, conn: Conn<'_>) {
-        if conn.read {
-            self.keep(conn.conn);
         }
     }
 }

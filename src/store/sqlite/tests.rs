@@ -1314,11 +1314,6 @@ fn migration_v3_repairs_soft_delete_holes() {
     assert_eq!(profile_country(&conn, "Here").as_deref(), Some("TV"));
 }
 
-/// Connections in the read pool that a transaction or a slot holds.
-fn read_pool_out(store: &SqliteStore) -> u32 {
-    pool_in_use(&store.pool)
-}
-
 #[test]
 fn a_thread_reads_through_the_connection_kept_for_it() {
     let (_dir, store) = file_store();
@@ -1327,7 +1322,7 @@ fn a_thread_reads_through_the_connection_kept_for_it() {
     }
     // One connection out of the pool, kept between the reads; none in use.
     assert_eq!(store.kept.count(), 1);
-    assert_eq!(read_pool_out(&store), 1);
+    assert_eq!(pool_in_use(&store.pool), 1);
     assert_eq!(store.active.load(Ordering::Relaxed), 0);
 }
 
@@ -1349,7 +1344,7 @@ fn threads_beyond_the_slots_read_from_the_pool_and_nothing_leaks() {
     // Every connection went back: to a slot (at most one each) or to the
     // pool, and none counts as in use.
     assert!(store.kept.count() <= affinity::SLOTS);
-    assert_eq!(read_pool_out(&store), store.kept.count() as u32);
+    assert_eq!(pool_in_use(&store.pool), store.kept.count() as u32);
     assert_eq!(store.active.load(Ordering::Relaxed), 0);
 }
 
