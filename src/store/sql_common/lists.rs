@@ -24,6 +24,7 @@ pub(in crate::store) fn active_clause(
 
 /// `Some(true)`/`Some(false)` for an `is_active = ?` parameter that may be
 /// NULL, `None` for all.
+#[cfg(feature = "sqlite")]
 pub(in crate::store) fn active_param(filter: ActiveFilter) -> Option<bool> {
     match filter {
         ActiveFilter::Active => Some(true),
