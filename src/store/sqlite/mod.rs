@@ -164,8 +164,9 @@ impl SqliteFileOptions {
     ///
     /// A page read from the map costs no system call and no copy, which
     /// matters once the file outgrows the connections' page caches: at a
-    /// million users (a 3 GB file) a profile with its children reads about
-    /// seven pages that are not in them. The price is SQLite's: an I/O
+    /// million users (a 2.4 GB file) a profile with its children reads
+    /// about ten pages that are not in them (35 µs by default, 21 to 25
+    /// with the whole file mapped). The price is SQLite's: an I/O
     /// error on a mapped page (a failing disk, a file truncated by another
     /// process) is a `SIGBUS` that ends the process instead of an error
     /// this crate could return. Off by default for that reason; for a
@@ -214,11 +215,13 @@ impl SqliteFileOptions {
     /// connection fills its cache only with pages it reads, so a small
     /// database never takes more than its size in each; a large one takes
     /// up to this much in each of the store's ten connections (eight for
-    /// reads, two for writes). At a million users (a 3 GB file) a profile
-    /// with its children took 28.6 to 34.2 µs with the default and 20.3 to
-    /// 24.9 µs with 64 MiB (up to 640 MiB in all), against 16 µs at 10 000
-    /// users; [`SqliteFileOptions::mmap_size`] does better without the
-    /// copies, at its own risk.
+    /// reads, two for writes). A cache helps while the pages a host reads
+    /// again fit in it: at a million users (a 2.4 GB file) a thousand
+    /// profiles read in turn with their children take about 22 MiB, and
+    /// such a read took 35 µs with the default (every page missed) and 17.7
+    /// to 18.4 µs with 64 MiB (up to 640 MiB in all), against 12 to 16 µs
+    /// at 10 000 users. [`SqliteFileOptions::mmap_size`] shares the
+    /// kernel's file cache among connections instead, at its own risk.
     #[must_use]
     pub fn cache_size(mut self, bytes: u64) -> Self {
         self.cache_size = bytes;
