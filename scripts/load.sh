@@ -38,6 +38,10 @@ fi
 SERVER_PIN=()
 WRK_PIN=()
 if [[ -n "${PIN:-}" ]]; then
+    if (($(nproc) < 2)); then
+        echo "load: PIN=1 needs two cores" >&2
+        exit 2
+    fi
     SERVER_PIN=(taskset -c 1 env TOKIO_WORKER_THREADS=1)
     WRK_PIN=(taskset -c 0)
 fi
