@@ -497,16 +497,13 @@ impl SqliteStore {
     /// the one kept for this thread, else one from the read pool.
     fn connection(&self, write: bool) -> Result<affinity::Conn<'_>> {
         let started = std::time::Instant::now();
-        let connection = if write {
-            let conn = self.writers.get().map_err(storage("get a connection"))?;
-            affinity::Conn::new(conn, false, &self.active)
+        let pooled = if write {
+            self.writers.get()
         } else {
-            let conn = match self.kept.take() {
-                Some(conn) => conn,
-                None => self.pool.get().map_err(storage("get a connection"))?,
-            };
-            affinity::Conn::new(conn, true, &self.active)
+            self.kept.take().map_or_else(|| self.pool.get(), Ok)
         };
+        let pooled = pooled.map_err(storage("get a connection"))?;
+        let connection = affinity::Conn::new(pooled, !write, &self.active);
         crate::telemetry::connection_checkout("sqlite", started.elapsed(), || {
             self.active.load(Ordering::Relaxed)
         });
