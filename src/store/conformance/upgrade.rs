@@ -26,6 +26,10 @@ pub(crate) const BEFORE_SECOND_FACTOR: i32 = 5;
 /// with it.
 pub(crate) const BEFORE_PARTIAL_INDEXES: i32 = 6;
 
+/// The version before profiles copied their location (V8): the world is
+/// also written with it.
+pub(crate) const BEFORE_PROFILE_LOCATION_COPY: i32 = 7;
+
 /// The columns migrations after `version` add to V1's tables, as SQLite
 /// statements that add them (for today's statements to write the world)
 /// and drop them again (so that the database is `version`'s when it is
@@ -37,6 +41,15 @@ pub(crate) fn sqlite_later_columns(version: i32) -> (String, String) {
         [
             (4, "users", "email_verified_at INTEGER"),
             (6, "sessions", "amr TEXT NOT NULL DEFAULT 'pwd'"),
+            (8, "profiles", "location_user_id BLOB"),
+            (8, "profiles", "location_country TEXT"),
+            (8, "profiles", "location_state_province TEXT"),
+            (8, "profiles", "location_city TEXT"),
+            (8, "profiles", "location_postal_code TEXT"),
+            (8, "profiles", "location_is_active INTEGER"),
+            (8, "profiles", "location_created_at INTEGER"),
+            (8, "profiles", "location_updated_at INTEGER"),
+            (8, "profiles", "location_deactivated_at INTEGER"),
         ],
     )
 }
@@ -71,10 +84,12 @@ fn later_columns<const N: usize>(
     (add, drop)
 }
 
-/// What the previous version wrote: a user with a password, a live
-/// session and its refresh token, and an event.
+/// What the previous version wrote: a user with a password, a profile
+/// with a location, a live session and its refresh token, and an event.
 pub(crate) struct PreviousWorld {
     user: UserRow,
+    profile: crate::Profile,
+    location: crate::Location,
     refresh_token: String,
     /// Who acted on another account in the world's one event with an
     /// actor.
@@ -97,6 +112,21 @@ pub(crate) fn write_previous_world(tx: &mut dyn Tx) -> PreviousWorld {
     user.user.created_at = created;
     user.user.updated_at = created;
     tx.insert_user(&user).unwrap();
+    let location = crate::Location {
+        state_province: Some("Hovedstaden".into()),
+        postal_code: Some("1050".into()),
+        created_at: created,
+        updated_at: created,
+        ..location(user.user.id, "DK", Some("Copenhagen"))
+    };
+    tx.insert_location(&location).unwrap();
+    let profile = crate::Profile {
+        location_id: Some(location.id),
+        created_at: created,
+        updated_at: created,
+        ..profile(user.user.id, "Up", "Graded")
+    };
+    tx.insert_profile(&profile).unwrap();
     let session = Session {
         id: SessionId::new(),
         user_id: user.user.id,
@@ -132,6 +162,8 @@ pub(crate) fn write_previous_world(tx: &mut dyn Tx) -> PreviousWorld {
     .unwrap();
     PreviousWorld {
         user,
+        profile,
+        location,
         refresh_token,
         actor,
     }
@@ -149,6 +181,24 @@ pub(crate) fn check_upgraded(url: &str, world: &PreviousWorld) {
     let system = Principal::system();
     let user = accounts.users().get(&system, world.user.user.id).unwrap();
     assert_eq!(user, world.user.user);
+    // The profile reads with its location (copied onto the profile by
+    // SQLite's V8), which follows the location as it changes.
+    let details = accounts.profiles().get(&system, world.profile.id).unwrap();
+    assert_eq!(details.profile, world.profile);
+    assert_eq!(details.location.as_ref(), Some(&world.location));
+    let moved = accounts
+        .locations()
+        .update(
+            &system,
+            world.location.id,
+            crate::LocationPatch {
+                city: crate::Patch::Set("Aarhus".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let details = accounts.profiles().get(&system, world.profile.id).unwrap();
+    assert_eq!(details.location, Some(moved));
     // The old session refreshes (refresh tokens and sessions kept) ...
     let pair = accounts.refresh(&world.refresh_token).unwrap();
     accounts.authenticate(&pair.access_token).unwrap();

@@ -757,6 +757,14 @@ fn a_database_of_v6_upgrades_to_partial_indexes_keeping_its_data() {
     );
 }
 
+#[test]
+fn a_database_of_v7_upgrades_to_v8_keeping_its_data() {
+    upgrade_from(
+        "a_database_of_v7_upgrades_to_v8_keeping_its_data",
+        crate::store::conformance::upgrade::BEFORE_PROFILE_LOCATION_COPY,
+    );
+}
+
 /// Writes the upgrade world on a database of schema `version`, then
 /// upgrades and checks it.
 fn upgrade_from(test: &str, version: i32) {

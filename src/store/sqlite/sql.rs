@@ -40,22 +40,46 @@ pub(super) const GET_USER_BY_USERNAME: &str = concat!(
 );
 pub(super) const USER_SEARCH: &str = "(username LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\')";
 
-// `country` and `city` copy the location's while it is active (see the
-// migrations V1 and V3).
-pub(super) const INSERT_PROFILE: &str =
+// A profile copies its location: `country` and `city` while it is active,
+// for profile search (migrations V1 and V3), and the whole location, for
+// reading the profile with it (V8).
+//
+// The columns of the whole copy, in the order of `location_columns!` after
+// the id (the profile's `location_id`).
+macro_rules! location_copy_columns {
+    () => {
+        "location_user_id, location_country, location_state_province, location_city, \
+         location_postal_code, location_is_active, location_created_at, \
+         location_updated_at, location_deactivated_at"
+    };
+}
+// The location's columns a profile copies, as `location_copy_columns!`
+// (the location named `l`).
+macro_rules! location_copied_columns {
+    () => {
+        "l.user_id, l.country, l.state_province, l.city, l.postal_code, l.is_active, \
+         l.created_at, l.updated_at, l.deactivated_at"
+    };
+}
+// A new profile copies its location.
+pub(super) const INSERT_PROFILE: &str = concat!(
     "INSERT INTO profiles (id, user_id, first_name, last_name, \
      date_of_birth, gender, location_id, bio, profile_picture_url, is_public, allow_contact, \
-     is_active, created_at, updated_at, deactivated_at, country, city) \
-     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-     l.country, l.city FROM (SELECT 1) LEFT JOIN locations l ON l.id = ?7 AND l.is_active = 1";
-// A profile with its location in one statement (the location columns
-// follow the profile's, all NULL when there is none).
+     is_active, created_at, updated_at, deactivated_at, country, city, ",
+    location_copy_columns!(),
+    ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+     CASE WHEN l.is_active = 1 THEN l.country END, CASE WHEN l.is_active = 1 THEN l.city END, ",
+    location_copied_columns!(),
+    " FROM (SELECT 1) LEFT JOIN locations l ON l.id = ?7"
+);
+// A profile with its location: one row, the location's columns from the
+// profile's copy (migration V8), all NULL when it has none.
 pub(super) const GET_PROFILE_WITH_LOCATION: &str = concat!(
     "SELECT ",
     profile_columns!(),
-    ", l.id, l.user_id, l.country, l.state_province, l.city, l.postal_code, l.is_active, \
-     l.created_at, l.updated_at, l.deactivated_at \
-     FROM profiles p LEFT JOIN locations l ON l.id = p.location_id WHERE p.id = ?1"
+    ", p.location_id, ",
+    location_copy_columns!(),
+    " FROM profiles p WHERE p.id = ?1"
 );
 // A profile update in two statements: SQLite rewrites the entries of every
 // index on a column an UPDATE sets, changed or not, so the indexed columns
@@ -65,11 +89,16 @@ pub(super) const UPDATE_PROFILE_FIELDS: &str =
     "UPDATE profiles SET first_name = ?2, last_name = ?3, \
      date_of_birth = ?4, gender = ?5, bio = ?6, profile_picture_url = ?7, \
      allow_contact = ?8, updated_at = ?9, deactivated_at = ?10 WHERE id = ?1";
-pub(super) const UPDATE_PROFILE_KEYS: &str =
-    "UPDATE profiles SET location_id = ?2, is_public = ?3, \
-     is_active = ?4, \
-     (country, city) = (SELECT country, city FROM locations WHERE id = ?2 AND is_active = 1) \
-     WHERE id = ?1 AND (location_id IS NOT ?2 OR is_public IS NOT ?3 OR is_active IS NOT ?4)";
+// A new location is copied whole, its place only while it is active.
+pub(super) const UPDATE_PROFILE_KEYS: &str = concat!(
+    "UPDATE profiles SET location_id = ?2, is_public = ?3, is_active = ?4, (country, city, ",
+    location_copy_columns!(),
+    ") = (SELECT CASE WHEN l.is_active = 1 THEN l.country END, \
+     CASE WHEN l.is_active = 1 THEN l.city END, ",
+    location_copied_columns!(),
+    " FROM locations l WHERE l.id = ?2) \
+     WHERE id = ?1 AND (location_id IS NOT ?2 OR is_public IS NOT ?3 OR is_active IS NOT ?4)"
+);
 pub(super) const PROFILE_NAME: &str =
     "(p.first_name LIKE ? ESCAPE '\\' OR p.last_name LIKE ? ESCAPE '\\')";
 // `city`, `company` and `industry` collate NOCASE: `=` ignores ASCII case.

@@ -1362,3 +1362,108 @@ fn a_read_that_fails_leaves_its_kept_connection_usable() {
     assert_eq!(store.kept.count(), 1);
     assert_eq!(store.active.load(Ordering::Relaxed), 0);
 }
+
+#[test]
+fn a_database_of_v7_upgrades_to_profiles_copying_their_location() {
+    upgrade_from(crate::store::conformance::upgrade::BEFORE_PROFILE_LOCATION_COPY);
+}
+
+/// How many profiles' copies of their location (migration V8) differ from
+/// the location itself; a profile without one must copy nothing.
+fn stale_location_copies(store: &SqliteStore) -> i64 {
+    let conn = store.connection(false).unwrap();
+    let differs = [
+        "user_id",
+        "country",
+        "state_province",
+        "city",
+        "postal_code",
+        "is_active",
+        "created_at",
+        "updated_at",
+        "deactivated_at",
+    ]
+    .map(|column| format!("p.location_{column} IS NOT l.{column}"))
+    .join(" OR ");
+    conn.query_row(
+        &format!(
+            "SELECT count(*) FROM profiles p LEFT JOIN locations l ON l.id = p.location_id \
+             WHERE {differs}"
+        ),
+        [],
+        |row| row.get(0),
+    )
+    .unwrap()
+}
+
+/// Every write that changes a location, or which location a profile has,
+/// keeps the profile's copy equal to the location, and the profile reads
+/// it back as the location.
+#[test]
+fn profiles_copies_of_their_location_follow_every_change() {
+    use crate::store::conformance::fixtures::{location, profile, user, write_ok};
+    let (_dir, store) = file_store();
+    let owner = user("copier");
+    let mut home = location(owner.user.id, "DE", Some("Berlin"));
+    home.postal_code = Some("10115".into());
+    let mut away = location(owner.user.id, "FR", None);
+    let mut with_home = profile(owner.user.id, "With", "Home");
+    with_home.location_id = Some(home.id);
+    let mut without = profile(owner.user.id, "Without", "Place");
+    without.is_active = false;
+    write_ok(&store, |tx| {
+        tx.insert_user(&owner)?;
+        tx.insert_location(&home)?;
+        tx.insert_location(&away)?;
+        tx.insert_profile(&with_home)?;
+        tx.insert_profile(&without)
+    });
+    let read = |store: &SqliteStore, id| {
+        crate::store::conformance::fixtures::read_ok(store, |tx| {
+            tx.get_profile_details(id, crate::model::ActiveFilter::All)
+        })
+        .unwrap()
+        .location
+    };
+    assert_eq!(read(&store, with_home.id), Some(home.clone()));
+    assert_eq!(read(&store, without.id), None);
+    assert_eq!(stale_location_copies(&store), 0);
+
+    // The location changes, is deactivated, restored.
+    home.city = Some("Potsdam".into());
+    home.state_province = Some("Brandenburg".into());
+    home.updated_at = crate::store::conformance::fixtures::at(10);
+    write_ok(&store, |tx| tx.update_location(&home));
+    assert_eq!(read(&store, with_home.id), Some(home.clone()));
+    home.is_active = false;
+    home.deactivated_at = Some(crate::store::conformance::fixtures::at(20));
+    write_ok(&store, |tx| tx.update_location(&home));
+    assert_eq!(read(&store, with_home.id), Some(home.clone()));
+    assert_eq!(stale_location_copies(&store), 0);
+
+    // Profiles take another location, or drop theirs.
+    with_home.location_id = Some(away.id);
+    without.location_id = Some(home.id);
+    write_ok(&store, |tx| {
+        tx.update_profile(&with_home)?;
+        tx.update_profile(&without)
+    });
+    assert_eq!(read(&store, with_home.id), Some(away.clone()));
+    assert_eq!(read(&store, without.id), Some(home.clone()));
+    away.country = crate::model::CountryCode::parse("BE").unwrap();
+    write_ok(&store, |tx| tx.update_location(&away));
+    assert_eq!(read(&store, with_home.id), Some(away.clone()));
+    with_home.location_id = None;
+    write_ok(&store, |tx| tx.update_profile(&with_home));
+    assert_eq!(read(&store, with_home.id), None);
+    assert_eq!(stale_location_copies(&store), 0);
+
+    // A location deleted outright leaves no copy behind.
+    store
+        .connection(true)
+        .unwrap()
+        .execute("DELETE FROM locations WHERE id = ?1", [home.id.as_bytes()])
+        .unwrap();
+    assert_eq!(read(&store, without.id), None);
+    assert_eq!(stale_location_copies(&store), 0);
+}

@@ -1,0 +1,8 @@
+-- V8: nothing changes here.
+--
+-- SQLite's V8 gives each profile a copy of its location, so that reading
+-- a profile with its location is one row rather than a second B-tree
+-- lookup. Here that read is one statement either way (the profile joined
+-- with its location, beside its contacts and jobs), and the server's
+-- buffers keep the location's index in memory. The version moves with
+-- SQLite's, so that both backends report the same schema.
