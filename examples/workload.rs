@@ -48,7 +48,7 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     mmap_size: u64,
     /// Each connection's page cache at most, in bytes (`?cache_size=`;
-    /// the library's default, 16 MiB, when not given).
+    /// the library's default, 32 MiB, when not given).
     #[arg(long)]
     cache_size: Option<u64>,
     /// The page size of the SQLite file this run creates, in bytes

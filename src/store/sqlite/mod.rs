@@ -123,7 +123,7 @@ pub struct SqliteFileOptions {
 }
 
 /// Each file connection's page cache at most, by default.
-const DEFAULT_CACHE_SIZE: u64 = 16 << 20;
+const DEFAULT_CACHE_SIZE: u64 = 32 << 20;
 /// The page size of a file the store creates, by default (SQLite's own is
 /// 4096; see [`SqliteFileOptions::page_size`]).
 const DEFAULT_PAGE_SIZE: u32 = 2048;
@@ -144,7 +144,7 @@ impl Default for SqliteFileOptions {
 
 impl SqliteFileOptions {
     /// The defaults: shared locking, no memory map, batched WAL writes,
-    /// a page cache of up to 16 MiB per connection, pages of 2 KiB in a
+    /// a page cache of up to 32 MiB per connection, pages of 2 KiB in a
     /// new file.
     #[must_use]
     pub fn new() -> Self {
@@ -163,10 +163,11 @@ impl SqliteFileOptions {
     /// `PRAGMA mmap_size`), 0 for none (the default).
     ///
     /// A page read from the map costs no system call and no copy, which
-    /// matters once the file outgrows the connections' page caches: at a
-    /// million users (a 2.4 GB file) a profile with its children reads
-    /// about ten pages that are not in them (35 µs by default, 21 to 25
-    /// with the whole file mapped). The price is SQLite's: an I/O
+    /// matters once the pages a host reads again outgrow the connections'
+    /// page caches ([`SqliteFileOptions::cache_size`]): at a million users
+    /// (a 2.4 GB file) with a 16 MiB cache, a profile with its children
+    /// read about ten pages that were not in it (35 µs, 21 to 25 with the
+    /// whole file mapped). The price is SQLite's: an I/O
     /// error on a mapped page (a failing disk, a file truncated by another
     /// process) is a `SIGBUS` that ends the process instead of an error
     /// this crate could return. Off by default for that reason; for a
@@ -208,20 +209,22 @@ impl SqliteFileOptions {
     }
 
     /// The most each connection keeps in its page cache (SQLite's
-    /// `PRAGMA cache_size`), in bytes: 16 MiB by default (SQLite's own is
+    /// `PRAGMA cache_size`), in bytes: 32 MiB by default (SQLite's own is
     /// 2 MiB).
     ///
     /// A page read from the cache costs no system call and no copy. A
     /// connection fills its cache only with pages it reads, so a small
     /// database never takes more than its size in each; a large one takes
     /// up to this much in each of the store's ten connections (eight for
-    /// reads, two for writes). A cache helps while the pages a host reads
-    /// again fit in it: at a million users (a 2.4 GB file) a thousand
-    /// profiles read in turn with their children take about 22 MiB, and
-    /// such a read took 35 µs with the default (every page missed) and 17.7
-    /// to 18.4 µs with 64 MiB (up to 640 MiB in all), against 12 to 16 µs
-    /// at 10 000 users. [`SqliteFileOptions::mmap_size`] shares the
-    /// kernel's file cache among connections instead, at its own risk.
+    /// reads, two for writes), 320 MiB at most by default. A cache helps
+    /// while the pages a host reads again fit in it, and a
+    /// least-recently-used cache cycled through more pages than it holds
+    /// misses on every one: at a million users (a 2.4 GB file) a thousand
+    /// profiles read in turn with their children and readers take about
+    /// 18 MiB of pages. With 16 MiB such a read took 27 to 28 µs; with 32
+    /// it takes the 18 to 19 µs it takes with 64, against 13 to 14 µs at
+    /// 10 000 users. [`SqliteFileOptions::mmap_size`] shares the kernel's
+    /// file cache among connections instead, at its own risk.
     #[must_use]
     pub fn cache_size(mut self, bytes: u64) -> Self {
         self.cache_size = bytes;
