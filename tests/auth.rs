@@ -586,6 +586,7 @@ fn no_serialized_type_carries_a_password_or_hash() {
     });
 }
 
+#[cfg(feature = "sqlite")]
 #[test]
 fn generated_signing_key_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();

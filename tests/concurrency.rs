@@ -2,6 +2,7 @@
 //! Writes are serialized (SQLite `BEGIN IMMEDIATE` with a busy timeout),
 //! so no operation fails for a busy database, no update is lost, unique
 //! values stay unique and a refresh token rotates once.
+#![cfg(feature = "sqlite")]
 
 mod common;
 

@@ -3,11 +3,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use aai_accounts::{
-    Credentials, Error, EventKind, EventQuery, ImportUser, ManualClock, NewProfile, PageRequest,
-    Principal, TokenPurpose,
+    Credentials, Error, EventKind, EventQuery, ImportUser, NewProfile, PageRequest, Principal,
+    TokenPurpose,
 };
 use chrono::Duration;
 use common::{each, Harness, PASSWORD};
@@ -87,28 +85,24 @@ fn expired_superseded_garbage_and_wrong_purpose_tokens_are_one_invalid_token() {
 
 #[test]
 fn logins_can_require_a_verified_address() {
-    let clock = Arc::new(ManualClock::new(common::start_time()));
-    let accounts = common::builder("sqlite::memory:", clock.clone())
-        .require_verified_email(true)
-        .build()
-        .unwrap();
-    let h = Harness::new("sqlite", accounts, clock);
-    let ada = h.register("ada");
-    let login = || h.accounts.login(Credentials::new("ada", PASSWORD));
-    let error = login().unwrap_err();
-    assert!(matches!(error, Error::EmailNotVerified));
-    assert_eq!(error.http_status(), 403);
-    // A wrong password still says only that.
-    assert!(matches!(
-        h.accounts.login(Credentials::new("ada", "wrong password")),
-        Err(Error::InvalidCredentials)
-    ));
-    let token = h
-        .accounts
-        .request_email_verification(&ada.principal)
-        .unwrap();
-    h.accounts.verify_email(token.secret()).unwrap();
-    login().unwrap();
+    for h in common::backends_with(|builder| builder.require_verified_email(true)) {
+        let ada = h.register("ada");
+        let login = || h.accounts.login(Credentials::new("ada", PASSWORD));
+        let error = login().unwrap_err();
+        assert!(matches!(error, Error::EmailNotVerified));
+        assert_eq!(error.http_status(), 403);
+        // A wrong password still says only that.
+        assert!(matches!(
+            h.accounts.login(Credentials::new("ada", "wrong password")),
+            Err(Error::InvalidCredentials)
+        ));
+        let token = h
+            .accounts
+            .request_email_verification(&ada.principal)
+            .unwrap();
+        h.accounts.verify_email(token.secret()).unwrap();
+        login().unwrap();
+    }
 }
 
 #[test]

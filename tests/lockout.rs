@@ -5,12 +5,7 @@
 
 mod common;
 
-use std::sync::{Arc, Barrier};
-
-use aai_accounts::{
-    Accounts, Credentials, Error, EventKind, EventQuery, HashingLimits, ManualClock, PageRequest,
-    Principal, TokenPair,
-};
+use aai_accounts::{Credentials, Error, EventKind, EventQuery, PageRequest, Principal, TokenPair};
 use chrono::Duration;
 use common::{each, Harness, PASSWORD};
 
@@ -341,57 +336,68 @@ fn unknown_logins_write_at_most_one_event_a_minute() {
     });
 }
 
-/// 200 concurrent logins on a pool of 2: never more than 2 hashes at once,
-/// and past the queue the rest fail fast with `Busy`.
-#[test]
-fn concurrent_logins_never_run_more_hashes_than_the_pool_allows() {
-    for queue in [8, 256] {
-        let accounts = common::builder(
-            "sqlite::memory:",
-            Arc::new(ManualClock::new(common::start_time())),
-        )
-        .hashing_limits(HashingLimits {
-            concurrency: 2,
-            queue,
-        })
-        .build()
-        .unwrap();
-        accounts
-            .register(aai_accounts::NewUser {
-                username: "ada".into(),
-                email: "ada@example.com".into(),
-                password: PASSWORD.into(),
+/// The hashing pool is the same on every backend: SQLite in memory serves
+/// 200 threads at once.
+#[cfg(feature = "sqlite")]
+mod hashing_pool {
+    use std::sync::{Arc, Barrier};
+
+    use aai_accounts::{Accounts, Credentials, Error, HashingLimits, ManualClock};
+
+    use crate::common::{self, PASSWORD};
+
+    /// 200 concurrent logins on a pool of 2: never more than 2 hashes at once,
+    /// and past the queue the rest fail fast with `Busy`.
+    #[test]
+    fn concurrent_logins_never_run_more_hashes_than_the_pool_allows() {
+        for queue in [8, 256] {
+            let accounts = common::builder(
+                "sqlite::memory:",
+                Arc::new(ManualClock::new(common::start_time())),
+            )
+            .hashing_limits(HashingLimits {
+                concurrency: 2,
+                queue,
             })
+            .build()
             .unwrap();
-        let outcomes = run_concurrent_logins(&accounts, 200);
-        let load = accounts.hashing_load();
-        assert!(load.peak_running <= 2, "{load:?}");
-        let busy = outcomes
-            .iter()
-            .filter(|outcome| matches!(outcome, Err(Error::Busy)))
-            .count();
-        let ok = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
-        assert_eq!(ok + busy, 200, "only successes and Busy");
-        assert_eq!(u64::try_from(busy).unwrap(), load.rejected);
-        if queue >= 200 {
-            assert_eq!(busy, 0, "everyone fits in the queue");
+            accounts
+                .register(aai_accounts::NewUser {
+                    username: "ada".into(),
+                    email: "ada@example.com".into(),
+                    password: PASSWORD.into(),
+                })
+                .unwrap();
+            let outcomes = run_concurrent_logins(&accounts, 200);
+            let load = accounts.hashing_load();
+            assert!(load.peak_running <= 2, "{load:?}");
+            let busy = outcomes
+                .iter()
+                .filter(|outcome| matches!(outcome, Err(Error::Busy)))
+                .count();
+            let ok = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+            assert_eq!(ok + busy, 200, "only successes and Busy");
+            assert_eq!(u64::try_from(busy).unwrap(), load.rejected);
+            if queue >= 200 {
+                assert_eq!(busy, 0, "everyone fits in the queue");
+            }
         }
     }
-}
 
-fn run_concurrent_logins(accounts: &Accounts, count: usize) -> Vec<aai_accounts::Result<()>> {
-    let barrier = Arc::new(Barrier::new(count));
-    let threads: Vec<_> = (0..count)
-        .map(|_| {
-            let (accounts, barrier) = (accounts.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                accounts.login(Credentials::new("ada", PASSWORD)).map(drop)
+    fn run_concurrent_logins(accounts: &Accounts, count: usize) -> Vec<aai_accounts::Result<()>> {
+        let barrier = Arc::new(Barrier::new(count));
+        let threads: Vec<_> = (0..count)
+            .map(|_| {
+                let (accounts, barrier) = (accounts.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    accounts.login(Credentials::new("ada", PASSWORD)).map(drop)
+                })
             })
-        })
-        .collect();
-    threads
-        .into_iter()
-        .map(|thread| thread.join().unwrap())
-        .collect()
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().unwrap())
+            .collect()
+    }
 }

@@ -77,22 +77,18 @@ fn reissued_access_tokens_never_outlive_the_session() {
 
 #[test]
 fn a_session_lifetime_is_configurable() {
-    let clock = std::sync::Arc::new(aai_accounts::ManualClock::new(common::start_time()));
-    let accounts = common::builder("sqlite::memory:", clock.clone())
-        .session_lifetime(Duration::hours(1))
-        .build()
-        .unwrap();
-    let h = Harness::new("sqlite", accounts, clock);
-    let ada = h.register("ada");
-    assert_eq!(
-        ada.principal.session_ends_at(),
-        Some(common::start_time() + Duration::hours(1))
-    );
-    h.clock.advance(Duration::hours(1));
-    assert!(h
-        .accounts
-        .refresh(&ada.registration.tokens.refresh_token)
-        .is_err());
+    for h in common::backends_with(|builder| builder.session_lifetime(Duration::hours(1))) {
+        let ada = h.register("ada");
+        assert_eq!(
+            ada.principal.session_ends_at(),
+            Some(common::start_time() + Duration::hours(1))
+        );
+        h.clock.advance(Duration::hours(1));
+        assert!(h
+            .accounts
+            .refresh(&ada.registration.tokens.refresh_token)
+            .is_err());
+    }
 }
 
 #[test]

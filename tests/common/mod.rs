@@ -42,14 +42,18 @@ struct Database {
     guard: Option<Box<dyn std::any::Any>>,
 }
 
-/// The databases to test: SQLite in memory always; Postgres when
-/// `ACCOUNTS_TEST_POSTGRES_URL` is set (each harness gets a fresh schema).
+/// The databases to test: SQLite in memory when the crate has it;
+/// Postgres when `ACCOUNTS_TEST_POSTGRES_URL` is set (each harness gets a
+/// fresh schema).
 fn databases() -> Vec<Database> {
-    let mut databases = vec![Database {
-        name: "sqlite",
-        url: "sqlite::memory:".to_owned(),
-        guard: None,
-    }];
+    let mut databases = Vec::new();
+    if cfg!(feature = "sqlite") {
+        databases.push(Database {
+            name: "sqlite",
+            url: "sqlite::memory:".to_owned(),
+            guard: None,
+        });
+    }
     databases.extend(postgres_database());
     databases
 }
@@ -77,6 +81,12 @@ fn report_skips() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         use std::io::Write;
+        if cfg!(not(feature = "sqlite")) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: sqlite backend skipped (built without the `sqlite` feature)"
+            );
+        }
         let note = if cfg!(not(feature = "postgres")) {
             Some("postgres backend skipped (built without the `postgres` feature)")
         } else if std::env::var_os("ACCOUNTS_TEST_POSTGRES_URL").is_none() {

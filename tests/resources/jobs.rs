@@ -121,34 +121,31 @@ fn a_profile_has_at_most_twenty_active_jobs_by_default() {
 
 #[test]
 fn the_limits_are_configurable() {
-    let clock = std::sync::Arc::new(aai_accounts::ManualClock::new(crate::common::start_time()));
-    let accounts = crate::common::builder("sqlite::memory:", clock.clone())
-        .max_contacts_per_profile(1)
-        .max_jobs_per_profile(0)
-        .build()
-        .unwrap();
-    let h = crate::common::Harness::new("sqlite", accounts, clock);
-    let ada = h.register("ada");
-    let mut input = crate::new_profile("Ada");
-    input.contacts = vec![
-        aai_accounts::NewContact::new(aai_accounts::ContactKind::Other, "one"),
-        aai_accounts::NewContact::new(aai_accounts::ContactKind::Other, "two"),
-    ];
-    input.jobs = vec![job(0)];
-    let refused = h.accounts.profiles().create(&ada.principal, input.clone());
-    assert_eq!(
-        validation_fields(refused.unwrap_err()),
-        vec!["contacts", "jobs"]
-    );
-    input.contacts.truncate(1);
-    input.jobs.clear();
-    let profile_id = h
-        .accounts
-        .profiles()
-        .create(&ada.principal, input)
-        .unwrap()
-        .profile
-        .id;
-    let refused = h.accounts.jobs().add(&ada.principal, profile_id, job(1));
-    assert_eq!(validation_fields(refused.unwrap_err()), vec!["jobs"]);
+    for h in crate::common::backends_with(|builder| {
+        builder.max_contacts_per_profile(1).max_jobs_per_profile(0)
+    }) {
+        let ada = h.register("ada");
+        let mut input = crate::new_profile("Ada");
+        input.contacts = vec![
+            aai_accounts::NewContact::new(aai_accounts::ContactKind::Other, "one"),
+            aai_accounts::NewContact::new(aai_accounts::ContactKind::Other, "two"),
+        ];
+        input.jobs = vec![job(0)];
+        let refused = h.accounts.profiles().create(&ada.principal, input.clone());
+        assert_eq!(
+            validation_fields(refused.unwrap_err()),
+            vec!["contacts", "jobs"]
+        );
+        input.contacts.truncate(1);
+        input.jobs.clear();
+        let profile_id = h
+            .accounts
+            .profiles()
+            .create(&ada.principal, input)
+            .unwrap()
+            .profile
+            .id;
+        let refused = h.accounts.jobs().add(&ada.principal, profile_id, job(1));
+        assert_eq!(validation_fields(refused.unwrap_err()), vec!["jobs"]);
+    }
 }
