@@ -53,23 +53,30 @@ macro_rules! location_copy_columns {
          location_updated_at, location_deactivated_at"
     };
 }
-// The location's columns a profile copies, as `location_copy_columns!`
-// (the location named `l`).
-macro_rules! location_copied_columns {
+// What a profile's two writes that set its location (INSERT_PROFILE,
+// UPDATE_PROFILE_KEYS) copy from it, as `l` (NULLs without one): the
+// columns, then the values: the place while the location is active, the
+// whole location always. The migrations' triggers keep them afterwards.
+macro_rules! copied_location_columns {
     () => {
-        "l.user_id, l.country, l.state_province, l.city, l.postal_code, l.is_active, \
+        concat!("country, city, ", location_copy_columns!())
+    };
+}
+macro_rules! copied_location_values {
+    () => {
+        "CASE WHEN l.is_active = 1 THEN l.country END, \
+         CASE WHEN l.is_active = 1 THEN l.city END, \
+         l.user_id, l.country, l.state_province, l.city, l.postal_code, l.is_active, \
          l.created_at, l.updated_at, l.deactivated_at"
     };
 }
-// A new profile copies its location.
 pub(super) const INSERT_PROFILE: &str = concat!(
     "INSERT INTO profiles (id, user_id, first_name, last_name, \
      date_of_birth, gender, location_id, bio, profile_picture_url, is_public, allow_contact, \
-     is_active, created_at, updated_at, deactivated_at, country, city, ",
-    location_copy_columns!(),
-    ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-     CASE WHEN l.is_active = 1 THEN l.country END, CASE WHEN l.is_active = 1 THEN l.city END, ",
-    location_copied_columns!(),
+     is_active, created_at, updated_at, deactivated_at, ",
+    copied_location_columns!(),
+    ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ",
+    copied_location_values!(),
     " FROM (SELECT 1) LEFT JOIN locations l ON l.id = ?7"
 );
 // A profile with its location: one row, the location's columns from the
@@ -89,13 +96,11 @@ pub(super) const UPDATE_PROFILE_FIELDS: &str =
     "UPDATE profiles SET first_name = ?2, last_name = ?3, \
      date_of_birth = ?4, gender = ?5, bio = ?6, profile_picture_url = ?7, \
      allow_contact = ?8, updated_at = ?9, deactivated_at = ?10 WHERE id = ?1";
-// A new location is copied whole, its place only while it is active.
 pub(super) const UPDATE_PROFILE_KEYS: &str = concat!(
-    "UPDATE profiles SET location_id = ?2, is_public = ?3, is_active = ?4, (country, city, ",
-    location_copy_columns!(),
-    ") = (SELECT CASE WHEN l.is_active = 1 THEN l.country END, \
-     CASE WHEN l.is_active = 1 THEN l.city END, ",
-    location_copied_columns!(),
+    "UPDATE profiles SET location_id = ?2, is_public = ?3, is_active = ?4, (",
+    copied_location_columns!(),
+    ") = (SELECT ",
+    copied_location_values!(),
     " FROM locations l WHERE l.id = ?2) \
      WHERE id = ?1 AND (location_id IS NOT ?2 OR is_public IS NOT ?3 OR is_active IS NOT ?4)"
 );
