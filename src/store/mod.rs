@@ -41,7 +41,7 @@ use crate::model::{
 /// The schema version this crate's migrations reach (the same on every
 /// backend): what [`Store::schema_version`] reports once `open` has
 /// migrated a database.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// A storage backend.
 ///

@@ -120,6 +120,44 @@ pub(crate) fn location(user_id: UserId, country: &str, city: Option<&str>) -> Lo
     }
 }
 
+/// A user with two locations (a home in Berlin, DE, and one in FR without
+/// a city) and two profiles: an active one at home and an inactive one
+/// without a place; what the backends' tests of the profile's copies of
+/// its location start from.
+#[cfg(test)]
+pub(crate) struct PlacedProfiles {
+    pub(crate) home: Location,
+    pub(crate) away: Location,
+    pub(crate) with_home: Profile,
+    pub(crate) without: Profile,
+}
+
+/// Writes [`PlacedProfiles`] for a new user tagged `tag`.
+#[cfg(test)]
+pub(crate) fn placed_profiles(store: &dyn Store, tag: &str) -> PlacedProfiles {
+    let owner = user(tag);
+    let mut home = location(owner.user.id, "DE", Some("Berlin"));
+    home.postal_code = Some("10115".into());
+    let away = location(owner.user.id, "FR", None);
+    let mut with_home = profile(owner.user.id, "With", "Home");
+    with_home.location_id = Some(home.id);
+    let mut without = profile(owner.user.id, "Without", "Place");
+    without.is_active = false;
+    write_ok(store, |tx| {
+        tx.insert_user(&owner)?;
+        tx.insert_location(&home)?;
+        tx.insert_location(&away)?;
+        tx.insert_profile(&with_home)?;
+        tx.insert_profile(&without)
+    });
+    PlacedProfiles {
+        home,
+        away,
+        with_home,
+        without,
+    }
+}
+
 pub(crate) fn contact(
     profile_id: ProfileId,
     kind: ContactKind,

@@ -30,6 +30,10 @@ pub(crate) const BEFORE_PARTIAL_INDEXES: i32 = 6;
 /// also written with it.
 pub(crate) const BEFORE_PROFILE_LOCATION_COPY: i32 = 7;
 
+/// The version before PostgreSQL's profiles carried their place (V9): the
+/// world is also written with it.
+pub(crate) const BEFORE_PROFILE_PLACE: i32 = 8;
+
 /// The columns migrations after `version` add to V1's tables, as SQLite
 /// statements that add them (for today's statements to write the world)
 /// and drop them again (so that the database is `version`'s when it is
@@ -186,6 +190,9 @@ pub(crate) fn check_upgraded(url: &str, world: &PreviousWorld) {
     let details = accounts.profiles().get(&system, world.profile.id).unwrap();
     assert_eq!(details.profile, world.profile);
     assert_eq!(details.location.as_ref(), Some(&world.location));
+    // A search by its place finds it: the place PostgreSQL's V9 copies
+    // onto the profile is backfilled, then follows the location below.
+    assert_eq!(found_in(&accounts, "Copenhagen"), [world.profile.id]);
     let moved = accounts
         .locations()
         .update(
@@ -199,6 +206,7 @@ pub(crate) fn check_upgraded(url: &str, world: &PreviousWorld) {
         .unwrap();
     let details = accounts.profiles().get(&system, world.profile.id).unwrap();
     assert_eq!(details.location, Some(moved));
+    assert_eq!(found_in(&accounts, "Aarhus"), [world.profile.id]);
     // The old session refreshes (refresh tokens and sessions kept) ...
     let pair = accounts.refresh(&world.refresh_token).unwrap();
     accounts.authenticate(&pair.access_token).unwrap();
@@ -259,4 +267,20 @@ pub(crate) fn check_upgraded(url: &str, world: &PreviousWorld) {
         })
         .unwrap();
     assert_eq!(anonymized, 1);
+}
+
+/// The profiles a search of the upgrade world's country (DK) and `city`
+/// finds.
+fn found_in(accounts: &Accounts, city: &str) -> Vec<crate::ProfileId> {
+    let by_place = crate::ProfileQuery {
+        country: Some("DK".into()),
+        city: Some(city.into()),
+        ..Default::default()
+    };
+    let found = accounts
+        .profiles()
+        .search(&Principal::system(), &by_place, PageRequest::default())
+        .unwrap();
+    assert_eq!(found.total, found.data.len() as u64);
+    found.data.into_iter().map(|profile| profile.id).collect()
 }

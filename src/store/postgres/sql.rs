@@ -72,15 +72,14 @@ pub(super) const UPDATE_PROFILE: &str = "UPDATE profiles SET first_name = $2, la
      deactivated_at = $13 WHERE id = $1";
 pub(super) const PROFILE_NAME: &str =
     "(lower(p.first_name) LIKE ? ESCAPE '\\' OR lower(p.last_name) LIKE ? ESCAPE '\\')";
-pub(super) const PROFILE_COUNTRY: &str = "l.country = ?";
-pub(super) const PROFILE_CITY: &str = "lower(l.city) = lower(?)";
+// `country` and `city` are the profile's copies of its location's, NULL
+// while it is inactive (kept by triggers, see V9).
+pub(super) const PROFILE_COUNTRY: &str = "p.country = ?";
+pub(super) const PROFILE_CITY: &str = "lower(p.city) = lower(?)";
 pub(super) const PROFILE_COMPANY: &str = "EXISTS (SELECT 1 FROM jobs j \
      WHERE j.profile_id = p.id AND j.is_active AND lower(j.company) = lower(?))";
 pub(super) const PROFILE_INDUSTRY: &str = "EXISTS (SELECT 1 FROM jobs j \
      WHERE j.profile_id = p.id AND j.is_active AND lower(j.industry) = lower(?))";
-// A deactivated location is no place: it matches no country or city.
-pub(super) const PROFILES_WITH_LOCATION: &str =
-    "profiles p JOIN locations l ON l.id = p.location_id AND l.is_active";
 pub(super) const PROFILE_VISIBLE_TO: &str = "(p.is_public OR p.user_id = ?)";
 
 /// The variant of statement macro `$statement` whose rows pass `$active`,
@@ -216,10 +215,10 @@ pub(super) const USER_CONDITIONS: UserConditions = UserConditions {
     search: USER_SEARCH,
 };
 
-/// The profiles list; a search by place joins the location.
+/// The profiles list; a search by place reads the profile's copy of its
+/// place (V9).
 pub(super) const PROFILE_CONDITIONS: ProfileConditions = ProfileConditions {
     from: "profiles p",
-    from_by_place: PROFILES_WITH_LOCATION,
     flags: FlagConditions {
         active: ["p.is_active = true", "p.is_active = false"],
         public: ["p.is_public = true", "p.is_public = false"],

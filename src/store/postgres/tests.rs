@@ -672,16 +672,17 @@ fn hot_queries_are_served_by_indexes() {
             &["jobs_profile", "jobs_company", "jobs_industry"],
         ),
         // A profile search by country: its page with its total, and its
-        // count alone (for a page past the end).
+        // count alone (for a page past the end), on the profiles' copy of
+        // their place (V9).
         (
             by_country.page_with_total_sql(),
             vec![&country, &limit, &offset],
-            &["locations_country_city"],
+            &["profiles_place"],
         ),
         (
             by_country.count_sql(Placeholders::Numbered),
             vec![&country],
-            &["locations_country_city"],
+            &["profiles_place"],
         ),
         // Organizations: a membership check, a page of members with its
         // total, their count alone, the owners.
@@ -762,6 +763,14 @@ fn a_database_of_v7_upgrades_to_v8_keeping_its_data() {
     upgrade_from(
         "a_database_of_v7_upgrades_to_v8_keeping_its_data",
         crate::store::conformance::upgrade::BEFORE_PROFILE_LOCATION_COPY,
+    );
+}
+
+#[test]
+fn a_database_of_v8_upgrades_to_profiles_with_their_place() {
+    upgrade_from(
+        "a_database_of_v8_upgrades_to_profiles_with_their_place",
+        crate::store::conformance::upgrade::BEFORE_PROFILE_PLACE,
     );
 }
 
@@ -944,4 +953,169 @@ fn a_terminated_connection_is_a_connection_error_a_failed_statement_is_not() {
     assert!(terminated);
     let error = client.batch_execute("SELECT 1").unwrap_err();
     assert!(is_connection_error(&error), "{error:?}");
+}
+
+/// How many profiles' place (`country`, `city`, V9) differs from their
+/// location's while it is active (or is not NULL without one).
+fn stale_places(schema: &PostgresTestSchema) -> i64 {
+    parse_url(schema.url())
+        .unwrap()
+        .connect(NoTls)
+        .unwrap()
+        .query_one(
+            "SELECT count(*) FROM profiles p LEFT JOIN locations l ON l.id = p.location_id \
+             WHERE p.country IS DISTINCT FROM (CASE WHEN l.is_active THEN l.country END) \
+                OR p.city IS DISTINCT FROM (CASE WHEN l.is_active THEN l.city END)",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+}
+
+/// The ids of the profiles a search by `country` finds, oldest first.
+fn found_in(store: &PostgresStore, country: &str) -> Vec<crate::model::ProfileId> {
+    let query = ProfileQuery {
+        country: Some(country.to_owned()),
+        active: ActiveFilter::All,
+        ..ProfileQuery::default()
+    };
+    let (profiles, total) = fixtures::read_ok(store, |tx| {
+        tx.list_profiles(&query, None, PageRequest::new(1, 100))
+    });
+    assert_eq!(total, profiles.len() as u64);
+    let mut ids: Vec<_> = profiles.into_iter().map(|profile| profile.id).collect();
+    ids.reverse();
+    ids
+}
+
+#[test]
+fn profiles_places_follow_every_change() {
+    use crate::store::conformance::fixtures::{at, placed_profiles, write_ok, PlacedProfiles};
+    let Some((schema, store)) = test_store("profiles_places_follow_every_change") else {
+        return;
+    };
+    let PlacedProfiles {
+        mut home,
+        mut away,
+        mut with_home,
+        mut without,
+    } = placed_profiles(&store, "placed");
+    assert_eq!(found_in(&store, "DE"), [with_home.id]);
+    assert_eq!(stale_places(&schema), 0);
+
+    // The location moves, is deactivated (no place), restored.
+    home.city = Some("Potsdam".into());
+    home.updated_at = at(10);
+    write_ok(&store, |tx| tx.update_location(&home));
+    assert_eq!(stale_places(&schema), 0);
+    home.is_active = false;
+    home.deactivated_at = Some(at(20));
+    write_ok(&store, |tx| tx.update_location(&home));
+    assert_eq!(found_in(&store, "DE"), []);
+    assert_eq!(stale_places(&schema), 0);
+    home.is_active = true;
+    home.deactivated_at = None;
+    write_ok(&store, |tx| tx.update_location(&home));
+    assert_eq!(found_in(&store, "DE"), [with_home.id]);
+
+    // Profiles take another location, or drop theirs.
+    with_home.location_id = Some(away.id);
+    without.location_id = Some(home.id);
+    write_ok(&store, |tx| {
+        tx.update_profile(&with_home)?;
+        tx.update_profile(&without)
+    });
+    assert_eq!(found_in(&store, "FR"), [with_home.id]);
+    assert_eq!(found_in(&store, "DE"), [without.id]);
+    away.country = crate::model::CountryCode::parse("BE").unwrap();
+    write_ok(&store, |tx| tx.update_location(&away));
+    assert_eq!(found_in(&store, "BE"), [with_home.id]);
+    with_home.location_id = None;
+    write_ok(&store, |tx| tx.update_profile(&with_home));
+    assert_eq!(found_in(&store, "BE"), []);
+    assert_eq!(stale_places(&schema), 0);
+
+    // A location deleted outright (its profiles' key set to NULL) leaves
+    // no place behind.
+    raw(
+        &schema,
+        &format!("DELETE FROM locations WHERE id = '{}'", home.id.as_uuid()),
+    );
+    assert_eq!(found_in(&store, "DE"), []);
+    assert_eq!(stale_places(&schema), 0);
+}
+
+/// Under REPEATABLE READ a copy taken from a snapshot could miss a
+/// concurrent change: one thread moves a location between countries while
+/// another points a profile at it and away, and a third, reading what is
+/// committed meanwhile, never finds a stale copy (of two racing writes one
+/// fails to serialize and is retried). The next write would heal a stale
+/// copy, hence the watch while they run rather than a look at the end.
+#[test]
+fn a_place_copied_while_its_location_moves_is_never_stale() {
+    use crate::store::conformance::fixtures::{location, profile, user, write_ok};
+    let Some((schema, store)) =
+        test_store("a_place_copied_while_its_location_moves_is_never_stale")
+    else {
+        return;
+    };
+    let owner = user("racer");
+    let moving = location(owner.user.id, "DE", Some("Berlin"));
+    let still = location(owner.user.id, "FR", Some("Paris"));
+    let placed = profile(owner.user.id, "Placed", "Twice");
+    write_ok(&store, |tx| {
+        tx.insert_user(&owner)?;
+        tx.insert_location(&moving)?;
+        tx.insert_location(&still)?;
+        tx.insert_profile(&placed)
+    });
+    const ROUNDS: usize = 300;
+    let start = Barrier::new(3);
+    let running = std::sync::atomic::AtomicUsize::new(2);
+    let (written, stale_seen) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            start.wait();
+            let mut stale_seen = 0;
+            while running.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                stale_seen += stale_places(&schema);
+            }
+            stale_seen
+        });
+        let mover = scope.spawn(|| {
+            start.wait();
+            let mut moved = moving.clone();
+            let written = (0..ROUNDS)
+                .filter(|round| {
+                    moved.country =
+                        crate::model::CountryCode::parse(if round % 2 == 0 { "NL" } else { "DE" })
+                            .unwrap();
+                    moved.is_active = round % 3 != 2;
+                    store
+                        .write(&mut |tx| tx.update_location(&moved).map(drop))
+                        .is_ok()
+                })
+                .count();
+            running.fetch_sub(1, std::sync::atomic::Ordering::Release);
+            written
+        });
+        let pointer = scope.spawn(|| {
+            start.wait();
+            let mut pointed = placed.clone();
+            let written = (0..ROUNDS)
+                .filter(|round| {
+                    pointed.location_id = Some(if round % 2 == 0 { moving.id } else { still.id });
+                    store
+                        .write(&mut |tx| tx.update_profile(&pointed).map(drop))
+                        .is_ok()
+                })
+                .count();
+            running.fetch_sub(1, std::sync::atomic::Ordering::Release);
+            written
+        });
+        let written = [mover.join().unwrap(), pointer.join().unwrap()];
+        (written, watcher.join().unwrap())
+    });
+    assert!(written.iter().all(|&count| count > 0), "{written:?}");
+    assert_eq!(stale_seen, 0, "{written:?} writes went through");
+    assert_eq!(stale_places(&schema), 0);
 }

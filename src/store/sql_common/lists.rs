@@ -225,10 +225,9 @@ pub(in crate::store) struct FlagConditions {
 
 /// A backend's fragments for the list of profiles.
 pub(in crate::store) struct ProfileConditions {
-    /// What the list reads, without a filter on the place.
+    /// What the list reads (its rows carry their place, see the
+    /// migrations: SQLite's V1, PostgreSQL's V9).
     pub from: &'static str,
-    /// What the list reads when it filters by country or city.
-    pub from_by_place: &'static str,
     /// The flags and the country.
     pub flags: FlagConditions,
     /// Public or the given user's own, one placeholder.
@@ -281,14 +280,9 @@ pub(in crate::store) fn profiles(
             filter.bind(condition, [Param::Text(value.clone())]);
         }
     }
-    let by_place = query.country.is_some() || query.city.is_some();
     List {
         columns: profile_columns!(),
-        from: if by_place {
-            sql.from_by_place
-        } else {
-            sql.from
-        },
+        from: sql.from,
         filter,
         order: "p.created_at DESC, p.id DESC",
     }

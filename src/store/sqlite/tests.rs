@@ -1368,6 +1368,11 @@ fn a_database_of_v7_upgrades_to_profiles_copying_their_location() {
     upgrade_from(crate::store::conformance::upgrade::BEFORE_PROFILE_LOCATION_COPY);
 }
 
+#[test]
+fn a_database_of_v8_upgrades_to_v9_keeping_its_data() {
+    upgrade_from(crate::store::conformance::upgrade::BEFORE_PROFILE_PLACE);
+}
+
 /// How many profiles' copies of their location (migration V8) differ from
 /// the location itself; a profile without one must copy nothing.
 fn stale_location_copies(store: &SqliteStore) -> i64 {
@@ -1401,23 +1406,14 @@ fn stale_location_copies(store: &SqliteStore) -> i64 {
 /// it back as the location.
 #[test]
 fn profiles_copies_of_their_location_follow_every_change() {
-    use crate::store::conformance::fixtures::{location, profile, user, write_ok};
+    use crate::store::conformance::fixtures::{placed_profiles, write_ok, PlacedProfiles};
     let (_dir, store) = file_store();
-    let owner = user("copier");
-    let mut home = location(owner.user.id, "DE", Some("Berlin"));
-    home.postal_code = Some("10115".into());
-    let mut away = location(owner.user.id, "FR", None);
-    let mut with_home = profile(owner.user.id, "With", "Home");
-    with_home.location_id = Some(home.id);
-    let mut without = profile(owner.user.id, "Without", "Place");
-    without.is_active = false;
-    write_ok(&store, |tx| {
-        tx.insert_user(&owner)?;
-        tx.insert_location(&home)?;
-        tx.insert_location(&away)?;
-        tx.insert_profile(&with_home)?;
-        tx.insert_profile(&without)
-    });
+    let PlacedProfiles {
+        mut home,
+        mut away,
+        mut with_home,
+        mut without,
+    } = placed_profiles(&store, "copier");
     let read = |store: &SqliteStore, id| {
         crate::store::conformance::fixtures::read_ok(store, |tx| {
             tx.get_profile_details(id, crate::model::ActiveFilter::All)

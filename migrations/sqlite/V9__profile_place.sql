@@ -1,0 +1,6 @@
+-- V9: nothing changes here.
+--
+-- PostgreSQL's V9 gives each profile its place (`country`, `city`, kept by
+-- triggers) and an index over it, which SQLite's profiles have had since
+-- V1. The version moves with PostgreSQL's, so that both backends report
+-- the same schema.
