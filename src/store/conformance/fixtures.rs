@@ -132,6 +132,48 @@ pub(crate) struct PlacedProfiles {
     pub(crate) without: Profile,
 }
 
+/// Takes the profiles of [`placed_profiles`] through every write that
+/// changes a location or which location a profile has, calling `check`
+/// with what was written after each: the home moves within its country,
+/// is deactivated, the profiles are pointed at the other location and at
+/// the deactivated one, the other location moves to another country, a
+/// profile drops its location, the home is restored.
+#[cfg(test)]
+pub(crate) fn move_placed_profiles(
+    store: &dyn Store,
+    placed: &mut PlacedProfiles,
+    mut check: impl FnMut(&PlacedProfiles),
+) {
+    check(placed);
+    placed.home.city = Some("Potsdam".into());
+    placed.home.state_province = Some("Brandenburg".into());
+    placed.home.updated_at = at(10);
+    write_ok(store, |tx| tx.update_location(&placed.home));
+    check(placed);
+    placed.home.is_active = false;
+    placed.home.deactivated_at = Some(at(20));
+    write_ok(store, |tx| tx.update_location(&placed.home));
+    check(placed);
+    placed.with_home.location_id = Some(placed.away.id);
+    placed.without.location_id = Some(placed.home.id);
+    write_ok(store, |tx| {
+        tx.update_profile(&placed.with_home)?;
+        tx.update_profile(&placed.without)
+    });
+    check(placed);
+    placed.away.country = CountryCode::parse("BE").unwrap();
+    write_ok(store, |tx| tx.update_location(&placed.away));
+    check(placed);
+    placed.with_home.location_id = None;
+    write_ok(store, |tx| tx.update_profile(&placed.with_home));
+    check(placed);
+    placed.home.is_active = true;
+    placed.home.deactivated_at = None;
+    placed.home.updated_at = at(30);
+    write_ok(store, |tx| tx.update_location(&placed.home));
+    check(placed);
+}
+
 /// Writes [`PlacedProfiles`] for a new user tagged `tag`.
 #[cfg(test)]
 pub(crate) fn placed_profiles(store: &dyn Store, tag: &str) -> PlacedProfiles {

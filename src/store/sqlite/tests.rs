@@ -1406,60 +1406,35 @@ fn stale_location_copies(store: &SqliteStore) -> i64 {
 /// it back as the location.
 #[test]
 fn profiles_copies_of_their_location_follow_every_change() {
-    use crate::store::conformance::fixtures::{placed_profiles, write_ok, PlacedProfiles};
+    use crate::store::conformance::fixtures::{move_placed_profiles, placed_profiles, read_ok};
     let (_dir, store) = file_store();
-    let PlacedProfiles {
-        mut home,
-        mut away,
-        mut with_home,
-        mut without,
-    } = placed_profiles(&store, "copier");
     let read = |store: &SqliteStore, id| {
-        crate::store::conformance::fixtures::read_ok(store, |tx| {
+        read_ok(store, |tx| {
             tx.get_profile_details(id, crate::model::ActiveFilter::All)
         })
         .unwrap()
         .location
     };
-    assert_eq!(read(&store, with_home.id), Some(home.clone()));
-    assert_eq!(read(&store, without.id), None);
-    assert_eq!(stale_location_copies(&store), 0);
-
-    // The location changes, is deactivated, restored.
-    home.city = Some("Potsdam".into());
-    home.state_province = Some("Brandenburg".into());
-    home.updated_at = crate::store::conformance::fixtures::at(10);
-    write_ok(&store, |tx| tx.update_location(&home));
-    assert_eq!(read(&store, with_home.id), Some(home.clone()));
-    home.is_active = false;
-    home.deactivated_at = Some(crate::store::conformance::fixtures::at(20));
-    write_ok(&store, |tx| tx.update_location(&home));
-    assert_eq!(read(&store, with_home.id), Some(home.clone()));
-    assert_eq!(stale_location_copies(&store), 0);
-
-    // Profiles take another location, or drop theirs.
-    with_home.location_id = Some(away.id);
-    without.location_id = Some(home.id);
-    write_ok(&store, |tx| {
-        tx.update_profile(&with_home)?;
-        tx.update_profile(&without)
+    let mut placed = placed_profiles(&store, "copier");
+    move_placed_profiles(&store, &mut placed, |placed| {
+        for profile in [&placed.with_home, &placed.without] {
+            let location = [&placed.home, &placed.away]
+                .into_iter()
+                .find(|location| Some(location.id) == profile.location_id);
+            assert_eq!(read(&store, profile.id).as_ref(), location);
+        }
+        assert_eq!(stale_location_copies(&store), 0);
     });
-    assert_eq!(read(&store, with_home.id), Some(away.clone()));
-    assert_eq!(read(&store, without.id), Some(home.clone()));
-    away.country = crate::model::CountryCode::parse("BE").unwrap();
-    write_ok(&store, |tx| tx.update_location(&away));
-    assert_eq!(read(&store, with_home.id), Some(away.clone()));
-    with_home.location_id = None;
-    write_ok(&store, |tx| tx.update_profile(&with_home));
-    assert_eq!(read(&store, with_home.id), None);
-    assert_eq!(stale_location_copies(&store), 0);
 
     // A location deleted outright leaves no copy behind.
     store
         .connection(true)
         .unwrap()
-        .execute("DELETE FROM locations WHERE id = ?1", [home.id.as_bytes()])
+        .execute(
+            "DELETE FROM locations WHERE id = ?1",
+            [placed.home.id.as_bytes()],
+        )
         .unwrap();
-    assert_eq!(read(&store, without.id), None);
+    assert_eq!(read(&store, placed.without.id), None);
     assert_eq!(stale_location_copies(&store), 0);
 }
