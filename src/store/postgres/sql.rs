@@ -218,7 +218,6 @@ pub(super) const USER_CONDITIONS: UserConditions = UserConditions {
 /// The profiles list; a search by place reads the profile's copy of its
 /// place (V9).
 pub(super) const PROFILE_CONDITIONS: ProfileConditions = ProfileConditions {
-    from: "profiles p",
     flags: FlagConditions {
         active: ["p.is_active = true", "p.is_active = false"],
         public: ["p.is_public = true", "p.is_public = false"],

@@ -225,9 +225,6 @@ pub(in crate::store) struct FlagConditions {
 
 /// A backend's fragments for the list of profiles.
 pub(in crate::store) struct ProfileConditions {
-    /// What the list reads (its rows carry their place, see the
-    /// migrations: SQLite's V1, PostgreSQL's V9).
-    pub from: &'static str,
     /// The flags and the country.
     pub flags: FlagConditions,
     /// Public or the given user's own, one placeholder.
@@ -282,7 +279,9 @@ pub(in crate::store) fn profiles(
     }
     List {
         columns: profile_columns!(),
-        from: sql.from,
+        // The fragments name the table `p`; its rows carry their place
+        // (migrations: SQLite's V1, PostgreSQL's V9), so no search joins.
+        from: "profiles p",
         filter,
         order: "p.created_at DESC, p.id DESC",
     }

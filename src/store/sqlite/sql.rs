@@ -151,7 +151,6 @@ pub(super) const USER_CONDITIONS: UserConditions = UserConditions {
 
 /// The profiles list (see the fragments above).
 pub(super) const PROFILE_CONDITIONS: ProfileConditions = ProfileConditions {
-    from: "profiles p",
     flags: FlagConditions {
         active: ["p.is_active = 1", "p.is_active = 0"],
         public: ["p.is_public = 1", "p.is_public = 0"],
